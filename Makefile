@@ -1,0 +1,50 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+PG_URI ?= postgresql://postgres@127.0.0.1:15432/cairn
+
+.PHONY: all setup setup-test build run test unit-test compat-test bench clean services-up services-down
+
+all: build
+
+setup:
+	@./scripts/setup.sh
+
+setup-test:
+	@CAIRN_SETUP_TEST=1 CAIRN_SETUP_PY=1 ./scripts/setup.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+build: setup $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts the server on the embedded default: ./cairn-data (SQLite + local artifacts), 127.0.0.1:5000.
+run: build
+	./$(BUILD_DIR)/cairn server
+
+services-up:
+	@PG_FAST=1 ./scripts/services/postgres.sh start >/dev/null
+
+services-down:
+	@./scripts/services/postgres.sh stop >/dev/null
+
+unit-test: setup-test $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	$(MAKE) services-up
+	CAIRN_TEST_POSTGRES_URI=$(PG_URI) ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+compat-test: setup-test $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	$(MAKE) services-up
+	CAIRN_TEST_POSTGRES_URI=$(PG_URI) CAIRN_BIN=$(abspath $(BUILD_DIR))/cairn ./tests/compat/run.sh
+
+# Everything: unit + contract (SQLite and PostgreSQL) + API + compatibility suites.
+test: unit-test compat-test
+
+bench: setup-test build
+	./bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Cairn needs to build and test, idempotently.
+# Fast when all is already there: checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PKGS="g++ cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev libsimdjson-dev \
+libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev \
+libcli11-dev libspdlog-dev libfmt-dev libssl-dev libxxhash-dev libzstd-dev libcurl4-openssl-dev \
+sqlite3 curl"
+TEST_PKGS="postgresql postgresql-client wrk"
+
+want_apt=()
+for p in $BUILD_PKGS ${CAIRN_SETUP_TEST:+$TEST_PKGS}; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want_apt+=("$p")
+done
+if [ ${#want_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${want_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || true
+  $SUDO apt-get install -y -qq --no-install-recommends "${want_apt[@]}" >/dev/null
+fi
+
+# Python virtualenv for compatibility tests and benchmarks (only for `make test`/bench).
+if [ -n "${CAIRN_SETUP_PY:-}" ]; then
+  PY=/usr/bin/python3
+  [ -x "$PY" ] || PY=$(command -v python3)
+  for v in 3 2; do
+    VENV=.venv/mlflow$v
+    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import mlflow" 2>/dev/null; then
+      if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+        $SUDO apt-get install -y -qq python3-venv >/dev/null
+        "$PY" -m venv "$VENV"
+      fi
+      if [ $v = 3 ]; then spec="mlflow>=3,<4"; else spec="mlflow>=2.22,<3"; fi
+      echo "setup: installing $spec into $VENV"
+      "$VENV/bin/pip" install -q --disable-pip-version-check "$spec" pytest requests
+    fi
+  done
+fi
+echo "setup: ok"

@@ -1,0 +1,18 @@
+#pragma once
+// Identifiers. Run ids are 32 lowercase hex characters (a random UUID4
+// without dashes), as MLflow makes them.
+
+#include <string>
+#include <string_view>
+
+namespace cairn {
+
+// 128 random bits from a thread-local CSPRNG-seeded generator, as 32 hex chars.
+std::string NewRunId();
+// True when `id` is 1..256 characters of [0-9a-zA-Z_-] (accepts MLflow ids
+// and anything a client may have chosen); used to reject path-like ids.
+bool IsValidId(std::string_view id);
+// Lowercase hex of raw bytes.
+std::string HexEncode(std::string_view bytes);
+
+}  // namespace cairn

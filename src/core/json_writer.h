@@ -1,0 +1,48 @@
+#pragma once
+// A small streaming JSON writer for hot responses (no DOM). Not thread-safe.
+// Commas are inserted automatically; the caller keeps objects balanced.
+//   JsonWriter w; w.BeginObject(); w.Key("a"); w.Int(1); w.EndObject(); w.str();
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cairn {
+
+class JsonWriter {
+ public:
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  JsonWriter& Key(std::string_view k);
+  JsonWriter& String(std::string_view v);
+  JsonWriter& Int(int64_t v);
+  // NaN and +-Infinity are written as the strings "NaN", "Infinity", "-Infinity",
+  // as protobuf's JSON mapping (and so MLflow's server) does.
+  JsonWriter& Double(double v);
+  JsonWriter& Bool(bool v);
+  JsonWriter& Null();
+  // Inserts already-serialized JSON as one value.
+  JsonWriter& Raw(std::string_view json);
+
+  // Convenience: Key(k) then value.
+  JsonWriter& Field(std::string_view k, std::string_view v) { return Key(k).String(v); }
+  JsonWriter& Field(std::string_view k, const char* v) { return Key(k).String(v); }
+  JsonWriter& Field(std::string_view k, int64_t v) { return Key(k).Int(v); }
+
+  const std::string& str() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void Separate();
+  std::string out_;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool after_key_ = false;
+};
+
+// Appends `s` JSON-escaped (without quotes) to `out`.
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
+}  // namespace cairn

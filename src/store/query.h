@@ -1,0 +1,77 @@
+#pragma once
+// Search queries as trees of typed comparisons. The tracking service parses
+// MLflow's filter syntax into these; each backend compiles them to SQL with
+// bound parameters (user text never becomes SQL text).
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store/types.h"
+
+namespace cairn::store {
+
+enum class Entity {
+  kMetric,     // latest value of metric `key`
+  kParam,      // param `key`
+  kTag,        // tag `key`
+  kAttribute,  // run attribute `key`: run_id, run_name, status, user_id, start_time,
+               // end_time, artifact_uri, lifecycle_stage (experiments: name,
+               // creation_time, last_update_time)
+  kDataset,    // dataset attribute `key`: name, digest, context (any input of the run)
+};
+
+enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn, kIsNull, kIsNotNull };
+
+// String values for params/tags/string attributes/datasets, double for metrics,
+// int64 for time attributes; a list for IN / NOT IN; monostate for IS [NOT] NULL.
+using Operand = std::variant<std::monostate, std::string, double, int64_t, std::vector<std::string>>;
+
+struct Comparison {
+  Entity entity;
+  std::string key;
+  Comparator op;
+  Operand value;
+};
+
+struct OrderBy {
+  Entity entity;  // kMetric, kParam, kTag or kAttribute
+  std::string key;
+  bool ascending = true;
+};
+
+// Runs: all comparisons are ANDed. Default order (when order_by is empty, and
+// as the tie-breaker after it): start_time DESC, run_id ASC. NULLs (a run
+// without the metric/param/tag ordered on) sort last in both directions.
+struct RunQuery {
+  std::vector<std::string> experiment_ids;  // at least one
+  std::vector<Comparison> filter;
+  std::vector<OrderBy> order_by;
+  ViewType view = ViewType::kActiveOnly;
+  int64_t max_results = 1000;
+  int64_t offset = 0;
+};
+
+struct RunPage {
+  std::vector<Run> runs;
+  // Offset of the next page, or -1 when this page is the last.
+  int64_t next_offset = -1;
+};
+
+// Experiments: filter on attributes (name, creation_time, last_update_time)
+// and tags. Default order: creation_time DESC, experiment_id ASC.
+struct ExperimentQuery {
+  std::vector<Comparison> filter;
+  std::vector<OrderBy> order_by;
+  ViewType view = ViewType::kActiveOnly;
+  int64_t max_results = 1000;
+  int64_t offset = 0;
+};
+
+struct ExperimentPage {
+  std::vector<Experiment> experiments;
+  int64_t next_offset = -1;
+};
+
+}  // namespace cairn::store
