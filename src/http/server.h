@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,13 @@ struct Route {
 // The one table of every endpoint. Longest match wins; a path that matches
 // with another method is 405, no match is 404 (both as JSON errors with
 // MLflow's shape: {"error_code": "ENDPOINT_NOT_FOUND", "message": ...}).
+//
+// Matching: among the routes whose path matches and whose method is the
+// request's (a HEAD request also matches GET routes), the longest path wins;
+// an exact route beats a prefix route of the same length. A prefix route
+// "/p" matches "/p" and "/p/..."; a prefix ending in '/' (e.g. "/" as a
+// catch-all) matches every path starting with it. Add() is not thread-safe;
+// Find() and AllowedMethods() are (the router is immutable once serving).
 class Router {
  public:
   void Add(Route route);
@@ -86,9 +94,21 @@ class Router {
   };
   Match Find(Method m, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // The methods routed for `path` (for a 405's Allow header), e.g. "GET, HEAD, POST".
+  std::string AllowedMethods(std::string_view path) const;
+  // For a prefix route matching `path`, the part after the prefix and its '/'
+  // ("" when path == prefix). Precondition: `route` matches `path`.
+  static std::string_view RouteSuffix(const Route& route, std::string_view path);
 
  private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<Route> routes_;
+  // Indexes into routes_: exact routes by path; prefix routes, longest first.
+  std::unordered_map<std::string, std::vector<size_t>, StringHash, std::equal_to<>> exact_;
+  std::vector<size_t> prefixes_;
 };
 
 struct ServerOptions {
@@ -103,6 +123,8 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{75};      // keep-alive idle
   std::chrono::seconds shutdown_grace{30};    // in-flight requests finish within this
   bool access_log = true;
+  // Request line + headers; larger -> 431 and the connection is closed.
+  uint32_t max_header_bytes = 256u << 10;
 };
 
 // Renders an Error as MLflow's JSON error body with the mapped HTTP status.
@@ -120,6 +142,7 @@ class HttpServer {
   Result<int> Start();
   // Graceful: stop accepting, let in-flight requests finish (up to
   // shutdown_grace), close idle keep-alive connections, join threads.
+  // Idempotent; callable from any thread except an io thread (a handler).
   void Stop();
   // Blocks until Stop() completes (from another thread or a signal handler
   // thread installed by the caller).

@@ -1,0 +1,69 @@
+#pragma once
+// Plumbing shared by the `cairn` subcommands. Each command group lives in its
+// own file (server_command.cc, db_command.cc, experiments_command.cc,
+// runs_command.cc, artifacts_command.cc) and registers itself on the CLI11
+// app with Add*Command. A leaf subcommand's parse callback stores what to do
+// in `action`; main() runs it after parsing, so parsing never does I/O.
+//
+// Output contract (scripts rely on it):
+//   - success: exit code 0; a human-readable table or fields on stdout, or with
+//     --json one JSON document on stdout (MLflow's objects: {"run": ...},
+//     {"runs": [...]}, {"experiment": ...}, ...).
+//   - failure: exit code 1 and "error: <MLFLOW_ERROR_CODE>: <message>" on stderr,
+//     the message being the server's own (e.g. "error: RESOURCE_DOES_NOT_EXIST:
+//     Run with id=42 not found"). Usage errors exit with 2.
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "client/tracking_client.h"
+#include "core/error.h"
+#include "store/types.h"
+
+namespace cairn::cli {
+
+using Action = std::function<int()>;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+// Flags of every client-mode group (experiments, runs, artifacts).
+struct ClientFlags {
+  std::string tracking_uri;  // empty: CAIRN_TRACKING_URI > MLFLOW_TRACKING_URI > default
+  bool json = false;
+};
+
+// Adds --tracking-uri and --json to `group` and lets its subcommands accept them
+// after their own arguments (`cairn runs get ID --json`).
+void AddClientFlags(CLI::App& group, ClientFlags& flags);
+Result<client::TrackingClient> MakeClient(const ClientFlags& flags);
+
+// Prints "error: <MLFLOW_CODE>: <message>" to stderr; returns kExitError.
+int ReportError(const Error& e);
+// One JSON document, indented by 2, then a newline.
+void PrintJson(const nlohmann::json& j);
+// Local time "YYYY-MM-DD HH:MM:SS"; "" for 0.
+std::string FormatMillis(int64_t ms);
+// Shortest of %.6g; "NaN", "inf", "-inf".
+std::string FormatDouble(double v);
+// "key=value" -> Tag; kInvalidArgument without '='.
+Result<store::Tag> ParseKeyValue(const std::string& kv);
+// A double as typed on a command line, including nan, inf, -inf.
+Result<double> ParseDouble(const std::string& text);
+// An experiment by id, else by name (an all-digit argument is tried as an id first).
+Result<store::Experiment> ResolveExperiment(client::TrackingClient& client,
+                                            const std::string& id_or_name);
+// Masks the password in a store URI ("postgresql://u:***@h/db") for printing.
+std::string RedactUri(const std::string& uri);
+
+void AddServerCommand(CLI::App& app, Action& action);
+void AddDbCommand(CLI::App& app, Action& action);
+void AddExperimentsCommand(CLI::App& app, Action& action);
+void AddRunsCommand(CLI::App& app, Action& action);
+void AddArtifactsCommand(CLI::App& app, Action& action);
+
+}  // namespace cairn::cli

@@ -1,0 +1,140 @@
+// `cairn server`: the control plane. Flags mirror `mlflow server` so a team
+// moving from MLflow keeps its command line; each falls back to a CAIRN_*
+// variable, then to the default (flag > environment > default).
+//
+// Signals: SIGINT and SIGTERM are blocked in every thread (the mask is set
+// before the App starts any) and received by one watcher thread with
+// sigtimedwait; the first one stops the App gracefully (in-flight requests
+// finish), a second one exits at once.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "api/app.h"
+#include "cli/command.h"
+#include "core/config.h"
+#include "core/log.h"
+
+namespace cairn::cli {
+namespace {
+
+struct ServerFlags {
+  std::string host;
+  std::string port;
+  std::string backend_store_uri;
+  std::string default_artifact_root;
+  std::string artifacts_destination;
+  bool serve_artifacts = true;
+  int workers = 0;
+  int64_t max_body_mb = 0;
+};
+
+Result<int> ParsePort(const std::string& text) {
+  int port = -1;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc() || p != text.data() + text.size() || port < 0 || port > 65535) {
+    return InvalidArgument("port '" + text + "' is not a number between 0 and 65535");
+  }
+  return port;
+}
+
+// The config the flags and environment describe, with the App's defaults filled in.
+Result<api::AppConfig> BuildConfig(const ServerFlags& f) {
+  api::AppConfig cfg;
+  cfg.http.host = ResolveSetting(f.host, {"CAIRN_HOST"}, "127.0.0.1");
+  CAIRN_ASSIGN_OR_RETURN(cfg.http.port, ParsePort(ResolveSetting(f.port, {"CAIRN_PORT"}, "5000")));
+  cfg.backend_store_uri = ResolveSetting(f.backend_store_uri, {"CAIRN_BACKEND_STORE_URI"}, "");
+  cfg.default_artifact_root =
+      ResolveSetting(f.default_artifact_root, {"CAIRN_DEFAULT_ARTIFACT_ROOT"}, "");
+  cfg.artifacts_destination =
+      ResolveSetting(f.artifacts_destination, {"CAIRN_ARTIFACTS_DESTINATION"}, "");
+  cfg.serve_artifacts = f.serve_artifacts;
+  if (f.workers < 0) return InvalidArgument("--workers must be positive");
+  if (f.workers > 0) cfg.http.threads = f.workers;
+  if (f.max_body_mb < 0) return InvalidArgument("--max-body-mb must be positive");
+  if (f.max_body_mb > 0) cfg.http.max_body_bytes = static_cast<uint64_t>(f.max_body_mb) << 20;
+  return api::WithDefaults(std::move(cfg));
+}
+
+int RunServer(const ServerFlags& f) {
+  auto cfg = BuildConfig(f);
+  if (!cfg) return ReportError(cfg.error());
+  InitLogging();
+
+  // Before any thread exists, so every thread the App starts inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto app = api::App::Open(*cfg);
+  if (!app) return ReportError(app.error());
+  auto port = (*app)->Start();
+  if (!port) return ReportError(port.error());
+
+  const std::string& host = cfg->http.host;
+  std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::cout << "cairn server listening on http://" << shown_host << ":" << *port
+            << " (backend store: " << RedactUri(cfg->backend_store_uri) << "; artifacts: "
+            << (cfg->serve_artifacts ? RedactUri(cfg->artifacts_destination) : "not served")
+            << "; default artifact root: " << cfg->default_artifact_root << ")" << std::endl;
+
+  api::App* running = app->get();
+  std::atomic<bool> done{false};
+  std::thread stopper;  // runs the graceful Stop; touched by the watcher, joined after it
+  std::thread watcher([&] {
+    const timespec tick{0, 200'000'000};
+    bool stopping = false;
+    while (!done.load()) {
+      int sig = sigtimedwait(&signals, nullptr, &tick);
+      if (sig != SIGINT && sig != SIGTERM) continue;
+      if (stopping) {
+        std::fputs("cairn server: second signal, exiting now\n", stderr);
+        std::_Exit(kExitError);
+      }
+      stopping = true;
+      std::fprintf(stderr, "cairn server: received %s, shutting down\n",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+      stopper = std::thread([running] { running->Stop(); });
+    }
+  });
+  running->Wait();
+  done.store(true);
+  watcher.join();
+  if (stopper.joinable()) stopper.join();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServerCommand(CLI::App& app, Action& action) {
+  auto f = std::make_shared<ServerFlags>();
+  CLI::App* cmd = app.add_subcommand("server", "Run the tracking server (MLflow REST API)");
+  cmd->add_option("--host", f->host, "Address to bind ($CAIRN_HOST, default 127.0.0.1)");
+  cmd->add_option("-p,--port", f->port, "Port; 0 picks a free one ($CAIRN_PORT, default 5000)");
+  cmd->add_option("--backend-store-uri", f->backend_store_uri,
+                  "sqlite:///abs/path.db or postgresql://user@host:port/db "
+                  "($CAIRN_BACKEND_STORE_URI, default ./cairn-data/cairn.db)");
+  cmd->add_option("--default-artifact-root", f->default_artifact_root,
+                  "Artifact root of new experiments ($CAIRN_DEFAULT_ARTIFACT_ROOT, default "
+                  "mlflow-artifacts:/ when serving artifacts)");
+  cmd->add_option("--artifacts-destination", f->artifacts_destination,
+                  "Where the artifact proxy stores files ($CAIRN_ARTIFACTS_DESTINATION, default "
+                  "./cairn-data/artifacts)");
+  cmd->add_flag("--serve-artifacts,!--no-serve-artifacts", f->serve_artifacts,
+                "Serve the artifact proxy /api/2.0/mlflow-artifacts (default on)");
+  cmd->add_option("-w,--workers", f->workers, "HTTP worker threads");
+  cmd->add_option("--max-body-mb", f->max_body_mb, "Largest JSON request body, in MiB");
+  cmd->callback([f, &action] { action = [f] { return RunServer(*f); }; });
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,209 @@
+#include "store/sql/migrations.h"
+
+#include <string>
+
+#include "store/sql/dialect.h"
+
+namespace cairn::store::sql {
+namespace {
+
+// Design notes for migration 1:
+// - Experiment ids are integers the engine assigns; the Default experiment
+//   is inserted with the explicit id 0, so the first created one gets 1.
+// - metrics and latest_metrics carry no foreign key to runs: they are the hot
+//   path (a per-row parent lookup would double the cost of a batch) and
+//   LogBatch checks the run inside the same transaction; runs are never
+//   deleted physically.
+// - NaN is stored as value 0 with is_nan = 1 (SQLite turns a bound NaN into
+//   NULL); +-infinity are stored as themselves.
+// - latest_metrics(key, is_nan, value, run_id) lets a search that filters
+//   and orders on one metric walk a single index range in order.
+// - runs(experiment_id, lifecycle_stage, start_time DESC, run_id) matches
+//   the default search order, so a page is an index range scan.
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE experiments (
+  experiment_id @ID_PK@,
+  name TEXT NOT NULL,
+  artifact_location TEXT NOT NULL DEFAULT '',
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  creation_time BIGINT NOT NULL DEFAULT 0,
+  last_update_time BIGINT NOT NULL DEFAULT 0,
+  CONSTRAINT experiments_name_key UNIQUE (name)
+);
+CREATE TABLE experiment_tags (
+  experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (experiment_id, key)
+) @WITHOUT_ROWID@;
+CREATE TABLE runs (
+  run_id TEXT NOT NULL PRIMARY KEY,
+  experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
+  run_name TEXT NOT NULL DEFAULT '',
+  user_id TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'RUNNING',
+  start_time BIGINT NOT NULL DEFAULT 0,
+  end_time BIGINT,
+  artifact_uri TEXT NOT NULL DEFAULT '',
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  deleted_time BIGINT
+) @WITHOUT_ROWID@;
+CREATE INDEX runs_by_experiment ON runs (experiment_id, lifecycle_stage, start_time DESC, run_id);
+CREATE TABLE params (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) @WITHOUT_ROWID@;
+CREATE TABLE tags (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) @WITHOUT_ROWID@;
+CREATE TABLE metrics (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  step BIGINT NOT NULL,
+  timestamp_ms BIGINT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  is_nan SMALLINT NOT NULL,
+  PRIMARY KEY (run_id, key, step, timestamp_ms, value, is_nan)
+) @WITHOUT_ROWID@;
+CREATE TABLE latest_metrics (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value DOUBLE PRECISION NOT NULL,
+  is_nan SMALLINT NOT NULL,
+  timestamp_ms BIGINT NOT NULL,
+  step BIGINT NOT NULL,
+  PRIMARY KEY (run_id, key)
+) @WITHOUT_ROWID@;
+CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, is_nan, value, run_id);
+CREATE TABLE datasets (
+  dataset_id @ID_PK@,
+  experiment_id BIGINT NOT NULL REFERENCES experiments (experiment_id),
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  source_type TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  dataset_schema TEXT NOT NULL DEFAULT '',
+  profile TEXT NOT NULL DEFAULT '',
+  CONSTRAINT datasets_key UNIQUE (experiment_id, name, digest)
+);
+CREATE TABLE inputs (
+  run_id TEXT NOT NULL REFERENCES runs (run_id),
+  dataset_id BIGINT NOT NULL REFERENCES datasets (dataset_id),
+  PRIMARY KEY (run_id, dataset_id)
+) @WITHOUT_ROWID@;
+CREATE TABLE input_tags (
+  run_id TEXT NOT NULL,
+  dataset_id BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (run_id, dataset_id, key),
+  FOREIGN KEY (run_id, dataset_id) REFERENCES inputs (run_id, dataset_id)
+) @WITHOUT_ROWID@;
+)sql";
+
+Status SeedDefaultExperiment(Connection& conn, int64_t now_ms) {
+  CAIRN_ASSIGN_OR_RETURN(
+      auto stmt, conn.Prepare("INSERT INTO experiments (experiment_id, name, artifact_location, "
+                              "lifecycle_stage, creation_time, last_update_time) "
+                              "VALUES (0, 'Default', '', 'active', ?, ?)",
+                              false));
+  stmt->BindAll(now_ms, now_ms);
+  CAIRN_RETURN_IF_ERROR(stmt->Exec());
+  return {};
+}
+
+constexpr Migration kMigrations[] = {
+    {1, "experiments, runs, params, tags, metrics, datasets", kSchemaV1, SeedDefaultExperiment},
+};
+
+// Serializes migrators across processes for the rest of the transaction.
+Status LockForMigration(Connection& conn) {
+  if (conn.dialect() != Dialect::kPostgres) return {};  // BEGIN IMMEDIATE already did
+  CAIRN_ASSIGN_OR_RETURN(
+      auto stmt, conn.Prepare("SELECT pg_advisory_xact_lock(hashtext('cairn.schema_migrations'), "
+                              "hashtext(coalesce(current_schema(), '')))",
+                              false));
+  CAIRN_RETURN_IF_ERROR(stmt->Next());
+  return {};
+}
+
+// Runs `body` in a write transaction that holds the migration lock.
+template <typename F>
+Status InMigrationTxn(Connection& conn, F&& body) {
+  CAIRN_RETURN_IF_ERROR(conn.Begin(TxnMode::kWrite));
+  Status s = LockForMigration(conn);
+  if (s) s = body();
+  if (!s) {
+    conn.Rollback();
+    return s;
+  }
+  return conn.Commit();
+}
+
+Result<bool> IsApplied(Connection& conn, int version) {
+  CAIRN_ASSIGN_OR_RETURN(auto stmt,
+                         conn.Prepare("SELECT 1 FROM schema_migrations WHERE version = ?", false));
+  stmt->BindAll(version);
+  return stmt->Next();
+}
+
+Result<int> MaxVersion(Connection& conn) {
+  CAIRN_ASSIGN_OR_RETURN(
+      auto stmt, conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations", false));
+  CAIRN_ASSIGN_OR_RETURN(bool row, stmt->Next());
+  return row ? static_cast<int>(stmt->Int(0)) : 0;
+}
+
+Result<bool> MigrationsTableExists(Connection& conn) {
+  auto stmt = conn.Prepare(conn.dialect() == Dialect::kSqlite
+                               ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'schema_migrations'"
+                               : "SELECT 1 FROM pg_catalog.pg_tables WHERE "
+                                 "schemaname = current_schema() AND tablename = 'schema_migrations'",
+                           false);
+  if (!stmt) return std::unexpected(stmt.error());
+  return (*stmt)->Next();
+}
+
+}  // namespace
+
+std::span<const Migration> AllMigrations() { return kMigrations; }
+
+Result<int> ApplyMigrations(Database& db, int64_t now_ms) {
+  CAIRN_ASSIGN_OR_RETURN(auto conn, db.Writer());
+  CAIRN_RETURN_IF_ERROR(InMigrationTxn(*conn, [&]() -> Status {
+    return conn->ExecScript(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, "
+        "description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  }));
+  for (const Migration& m : kMigrations) {
+    CAIRN_RETURN_IF_ERROR(InMigrationTxn(*conn, [&]() -> Status {
+      CAIRN_ASSIGN_OR_RETURN(bool applied, IsApplied(*conn, m.version));
+      if (applied) return {};
+      CAIRN_RETURN_IF_ERROR(conn->ExecScript(RewriteDdl(conn->dialect(), m.ddl)));
+      if (m.seed != nullptr) CAIRN_RETURN_IF_ERROR(m.seed(*conn, now_ms));
+      CAIRN_ASSIGN_OR_RETURN(
+          auto stmt, conn->Prepare("INSERT INTO schema_migrations (version, description, "
+                                   "applied_at) VALUES (?, ?, ?)",
+                                   false));
+      stmt->BindAll(m.version, m.description, now_ms);
+      CAIRN_RETURN_IF_ERROR(stmt->Exec());
+      return {};
+    }));
+  }
+  return MaxVersion(*conn);
+}
+
+Result<int> CurrentSchemaVersion(Database& db) {
+  CAIRN_ASSIGN_OR_RETURN(auto conn, db.Reader());
+  CAIRN_ASSIGN_OR_RETURN(bool exists, MigrationsTableExists(*conn));
+  if (!exists) return 0;
+  return MaxVersion(*conn);
+}
+
+}  // namespace cairn::store::sql

@@ -1,0 +1,561 @@
+#include "tracking/tracking_service.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/ids.h"
+#include "tracking/filter_parser.h"
+#include "tracking/page_token.h"
+#include "tracking/run_names.h"
+#include "tracking/validation.h"
+
+namespace cairn::tracking {
+namespace {
+
+using store::Experiment;
+using store::Metric;
+using store::Param;
+using store::Run;
+using store::Tag;
+
+// Experiment ids are decimal integers (MLflow's SQL stores make them so).
+Status CheckExperimentId(const std::string& id, std::string_view path = "experiment_id") {
+  if (id.empty()) return std::unexpected(MissingRequired(path));
+  bool ok = id.size() <= 19;
+  for (char c : id) ok = ok && c >= '0' && c <= '9';
+  if (!ok) {
+    return InvalidArgument("Invalid experiment ID '" + id +
+                           "'. Experiment ID must be a valid integer.");
+  }
+  return {};
+}
+
+const Tag* FindTag(const std::vector<Tag>& tags, std::string_view key) {
+  for (const Tag& t : tags) {
+    if (t.key == key) return &t;
+  }
+  return nullptr;
+}
+
+bool HasScheme(std::string_view uri) {
+  size_t colon = uri.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    char c = uri[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::function<uint64_t()> DefaultRandom() {
+  auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [gen] { return (*gen)(); };
+}
+
+}  // namespace
+
+std::string AppendUriPath(std::string_view base, std::string_view segment) {
+  while (!segment.empty() && segment.front() == '/') segment.remove_prefix(1);
+  std::string_view trimmed = base;
+  while (!trimmed.empty() && trimmed.back() == '/') trimmed.remove_suffix(1);
+  std::string out;
+  if (!trimmed.empty() && trimmed.back() == ':') {
+    // "mlflow-artifacts:/" or "file:///": keep the scheme's own slashes.
+    out = std::string(base);
+    if (out.back() != '/') out.push_back('/');
+  } else {
+    out = std::string(trimmed);
+    out.push_back('/');
+  }
+  out.append(segment);
+  return out;
+}
+
+TrackingService::TrackingService(store::MetadataStore& store, const Clock& clock,
+                                 std::string default_artifact_root, TrackingOptions options)
+    : store_(store),
+      clock_(clock),
+      default_artifact_root_(std::move(default_artifact_root)),
+      random_(options.random ? std::move(options.random) : DefaultRandom()) {}
+
+std::string TrackingService::NewRunName() {
+  std::lock_guard<std::mutex> lock(random_mu_);
+  return GenerateRunName(random_);
+}
+
+std::string TrackingService::ArtifactLocationFor(const Experiment& e) const {
+  if (!e.artifact_location.empty()) return e.artifact_location;
+  return AppendUriPath(default_artifact_root_, e.experiment_id);
+}
+
+Result<int64_t> TrackingService::CheckMaxResults(std::optional<int64_t> max_results) const {
+  int64_t n = max_results.value_or(kSearchMaxResultsDefault);
+  if (n < 1) {
+    return InvalidArgument("Invalid value " + std::to_string(n) +
+                           " for parameter 'max_results' supplied. It must be a positive integer");
+  }
+  if (n > kSearchMaxResultsThreshold) {
+    return InvalidArgument("Invalid value " + std::to_string(n) +
+                           " for parameter 'max_results' supplied. It must be at most " +
+                           std::to_string(kSearchMaxResultsThreshold));
+  }
+  return n;
+}
+
+// ------------------------------------------------------------- experiments
+
+Result<std::string> TrackingService::CreateExperiment(const CreateExperimentRequest& r) {
+  CAIRN_RETURN_IF_ERROR(ValidateExperimentName(r.name));
+  for (const Tag& t : r.tags) CAIRN_RETURN_IF_ERROR(ValidateExperimentTag(t));
+  store::NewExperiment e;
+  e.name = r.name;
+  e.tags = r.tags;
+  e.creation_time = clock_.NowMillis();
+  if (!r.artifact_location.empty()) {
+    if (r.artifact_location.starts_with("runs:")) {
+      return InvalidArgument("Artifact location cannot be a runs:/ URI. Given: '" +
+                             r.artifact_location + "'");
+    }
+    e.artifact_location = r.artifact_location;
+    if (!HasScheme(e.artifact_location)) {
+      // A local path: make it absolute, as MLflow does, so it means the same
+      // thing to every later reader.
+      std::error_code ec;
+      auto abs = std::filesystem::absolute(e.artifact_location, ec);
+      if (!ec) e.artifact_location = abs.lexically_normal().string();
+    }
+  }
+  auto existing = store_.GetExperimentByName(r.name);
+  if (existing) {
+    return AlreadyExists("Experiment(name=" + r.name + ") already exists.");
+  }
+  if (existing.error().code() != ErrorCode::kNotFound) return std::unexpected(existing.error());
+  return store_.CreateExperiment(e);
+}
+
+Result<Experiment> TrackingService::GetExperimentChecked(const std::string& experiment_id) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  e.artifact_location = ArtifactLocationFor(e);
+  return e;
+}
+
+Result<Experiment> TrackingService::GetExperiment(const std::string& experiment_id) {
+  return GetExperimentChecked(experiment_id);
+}
+
+Result<Experiment> TrackingService::GetExperimentByName(const std::string& name) {
+  if (name.empty()) return std::unexpected(MissingRequired("experiment_name"));
+  auto e = store_.GetExperimentByName(name);
+  if (!e) {
+    if (e.error().code() == ErrorCode::kNotFound) {
+      return NotFound("Could not find experiment with name '" + name + "'");
+    }
+    return std::unexpected(e.error());
+  }
+  e->artifact_location = ArtifactLocationFor(*e);
+  return e;
+}
+
+Result<ExperimentsPage> TrackingService::SearchExperiments(const SearchExperimentsRequest& r) {
+  store::ExperimentQuery q;
+  CAIRN_ASSIGN_OR_RETURN(q.max_results, CheckMaxResults(r.max_results));
+  CAIRN_ASSIGN_OR_RETURN(q.filter, ParseExperimentFilter(r.filter));
+  for (const std::string& o : r.order_by) {
+    CAIRN_ASSIGN_OR_RETURN(store::OrderBy ob, ParseExperimentOrderBy(o));
+    q.order_by.push_back(std::move(ob));
+  }
+  q.view = r.view;
+  CAIRN_ASSIGN_OR_RETURN(q.offset, DecodePageToken(r.page_token));
+  CAIRN_ASSIGN_OR_RETURN(store::ExperimentPage page, store_.SearchExperiments(q));
+  ExperimentsPage out;
+  out.experiments = std::move(page.experiments);
+  for (Experiment& e : out.experiments) e.artifact_location = ArtifactLocationFor(e);
+  if (page.next_offset >= 0) out.next_page_token = EncodePageToken(page.next_offset);
+  return out;
+}
+
+Status TrackingService::RenameExperiment(const std::string& experiment_id,
+                                         const std::string& new_name) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  if (new_name.empty()) return std::unexpected(MissingRequired("new_name"));
+  CAIRN_RETURN_IF_ERROR(ValidateExperimentName(new_name));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  if (e.lifecycle_stage != store::kActive) {
+    return FailedPrecondition("Cannot rename a non-active experiment.");
+  }
+  if (e.name == new_name) return {};
+  auto clash = store_.GetExperimentByName(new_name);
+  if (clash) return AlreadyExists("Experiment(name=" + new_name + ") already exists.");
+  return store_.RenameExperiment(experiment_id, new_name, clock_.NowMillis());
+}
+
+Status TrackingService::DeleteExperiment(const std::string& experiment_id) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  if (e.lifecycle_stage != store::kActive) {
+    return NotFound("No active experiment with id=" + experiment_id + " exists");
+  }
+  return store_.SetExperimentLifecycle(experiment_id, store::kDeleted, clock_.NowMillis());
+}
+
+Status TrackingService::RestoreExperiment(const std::string& experiment_id) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  if (e.lifecycle_stage != store::kDeleted) {
+    return NotFound("No deleted experiment with id=" + experiment_id + " exists");
+  }
+  return store_.SetExperimentLifecycle(experiment_id, store::kActive, clock_.NowMillis());
+}
+
+namespace {
+Status CheckExperimentActive(const Experiment& e) {
+  if (e.lifecycle_stage == store::kActive) return {};
+  return InvalidArgument("The experiment " + e.experiment_id +
+                         " must be in the 'active' state. Current state is " + e.lifecycle_stage +
+                         ".");
+}
+}  // namespace
+
+Status TrackingService::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  if (tag.key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_RETURN_IF_ERROR(ValidateExperimentTag(tag));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  CAIRN_RETURN_IF_ERROR(CheckExperimentActive(e));
+  return store_.SetExperimentTag(experiment_id, tag);
+}
+
+Status TrackingService::DeleteExperimentTag(const std::string& experiment_id,
+                                            const std::string& key) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id));
+  if (key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, store_.GetExperiment(experiment_id));
+  CAIRN_RETURN_IF_ERROR(CheckExperimentActive(e));
+  if (FindTag(e.tags, key) == nullptr) {
+    return NotFound("No tag with name: " + key + " in experiment with id " + experiment_id);
+  }
+  return store_.DeleteExperimentTag(experiment_id, key);
+}
+
+// -------------------------------------------------------------------- runs
+
+Result<Run> TrackingService::GetActiveRun(const std::string& run_id) {
+  CAIRN_ASSIGN_OR_RETURN(Run run, store_.GetRun(run_id));
+  if (run.info.lifecycle_stage != store::kActive) {
+    return InvalidArgument("The run " + run_id + " must be in the 'active' state. Current state is " +
+                           run.info.lifecycle_stage + ".");
+  }
+  return run;
+}
+
+Result<Run> TrackingService::CreateRun(const CreateRunRequest& r) {
+  std::string experiment_id = r.experiment_id.empty() ? std::string(kDefaultExperimentId)
+                                                      : r.experiment_id;
+  for (size_t i = 0; i < r.tags.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(ValidateRunTag(r.tags[i], "tags[" + std::to_string(i) + "]"));
+  }
+  CAIRN_ASSIGN_OR_RETURN(Experiment e, GetExperimentChecked(experiment_id));
+  CAIRN_RETURN_IF_ERROR(CheckExperimentActive(e));
+
+  store::NewRun run;
+  run.run_id = NewRunId();
+  run.experiment_id = experiment_id;
+  run.tags = r.tags;
+  const Tag* name_tag = FindTag(run.tags, kRunNameTag);
+  if (!r.run_name.empty() && name_tag != nullptr && name_tag->value != r.run_name) {
+    return InvalidArgument(
+        "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different "
+        "values (run_name='" +
+        r.run_name + "', mlflow.runName='" + name_tag->value + "').");
+  }
+  run.run_name = !r.run_name.empty()                              ? r.run_name
+                 : (name_tag != nullptr && !name_tag->value.empty()) ? name_tag->value
+                                                                     : NewRunName();
+  if (name_tag == nullptr) run.tags.push_back(Tag{std::string(kRunNameTag), run.run_name});
+  const Tag* user_tag = FindTag(run.tags, kUserTag);
+  run.user_id = !r.user_id.empty() ? r.user_id : (user_tag != nullptr ? user_tag->value : "");
+  if (user_tag == nullptr && !run.user_id.empty()) {
+    run.tags.push_back(Tag{std::string(kUserTag), run.user_id});
+  }
+  run.start_time = r.start_time.value_or(clock_.NowMillis());
+  run.artifact_uri =
+      AppendUriPath(AppendUriPath(e.artifact_location, run.run_id), "artifacts");
+  CAIRN_RETURN_IF_ERROR(store_.CreateRun(run));
+  return store_.GetRun(run.run_id);
+}
+
+Result<Run> TrackingService::GetRun(const std::string& run_id) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  return store_.GetRun(run_id);
+}
+
+Result<store::RunInfo> TrackingService::UpdateRun(const UpdateRunRequest& r) {
+  if (r.run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  if (r.status && !IsValidRunStatus(*r.status)) {
+    return InvalidArgument(InvalidValueMessage(
+        "status", JsonQuote(*r.status),
+        "must be one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED."));
+  }
+  if (r.end_time && *r.end_time < 0) {
+    return InvalidArgument(InvalidValueMessage("end_time", std::to_string(*r.end_time),
+                                               "must be a nonnegative timestamp in milliseconds."));
+  }
+  CAIRN_RETURN_IF_ERROR(GetActiveRun(r.run_id));
+  store::RunUpdate u;
+  u.status = r.status;
+  u.end_time = r.end_time;
+  if (r.run_name && !r.run_name->empty()) u.run_name = r.run_name;
+  return store_.UpdateRun(r.run_id, u);
+}
+
+Status TrackingService::DeleteRun(const std::string& run_id) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  CAIRN_RETURN_IF_ERROR(store_.GetRun(run_id));
+  return store_.SetRunLifecycle(run_id, store::kDeleted, clock_.NowMillis());
+}
+
+Status TrackingService::RestoreRun(const std::string& run_id) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  CAIRN_RETURN_IF_ERROR(store_.GetRun(run_id));
+  return store_.SetRunLifecycle(run_id, store::kActive, clock_.NowMillis());
+}
+
+Status TrackingService::SetTag(const std::string& run_id, const Tag& tag) {
+  CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
+  if (tag.key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_RETURN_IF_ERROR(ValidateRunTag(tag));
+  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
+  if (tag.key == kRunNameTag) {
+    // The run's name and its mlflow.runName tag are one fact.
+    store::RunUpdate u;
+    u.run_name = tag.value;
+    CAIRN_RETURN_IF_ERROR(store_.UpdateRun(run_id, u));
+    return {};
+  }
+  return store_.LogBatch(run_id, {}, {}, {tag});
+}
+
+Status TrackingService::DeleteTag(const std::string& run_id, const std::string& key) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  if (key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_ASSIGN_OR_RETURN(Run run, GetActiveRun(run_id));
+  if (FindTag(run.tags, key) == nullptr) {
+    return NotFound("No tag with name: " + key + " in run with id " + run_id);
+  }
+  return store_.DeleteRunTag(run_id, key);
+}
+
+Status TrackingService::LogMetric(const std::string& run_id, const Metric& metric) {
+  CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
+  if (metric.key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_RETURN_IF_ERROR(ValidateMetric(metric));
+  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
+  return store_.LogBatch(run_id, {metric}, {}, {});
+}
+
+Status TrackingService::LogParam(const std::string& run_id, const Param& param) {
+  CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
+  if (param.key.empty()) return std::unexpected(MissingRequired("key"));
+  CAIRN_RETURN_IF_ERROR(ValidateParam(param));
+  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
+  return store_.LogBatch(run_id, {}, {param}, {});
+}
+
+Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
+                                 const std::vector<Param>& params, const std::vector<Tag>& tags) {
+  // Everything is checked before anything is written: a bad item anywhere
+  // leaves the run untouched.
+  CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
+  CAIRN_RETURN_IF_ERROR(ValidateBatchLimits(metrics.size(), params.size(), tags.size()));
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(ValidateMetric(metrics[i], "metrics[" + std::to_string(i) + "]"));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(ValidateParam(params[i], "params[" + std::to_string(i) + "]"));
+  }
+  for (size_t i = 0; i < tags.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(ValidateRunTag(tags[i], "tags[" + std::to_string(i) + "]"));
+  }
+  CAIRN_RETURN_IF_ERROR(ValidateParamKeysUnique(params));
+  CAIRN_ASSIGN_OR_RETURN(Run run, GetActiveRun(run_id));
+  if (metrics.empty() && params.empty() && tags.empty()) return {};
+  CAIRN_RETURN_IF_ERROR(store_.LogBatch(run_id, metrics, params, tags));
+  // A batch that sets mlflow.runName renames the run, as set-tag does.
+  for (auto it = tags.rbegin(); it != tags.rend(); ++it) {
+    if (it->key == kRunNameTag) {
+      if (it->value != run.info.run_name) {
+        store::RunUpdate u;
+        u.run_name = it->value;
+        CAIRN_RETURN_IF_ERROR(store_.UpdateRun(run_id, u));
+      }
+      break;
+    }
+  }
+  return {};
+}
+
+Status TrackingService::LogInputs(const std::string& run_id,
+                                  const std::vector<store::DatasetInput>& inputs) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  for (const store::DatasetInput& in : inputs) CAIRN_RETURN_IF_ERROR(ValidateDatasetInput(in));
+  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
+  if (inputs.empty()) return {};
+  return store_.LogInputs(run_id, inputs);
+}
+
+Status TrackingService::LogModel(const std::string& run_id, const std::string& model_json) {
+  if (run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  if (model_json.empty()) return std::unexpected(MissingRequired("model_json"));
+  nlohmann::json model = nlohmann::json::parse(model_json, nullptr, /*allow_exceptions=*/false);
+  if (model.is_discarded() || !model.is_object()) {
+    return InvalidArgument("Malformed model info. \n " + model_json + " \n is not a valid JSON.");
+  }
+  std::vector<std::string> missing;
+  for (const char* f : {"artifact_path", "flavors", "run_id", "utc_time_created"}) {
+    if (!model.contains(f)) missing.push_back(f);
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += (list.empty() ? "'" : ", '") + m + "'";
+    return InvalidArgument("Model json is missing mandatory fields: {" + list + "}");
+  }
+  // The summary MLflow keeps in the tag: identity fields and flavors, without
+  // each flavor's (possibly large) "config".
+  nlohmann::json summary = nlohmann::json::object();
+  for (const char* f : {"run_id", "artifact_path", "utc_time_created", "model_uuid"}) {
+    if (model.contains(f)) summary[f] = model[f];
+  }
+  nlohmann::json flavors = nlohmann::json::object();
+  if (model["flavors"].is_object()) {
+    for (auto& [name, conf] : model["flavors"].items()) {
+      nlohmann::json c = conf;
+      if (c.is_object()) c.erase("config");
+      flavors[name] = std::move(c);
+    }
+  }
+  summary["flavors"] = std::move(flavors);
+
+  CAIRN_ASSIGN_OR_RETURN(Run run, GetActiveRun(run_id));
+  nlohmann::json history = nlohmann::json::array();
+  if (const Tag* t = FindTag(run.tags, kLoggedModelsTag)) {
+    nlohmann::json prev = nlohmann::json::parse(t->value, nullptr, false);
+    if (!prev.is_discarded() && prev.is_array()) history = std::move(prev);
+  }
+  history.push_back(std::move(summary));
+  Tag tag{std::string(kLoggedModelsTag), history.dump()};
+  CAIRN_RETURN_IF_ERROR(ValidateRunTag(tag));
+  return store_.LogBatch(run_id, {}, {}, {tag});
+}
+
+Result<MetricHistoryPage> TrackingService::GetMetricHistory(const MetricHistoryRequest& r) {
+  if (r.run_id.empty()) return std::unexpected(MissingRequired("run_id"));
+  if (r.metric_key.empty()) return std::unexpected(MissingRequired("metric_key"));
+  if (r.max_results && *r.max_results <= 0) {
+    return InvalidArgument("Invalid value " + std::to_string(*r.max_results) +
+                           " for parameter 'max_results' supplied. It must be a positive integer.");
+  }
+  CAIRN_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken(r.page_token));
+  MetricHistoryPage page;
+  if (!r.max_results) {
+    CAIRN_ASSIGN_OR_RETURN(page.metrics,
+                           store_.GetMetricHistory(r.run_id, r.metric_key,
+                                                   std::numeric_limits<int64_t>::max(), offset));
+    return page;
+  }
+  int64_t limit = *r.max_results;
+  // One more than asked tells whether another page follows.
+  int64_t probe = limit < std::numeric_limits<int64_t>::max() ? limit + 1 : limit;
+  CAIRN_ASSIGN_OR_RETURN(page.metrics,
+                         store_.GetMetricHistory(r.run_id, r.metric_key, probe, offset));
+  if (static_cast<int64_t>(page.metrics.size()) > limit) {
+    page.metrics.resize(static_cast<size_t>(limit));
+    page.next_page_token = EncodePageToken(offset + limit);
+  }
+  return page;
+}
+
+Result<std::vector<MetricWithRunId>> TrackingService::GetMetricHistoryBulkInterval(
+    const BulkIntervalRequest& r) {
+  if (r.run_ids.empty()) return std::unexpected(MissingRequired("run_ids"));
+  if (r.run_ids.size() > kMaxRunsPerBulkHistory) {
+    return InvalidArgument("GetMetricHistoryBulkInterval request must specify at most " +
+                           std::to_string(kMaxRunsPerBulkHistory) + " run_ids. Received " +
+                           std::to_string(r.run_ids.size()) + " run_ids.");
+  }
+  if (r.metric_key.empty()) return std::unexpected(MissingRequired("metric_key"));
+  int64_t max_results = r.max_results.value_or(kMaxSamplesPerRun);
+  if (max_results < 1 || max_results > kMaxSamplesPerRun) {
+    return InvalidArgument("max_results must be between 1 and " +
+                           std::to_string(kMaxSamplesPerRun) + ".");
+  }
+  if (r.start_step.has_value() != r.end_step.has_value()) {
+    return InvalidArgument("If either start step or end step are specified, both must be specified.");
+  }
+  if (r.start_step && *r.start_step > *r.end_step) {
+    return InvalidArgument("end_step must be greater than start_step. Found start_step=" +
+                           std::to_string(*r.start_step) +
+                           " and end_step=" + std::to_string(*r.end_step) + ".");
+  }
+  std::vector<MetricWithRunId> out;
+  for (const std::string& run_id : r.run_ids) {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<Metric> history,
+                           store_.GetMetricHistory(run_id, r.metric_key,
+                                                   std::numeric_limits<int64_t>::max(), 0));
+    if (r.start_step) {
+      std::erase_if(history, [&](const Metric& m) {
+        return m.step < *r.start_step || m.step > *r.end_step;
+      });
+    }
+    size_t n = history.size();
+    if (n == 0) continue;
+    auto emit = [&](size_t i) { out.push_back(MetricWithRunId{run_id, history[i]}); };
+    if (static_cast<int64_t>(n) <= max_results) {
+      for (size_t i = 0; i < n; ++i) emit(i);
+    } else if (max_results == 1) {
+      emit(n - 1);
+    } else {
+      // Evenly spaced indices from first to last, inclusive.
+      size_t k = static_cast<size_t>(max_results);
+      size_t last = static_cast<size_t>(-1);
+      for (size_t j = 0; j < k; ++j) {
+        size_t i = static_cast<size_t>((static_cast<long double>(j) * (n - 1)) / (k - 1) + 0.5L);
+        if (i != last) emit(i);
+        last = i;
+      }
+    }
+  }
+  return out;
+}
+
+Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& r) {
+  store::RunQuery q;
+  CAIRN_ASSIGN_OR_RETURN(q.max_results, CheckMaxResults(r.max_results));
+  for (const std::string& id : r.experiment_ids) {
+    CAIRN_RETURN_IF_ERROR(CheckExperimentId(id, "experiment_ids"));
+  }
+  CAIRN_ASSIGN_OR_RETURN(q.filter, ParseRunFilter(r.filter));
+  for (const std::string& o : r.order_by) {
+    CAIRN_ASSIGN_OR_RETURN(store::OrderBy ob, ParseRunOrderBy(o));
+    q.order_by.push_back(std::move(ob));
+  }
+  q.view = r.view;
+  CAIRN_ASSIGN_OR_RETURN(q.offset, DecodePageToken(r.page_token));
+  RunsPage out;
+  if (r.experiment_ids.empty()) return out;  // MLflow: no experiments, no runs
+  q.experiment_ids = r.experiment_ids;
+  CAIRN_ASSIGN_OR_RETURN(store::RunPage page, store_.SearchRuns(q));
+  out.runs = std::move(page.runs);
+  if (page.next_offset >= 0) out.next_page_token = EncodePageToken(page.next_offset);
+  return out;
+}
+
+}  // namespace cairn::tracking

@@ -1,0 +1,162 @@
+"""Starting and stopping a tracking server for the compatibility suite.
+
+The target is chosen by CAIRN_COMPAT_TARGET:
+  cairn  (default) -- the binary named by CAIRN_BIN (`cairn server ...`);
+  mlflow           -- the real `mlflow server` of the running virtualenv, used to
+                      check that the suite itself encodes MLflow's behaviour.
+Tests that check a guarantee only Cairn makes are marked with `cairn_only`.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+TARGET = os.environ.get("CAIRN_COMPAT_TARGET", "cairn").strip().lower()
+if TARGET not in ("cairn", "mlflow"):
+    raise RuntimeError(f"CAIRN_COMPAT_TARGET must be 'cairn' or 'mlflow', got {TARGET!r}")
+
+IS_CAIRN = TARGET == "cairn"
+
+cairn_only = pytest.mark.skipif(not IS_CAIRN, reason="Cairn-only guarantee (MLflow does not make it)")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cairn_bin():
+    path = os.environ.get("CAIRN_BIN", "")
+    if not path:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.join(here, "..", "..", "build", "cairn")
+    path = os.path.abspath(path)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"cairn binary not found or not executable: {path} (set CAIRN_BIN)")
+    return path
+
+
+def mlflow_bin():
+    # CAIRN_COMPAT_MLFLOW_BIN lets an older client run against a newer real server.
+    return os.environ.get("CAIRN_COMPAT_MLFLOW_BIN") or os.path.join(os.path.dirname(sys.executable), "mlflow")
+
+
+class ServerProcess:
+    """One server process on 127.0.0.1:<port> with a backend store and an artifact folder.
+
+    `port` may be given to restart a server on the same address; by default a free
+    port is picked. Output goes to <workdir>/server-<n>.log.
+    """
+
+    _counter = 0
+
+    def __init__(self, workdir, backend_uri=None, artifacts_dir=None, port=None, extra_args=()):
+        self.workdir = str(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.backend_uri = backend_uri or f"sqlite:///{self.workdir}/cairn.db"
+        self.artifacts_dir = str(artifacts_dir or os.path.join(self.workdir, "artifacts"))
+        os.makedirs(self.artifacts_dir, exist_ok=True)
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = None
+
+    @property
+    def uri(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self):
+        if IS_CAIRN:
+            return [cairn_bin(), "server", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--backend-store-uri", self.backend_uri,
+                    "--artifacts-destination", "file://" + self.artifacts_dir] + self.extra_args
+        return [mlflow_bin(), "server", "--host", "127.0.0.1", "--port", str(self.port),
+                "--backend-store-uri", self.backend_uri,
+                "--artifacts-destination", self.artifacts_dir, "--workers", "1"] + self.extra_args
+
+    def spawn(self):
+        ServerProcess._counter += 1
+        self.log_path = os.path.join(self.workdir, f"server-{ServerProcess._counter}.log")
+        log = open(self.log_path, "wb")
+        env = dict(os.environ)
+        env.pop("MLFLOW_TRACKING_URI", None)
+        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.workdir, env=env,
+                                     start_new_session=True)
+        log.close()
+        return self.proc
+
+    def start(self, timeout=None):
+        timeout = timeout or (20 if IS_CAIRN else 180)
+        self.spawn()
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            if self.alive():
+                self.kill()
+            raise
+        return self
+
+    def wait_healthy(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode} before becoming healthy:\n"
+                                   + self.log_tail())
+            try:
+                r = requests.get(self.uri + "/health", timeout=2)
+                if r.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not healthy within {timeout}s:\n" + self.log_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=35):
+        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                if IS_CAIRN:
+                    self.proc.send_signal(signal.SIGTERM)
+                else:  # gunicorn/uvicorn workers live in the same session
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL the server (and for MLflow its workers)."""
+        if self.proc is None:
+            return
+        try:
+            if IS_CAIRN:
+                self.proc.send_signal(signal.SIGKILL)
+            else:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
+
+    def log_tail(self, n=4000):
+        if not self.log_path or not os.path.exists(self.log_path):
+            return "(no log)"
+        with open(self.log_path, "rb") as f:
+            data = f.read()
+        return data[-n:].decode("utf-8", "replace")
