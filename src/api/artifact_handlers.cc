@@ -14,11 +14,13 @@ constexpr std::array<std::string_view, 2> kArtifactBases = {
     "/ajax-api/2.0/mlflow-artifacts/artifacts",
 };
 
-// The decoded path after `base`: "" for the base itself, else "/...".
+// The decoded path after `base`: "" for the base itself, else "/...". (Not
+// Request::route_suffix, which drops the separating '/' and so would make
+// "<base>//etc/passwd" look relative.) The router only sends us paths that
+// start with `base`.
 std::string_view SuffixAfter(const http::Request& req, std::string_view base) {
   std::string_view path = req.path;
-  if (path.starts_with(base)) return path.substr(base.size());
-  return req.route_suffix;  // the router matched us; trust its suffix
+  return path.starts_with(base) ? path.substr(base.size()) : std::string_view("/");
 }
 
 // "/a/b" -> "a/b". Exactly one '/' is the separator after the base; a second
@@ -70,8 +72,7 @@ http::Response List(blob::ArtifactRepository& repo, const http::Request& req) {
   return http::Response::Json(200, w.Take());
 }
 
-http::Response Download(blob::ArtifactRepository& repo, const http::Request& req,
-                        std::string_view suffix) {
+http::Response Download(blob::ArtifactRepository& repo, std::string_view suffix) {
   std::string_view path = ArtifactPathFromSuffix(suffix);
   auto file = repo.Download(path);
   if (!file) return http::ErrorResponse(file.error());
@@ -82,14 +83,13 @@ http::Response Download(blob::ArtifactRepository& repo, const http::Request& req
   // Always an attachment, never rendered on our origin (as MLflow does).
   r.headers.emplace_back("Content-Disposition", ContentDispositionAttachment(BaseName(path)));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  (void)req;
   return r;
 }
 
 http::Response Get(blob::ArtifactRepository& repo, http::Request& req, std::string_view base) {
   std::string_view suffix = SuffixAfter(req, base);
   if (suffix.empty()) return List(repo, req);
-  return Download(repo, req, suffix);
+  return Download(repo, suffix);
 }
 
 http::Response Delete(blob::ArtifactRepository& repo, http::Request& req, std::string_view base) {

@@ -126,13 +126,12 @@ void AppendDate(std::string& out) {
   out.append(buf, len);
 }
 
+char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
 }
@@ -173,6 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   ~Connection() {
     RemoveSpoolFile();
+    CloseResponseFile();
     core_->Unregister(this);
   }
 
@@ -214,6 +214,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // optionals there, and any length is greater than none.)
     header_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     body_unread_ = false;
+    route_ = nullptr;
     is_head_ = false;
     version_ = 11;
     if (!first && buffer_.size() == 0) {
@@ -383,12 +384,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
             Error(ErrorCode::kBadRequest, "malformed HTTP request body: " + ec.message())));
       } else {
         // Disconnect, timeout or a spool write error: the handler never runs.
-        if (!spool_path_.empty() && ec != net::error::eof &&
-            ec != beast::error::timeout && ec != bhttp::error::end_of_stream &&
-            ec != net::error::operation_aborted && ec != net::error::connection_reset) {
-          CAIRN_LOG_WARN("http: upload from {} to {} failed: {}", remote_, spool_path_,
-                         ec.message());
-        }
+        CAIRN_LOG_DEBUG("http: body of {} {} from {} not received: {}", method_text_,
+                        request_.target, remote_, ec.message());
         CloseNow();
       }
       return;
@@ -542,8 +539,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (core_->options.access_log) {
       const double ms =
           std::chrono::duration<double, std::milli>(SteadyClock::now() - start_).count();
-      CAIRN_LOG_INFO("{} {} {} {} {:.3f}ms {}", method_text_, request_.target, response_.status,
-                     bytes_sent_, ms, remote_);
+      CAIRN_LOG_INFO("{} {} {} {} {:.3f}ms {}", method_text_,
+                     request_.target.empty() ? std::string_view("-") : request_.target,
+                     response_.status, bytes_sent_, ms, remote_);
     }
     if (keep_alive_) {
       ReadRequest(false);
@@ -695,7 +693,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       const auto ns = f.name_string();
       name.resize(ns.size());
       for (size_t i = 0; i < ns.size(); ++i) {
-        name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(ns[i])));
+        name[i] = AsciiLower(ns[i]);
       }
       const auto vs = f.value();
       value.assign(vs.data(), vs.size());
@@ -807,7 +805,9 @@ Result<int> HttpServer::Start() {
   }
   ServerCore& core = impl_->core;
   const ServerOptions& opt = core.options;
-  const std::string where = opt.host + ":" + std::to_string(opt.port);
+  const std::string where =
+      (opt.host.find(':') != std::string::npos ? "[" + opt.host + "]" : opt.host) + ":" +
+      std::to_string(opt.port);
   if (opt.port < 0 || opt.port > 65535) {
     return InvalidArgument("invalid port in " + where);
   }

@@ -12,7 +12,16 @@
 // most max_upload_bytes; the handler gets its path in Request::body_file and
 // may rename it away; the server deletes it after the handler returns. A
 // client that disconnects mid-body never reaches the handler and its spool
-// file is deleted. Responses with file_path set are streamed from the file.
+// file is deleted. Responses with file_path set are streamed from the file
+// (a file missing at send time is answered 404).
+//
+// Errors on the wire are MLflow-shaped JSON: 400 BAD_REQUEST (malformed
+// request or percent-encoding), 404/405 ENDPOINT_NOT_FOUND (405 carries
+// Allow), 413 INVALID_PARAMETER_VALUE (body over its limit), 431 (header over
+// max_header_bytes), 500 INTERNAL_ERROR (a handler threw). A request whose
+// body was not read (413, 404/405 with a body) gets "Connection: close".
+// Timeouts: header_timeout and body_timeout are deadlines for the whole
+// header / body, not inactivity timers, so slow-drip clients are closed.
 
 #include <chrono>
 #include <cstdint>
@@ -120,7 +129,7 @@ struct ServerOptions {
   std::string spool_dir = "/tmp";             // must be on the artifact filesystem to rename
   std::chrono::seconds header_timeout{30};    // to read a request's header
   std::chrono::seconds body_timeout{300};     // to read a whole body
-  std::chrono::seconds idle_timeout{75};      // keep-alive idle
+  std::chrono::seconds idle_timeout{75};      // keep-alive idle; also per response write
   std::chrono::seconds shutdown_grace{30};    // in-flight requests finish within this
   bool access_log = true;
   // Request line + headers; larger -> 431 and the connection is closed.

@@ -690,6 +690,26 @@ TEST_F(HttpServerTest, HeaderTimeoutClosesSlowClient) {
   EXPECT_EQ(calls_.load(), 0);
 }
 
+TEST_F(HttpServerTest, HeaderTimeoutIsADeadlineNotAnInactivityTimer) {
+  options_.header_timeout = 1s;
+  const int port = Start(EchoRouter());
+  Client c(port);
+  // Slowloris: a byte every 200 ms keeps the connection active but the
+  // header never completes within header_timeout.
+  const std::string header = "GET /echo HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa";
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (char ch : header) {
+    if (!c.Send(std::string(1, ch)) || c.ClosedByPeer(200ms)) {
+      closed = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3000ms);
+  EXPECT_EQ(calls_.load(), 0);
+}
+
 TEST_F(HttpServerTest, IdleKeepAliveTimeout) {
   options_.idle_timeout = 1s;
   const int port = Start(EchoRouter());

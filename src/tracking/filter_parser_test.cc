@@ -198,7 +198,7 @@ TEST(FilterParserTest, MalformedFiltersNameTokenAndPosition) {
   EXPECT_EQ(RunsError("metrics.a > 1abc"),
             "Invalid filter 'metrics.a > 1abc': invalid number '1abc' at position 12");
   EXPECT_EQ(RunsError("params.x IS 'a'"),
-            "Invalid filter 'params.x IS 'a'': expected NULL or NOT NULL after IS but found 'a' "
+            "Invalid filter 'params.x IS 'a'': expected NULL or NOT NULL after IS but found ''a'' "
             "at position 12");
   EXPECT_EQ(RunsError("run_id NOT LIKE 'a'"),
             "Invalid filter 'run_id NOT LIKE 'a'': expected IN after NOT but found 'LIKE' at "

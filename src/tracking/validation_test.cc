@@ -53,7 +53,10 @@ TEST(ValidationTest, MetricRules) {
             "Invalid value -1 for parameter 'metrics[0].timestamp' supplied: metric 'loss' "
             "(value=1.0). Timestamp must be a nonnegative long (64-bit integer) ");
   store::Metric bad{"a*b", 1, 0, 0};
-  EXPECT_EQ(Msg(ValidateMetric(bad)).substr(0, 43), "Invalid value \"a*b\" for parameter 'name' s");
+  EXPECT_EQ(Msg(ValidateMetric(bad)),
+            "Invalid value \"a*b\" for parameter 'name' supplied: Names may only contain "
+            "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and "
+            "slashes (/).");
   store::Metric long_key{std::string(251, 'k'), 1, 0, 0};
   EXPECT_EQ(Msg(ValidateMetric(long_key)),
             "'Metric name' exceeds the maximum length of 250 characters");

@@ -74,6 +74,7 @@ def test_log_artifacts_folder_with_nested_dirs(client, run_id, tmp_path):
     assert [(a.path, a.file_size) for a in deep] == [("bundle/data/deep/er/blob.bin", 256 * 40)]
 
     # Downloading the folder gives back the same tree, byte for byte.
+    (tmp_path / "out").mkdir()
     out = client.download_artifacts(run_id, "bundle", str(tmp_path / "out"))
     got = {}
     for dirpath, _, names in os.walk(out):
@@ -121,6 +122,7 @@ def test_large_artifact_round_trip(client, run_id, tmp_path):
     client.log_artifact(run_id, str(big), artifact_path="blobs")
     [a] = client.list_artifacts(run_id, "blobs")
     assert a.file_size == 20 * 1024 * 1024 + 7
+    (tmp_path / "dl").mkdir()
     local = client.download_artifacts(run_id, "blobs/big.bin", str(tmp_path / "dl"))
     assert sha256_file(local) == want
 

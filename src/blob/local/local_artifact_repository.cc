@@ -20,7 +20,7 @@ using local::UniqueFd;
 
 constexpr int kDirOpenFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 // Attempts for operations that lose a race with a concurrent delete or GC.
-constexpr int kMaxAttempts = 4;
+constexpr int kMaxAttempts = 8;
 // Deeper trees than this are refused by Delete (bounds the recursion and the
 // open descriptors); paths are also bounded by kMaxArtifactPathBytes.
 constexpr int kMaxDeleteDepth = 256;
@@ -163,6 +163,7 @@ Result<UniqueFd> LocalArtifactRepository::OpenFolder(std::span<const std::string
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
       next = ::openat(current.get(), seg.c_str(), kDirOpenFlags);
       if (next >= 0 || errno != ENOENT || walk != Walk::kCreate) break;
+      if (attempt + 1 == kMaxAttempts) break;
       if (::mkdirat(current.get(), seg.c_str(), 0755) == 0) {
         if (created != nullptr && *created == 0) *created = segments.size() - i;
       } else if (errno != EEXIST) {
@@ -186,6 +187,10 @@ Result<UniqueFd> LocalArtifactRepository::OpenFolder(std::span<const std::string
                                "': '" + PrintableArtifactPath(so_far) +
                                "' is a file, not a folder");
       }
+    }
+    if (err == ENOENT && walk == Walk::kCreate) {
+      return Unavailable("artifact folder '" + PrintableArtifactPath(so_far) +
+                         "' kept being deleted while creating it; retry");
     }
     if (err == ENOENT || err == ENOTDIR) {
       return NotFound("artifact folder '" + PrintableArtifactPath(so_far) + "' does not exist");

@@ -74,6 +74,8 @@ class Statement {
   static Value ToValue(const Value& v) { return v; }
   static Value ToValue(std::string_view v) { return Value::Text(v); }
   static Value ToValue(const std::string& v) { return Value::Text(v); }
+  // A temporary string would dangle before the statement runs.
+  static Value ToValue(std::string&& v) = delete;
   static Value ToValue(const char* v) { return Value::Text(v); }
   static Value ToValue(int64_t v) { return Value::Int(v); }
   static Value ToValue(int v) { return Value::Int(v); }

@@ -401,13 +401,17 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect) {
             .Sql(alias)
             .Sql(".key = ?")
             .Bind(BoundValue::Text(o.key));
-        order.Sql(alias).Sql(".value").Sql(dir).Sql(" NULLS LAST");
+        order.Sql(alias).Sql(".value").Sql(BytewiseCollation(dialect)).Sql(dir).Sql(" NULLS LAST");
         break;
       }
       case Entity::kAttribute: {
         const AttrColumn* attr = FindAttribute(kRunAttributes, o.key);
         if (attr == nullptr) return InvalidArgument("Invalid order_by attribute '" + o.key + "'");
-        order.Sql(attr->column).Sql(dir);
+        order.Sql(attr->column);
+        if (attr->type == AttrType::kString && attr->key != "run_id") {
+          order.Sql(BytewiseCollation(dialect));
+        }
+        order.Sql(dir);
         if (attr->nullable) order.Sql(" NULLS LAST");
         break;
       }
@@ -470,7 +474,9 @@ Result<CompiledQuery> CompileExperimentSearch(const ExperimentQuery& q, Dialect 
                              "'; expected one of: name, creation_time, last_update_time, "
                              "experiment_id");
     }
-    b.Sql(attr->column).Sql(o.ascending ? " ASC, " : " DESC, ");
+    b.Sql(attr->column);
+    if (attr->type == AttrType::kString) b.Sql(BytewiseCollation(dialect));
+    b.Sql(o.ascending ? " ASC, " : " DESC, ");
   }
   b.Sql("e.experiment_id ASC");
   AppendPaging(b, q.max_results, q.offset);

@@ -121,6 +121,11 @@ Experiment ReadExperiment(const Statement& s) {
   return e;
 }
 
+template <typename T>
+void SortByKey(std::vector<T>& v) {
+  std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
+}
+
 // IN lists are padded to a few fixed sizes (repeating the last id) so the
 // statements that load a page's rows can be prepared once and cached.
 constexpr size_t kInListBuckets[] = {1, 4, 16, 64, 256};
@@ -169,18 +174,18 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs) {
     pos.emplace(runs[i].info.run_id, i);
   }
   auto run_at = [&](std::string_view id) -> Run& { return runs[pos.at(id)]; };
-  return ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
+  CAIRN_RETURN_IF_ERROR(ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
     {
       CAIRN_ASSIGN_OR_RETURN(
           auto s, c.Prepare("SELECT run_id, key, value, is_nan, timestamp_ms, step FROM "
-                            "latest_metrics WHERE run_id IN " + in + " ORDER BY run_id, key"));
+                            "latest_metrics WHERE run_id IN " + in));
       bind(*s, 0);
       CAIRN_RETURN_IF_ERROR(
           ForEachRow(*s, [&] { run_at(s->Text(0)).metrics.push_back(ReadMetric(*s, 1)); }));
     }
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM params WHERE "
-                                               "run_id IN " + in + " ORDER BY run_id, key"));
+                                               "run_id IN " + in));
       bind(*s, 0);
       CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
         run_at(s->Text(0)).params.push_back(Param{s->TextCopy(1), s->TextCopy(2)});
@@ -188,7 +193,7 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs) {
     }
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM tags WHERE "
-                                               "run_id IN " + in + " ORDER BY run_id, key"));
+                                               "run_id IN " + in));
       bind(*s, 0);
       CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
         run_at(s->Text(0)).tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
@@ -201,7 +206,7 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs) {
           auto s, c.Prepare("SELECT i.run_id, i.dataset_id, d.name, d.digest, d.source_type, "
                             "d.source, d.dataset_schema, d.profile FROM inputs i JOIN datasets d "
                             "ON d.dataset_id = i.dataset_id WHERE i.run_id IN " + in +
-                            " ORDER BY i.run_id, i.dataset_id"));
+                            " ORDER BY i.dataset_id"));
       bind(*s, 0);
       CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
         size_t r = pos.at(s->Text(0));
@@ -215,7 +220,7 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs) {
     if (!input_index.empty()) {
       CAIRN_ASSIGN_OR_RETURN(
           auto s, c.Prepare("SELECT run_id, dataset_id, key, value FROM input_tags WHERE "
-                            "run_id IN " + in + " ORDER BY run_id, dataset_id, key"));
+                            "run_id IN " + in));
       bind(*s, 0);
       CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
         size_t r = pos.at(s->Text(0));
@@ -226,7 +231,15 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs) {
       }));
     }
     return {};
-  });
+  }));
+  // Byte order on every backend, whatever the database's collation.
+  for (Run& r : runs) {
+    SortByKey(r.metrics);
+    SortByKey(r.params);
+    SortByKey(r.tags);
+    for (DatasetInput& in : r.inputs) SortByKey(in.tags);
+  }
+  return {};
 }
 
 Status LoadExperimentTags(Connection& c, std::vector<Experiment>& experiments) {
@@ -238,15 +251,17 @@ Status LoadExperimentTags(Connection& c, std::vector<Experiment>& experiments) {
     ids.push_back(id);
     pos.emplace(id, i);
   }
-  return ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
+  CAIRN_RETURN_IF_ERROR(ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto s,
                            c.Prepare("SELECT experiment_id, key, value FROM experiment_tags WHERE "
-                                     "experiment_id IN " + in + " ORDER BY experiment_id, key"));
+                                     "experiment_id IN " + in));
     bind(*s, 0);
     return ForEachRow(*s, [&] {
       experiments[pos.at(s->Int(0))].tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
     });
-  });
+  }));
+  for (Experiment& e : experiments) SortByKey(e.tags);
+  return {};
 }
 
 struct RunState {
@@ -295,7 +310,8 @@ Result<int64_t> CheckExperimentActive(Connection& c, const std::string& experime
 }
 
 // Tags with unique keys (the last value of a repeated key wins), as rows of
-// (owner, key, value). A multi-row upsert may not touch a row twice.
+// (owner, key, value). A multi-row upsert may not touch a row twice. The rows
+// point into `tags`, which must outlive them.
 void AppendTagRows(const Value& owner, const std::vector<Tag>& tags, std::vector<Value>& rows) {
   std::unordered_set<std::string_view> seen;
   for (auto it = tags.rbegin(); it != tags.rend(); ++it) {
@@ -505,8 +521,9 @@ Status SqlMetadataStore::SetExperimentLifecycle(const std::string& experiment_id
 Status SqlMetadataStore::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
   return InWriteTxn([&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(int64_t id, CheckExperimentActive(c, experiment_id));
+    const std::vector<Tag> tags{tag};  // the rows below point into it
     std::vector<Value> rows;
-    AppendTagRows(Value::Int(id), {tag}, rows);
+    AppendTagRows(Value::Int(id), tags, rows);
     return c.InsertRows(kUpsertExperimentTags, rows);
   });
 }
@@ -598,8 +615,9 @@ Result<RunInfo> SqlMetadataStore::UpdateRun(const std::string& run_id, const Run
     }
     if (u.run_name) {
       CAIRN_RETURN_IF_ERROR(SetRunNameColumn(c, run_id, *u.run_name));
+      const std::vector<Tag> tags{Tag{std::string(kRunNameTag), *u.run_name}};
       std::vector<Value> rows;
-      AppendTagRows(Value::Text(run_id), {Tag{std::string(kRunNameTag), *u.run_name}}, rows);
+      AppendTagRows(Value::Text(run_id), tags, rows);
       CAIRN_RETURN_IF_ERROR(c.InsertRows(kUpsertTags, rows));
     }
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(kSelectRunById));

@@ -1,0 +1,98 @@
+// The assembled control plane (see app.h).
+
+#include "api/app.h"
+
+#include <filesystem>
+#include <memory>
+
+#include "api/artifact_handlers.h"
+#include "api/routes.h"
+#include "blob/artifact_repository.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/uri.h"
+#include "store/metadata_store.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::api {
+namespace {
+
+class AppImpl final : public App {
+ public:
+  // Members are destroyed in reverse order: the server (which calls into the
+  // service) goes first, the store last.
+  std::unique_ptr<store::MetadataStore> store;
+  std::unique_ptr<blob::ArtifactRepository> artifacts;
+  std::unique_ptr<tracking::TrackingService> service;
+  std::unique_ptr<http::HttpServer> server;
+
+  Result<int> Start() override { return server->Start(); }
+  void Stop() override { server->Stop(); }
+  void Wait() override { server->Wait(); }
+};
+
+}  // namespace
+
+AppConfig WithDefaults(AppConfig config) {
+  std::error_code ec;
+  std::filesystem::path cwd = std::filesystem::current_path(ec);
+  if (ec) cwd = "/";
+  std::filesystem::path data = cwd / "cairn-data";
+  if (config.backend_store_uri.empty()) {
+    config.backend_store_uri = "sqlite://" + (data / "cairn.db").string();
+  }
+  if (config.artifacts_destination.empty()) {
+    config.artifacts_destination = "file://" + (data / "artifacts").string();
+  }
+  if (config.default_artifact_root.empty()) {
+    config.default_artifact_root =
+        config.serve_artifacts ? std::string("mlflow-artifacts:/") : config.artifacts_destination;
+  }
+  return config;
+}
+
+Result<std::unique_ptr<App>> App::Open(AppConfig config) {
+  config = WithDefaults(std::move(config));
+  auto app = std::make_unique<AppImpl>();
+
+  CAIRN_ASSIGN_OR_RETURN(app->store, store::OpenMetadataStore(config.backend_store_uri));
+  CAIRN_ASSIGN_OR_RETURN(int version, app->store->Migrate());
+
+  if (config.serve_artifacts) {
+    CAIRN_ASSIGN_OR_RETURN(app->artifacts,
+                           blob::ArtifactRepository::Open(config.artifacts_destination));
+    // Uploads are spooled next to the artifacts so taking them is a rename.
+    std::string spool = app->artifacts->SpoolDir();
+    if (spool.empty()) {
+      if (auto local = LocalPathFromUri(config.artifacts_destination)) {
+        spool = (std::filesystem::path(*local) / ".spool").string();
+      }
+    }
+    if (!spool.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(spool, ec);
+      if (ec) {
+        return Internal("cannot create the upload spool folder " + spool + ": " + ec.message());
+      }
+      config.http.spool_dir = spool;
+    }
+  }
+
+  app->service = std::make_unique<tracking::TrackingService>(*app->store, SystemClock::Get(),
+                                                             config.default_artifact_root);
+  http::Router router;
+  MountHealthRoutes(router);
+  MountMlflowTrackingRoutes(router, *app->service);
+  MountNativeRoutes(router, *app->service);
+  if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
+
+  CAIRN_LOG_INFO("cairn app ready backend={} schema_version={} default_artifact_root={} "
+                 "artifacts_destination={} serve_artifacts={}",
+                 config.backend_store_uri, version, config.default_artifact_root,
+                 config.serve_artifacts ? config.artifacts_destination : std::string("-"),
+                 config.serve_artifacts);
+  app->server = std::make_unique<http::HttpServer>(config.http, std::move(router));
+  return std::unique_ptr<App>(std::move(app));
+}
+
+}  // namespace cairn::api

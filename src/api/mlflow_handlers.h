@@ -1,0 +1,58 @@
+#pragma once
+// MLflow tracking REST handlers (/api/2.0/mlflow/... and /ajax-api/2.0/mlflow/...).
+// Each handler parses the request into one TrackingService call and renders
+// the result as MLflow's JSON response body; it holds no business rule. An
+// error is returned as cairn::Error and rendered by the route table as
+// MLflow's {"error_code", "message"} with the mapped status.
+//
+// Thread-safe: handlers are stateless; the service is thread-safe.
+//
+// One file per resource: mlflow_experiment_handlers.cc,
+// mlflow_run_handlers.cc, mlflow_metric_handlers.cc.
+
+#include <string>
+
+#include "core/error.h"
+#include "http/server.h"
+#include "tracking/tracking_service.h"
+
+namespace cairn::api::mlflow {
+
+// A handler returns the JSON body of a 200 response, or the error to render.
+using JsonHandler = Result<std::string> (*)(tracking::TrackingService&, const http::Request&);
+
+// experiments/
+Result<std::string> CreateExperiment(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> GetExperiment(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> GetExperimentByName(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> SearchExperiments(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> UpdateExperiment(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> DeleteExperiment(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> RestoreExperiment(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> SetExperimentTag(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> DeleteExperimentTag(tracking::TrackingService& s, const http::Request& req);
+
+// runs/
+Result<std::string> CreateRun(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> GetRun(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> UpdateRun(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> DeleteRun(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> RestoreRun(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogMetric(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogParam(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> SetTag(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> DeleteTag(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogBatch(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogModel(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogInputs(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> SearchRuns(tracking::TrackingService& s, const http::Request& req);
+
+// metrics/
+Result<std::string> GetMetricHistory(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> GetMetricHistoryBulkInterval(tracking::TrackingService& s,
+                                                 const http::Request& req);
+
+// MLflow's limit on a log-batch request body, in bytes.
+inline constexpr size_t kMaxLogBatchBodyBytes = 1'000'000;
+
+}  // namespace cairn::api::mlflow

@@ -1,0 +1,393 @@
+// Runs the built `cairn` binary (CAIRN_BINARY) as a user would: client-mode
+// commands against a live App on 127.0.0.1:0, and `cairn server` itself as a
+// child process (startup line, SIGTERM, port in use).
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "api/app.h"
+
+extern char** environ;
+
+namespace cairn::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string MakeTempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "cairn-cli-test-XXXXXX").string();
+  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
+  return tmpl;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Starts the binary with `args`; stdout to a pipe (returned in *out_fd) or a
+// file, stderr to `err_file`. `env` entries are added to the environment.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file, int* out_fd,
+            const std::string& err_file, const std::vector<std::string>& env = {}) {
+  // Everything the child needs is prepared before fork(): the test process has
+  // server threads, so the child only calls async-signal-safe functions.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const auto& x : env) overridden |= x.starts_with(name + "=");
+    if (!overridden) env_strings.push_back(entry);
+  }
+  for (const auto& x : env) env_strings.push_back(x);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> arg_strings = {CAIRN_BINARY};
+  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : arg_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int pipe_fds[2] = {-1, -1};
+  if (out_fd != nullptr && pipe(pipe_fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (out_fd != nullptr) {
+      dup2(pipe_fds[1], 1);
+      close(pipe_fds[0]);
+      close(pipe_fds[1]);
+    } else {
+      int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      close(fd);
+    }
+    int efd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(efd, 2);
+    close(efd);
+    execve(CAIRN_BINARY, argv.data(), envp.data());
+    _exit(127);
+  }
+  if (out_fd != nullptr) {
+    close(pipe_fds[1]);
+    *out_fd = pipe_fds[0];
+  }
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class CliTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir());
+    api::AppConfig cfg;
+    cfg.backend_store_uri = "sqlite://" + *dir_ + "/cairn.db";
+    cfg.artifacts_destination = "file://" + *dir_ + "/artifacts";
+    cfg.http.port = 0;
+    cfg.http.threads = 2;
+    cfg.http.access_log = false;
+    auto app = api::App::Open(cfg);
+    ASSERT_TRUE(app) << app.error().ToString();
+    app_ = app->release();
+    auto port = app_->Start();
+    ASSERT_TRUE(port) << port.error().ToString();
+    port_ = *port;
+    uri_ = new std::string("http://127.0.0.1:" + std::to_string(*port));
+  }
+  static void TearDownTestSuite() {
+    if (app_ != nullptr) {
+      app_->Stop();
+      app_->Wait();
+      delete app_;
+    }
+    std::error_code ec;
+    if (dir_ != nullptr) fs::remove_all(*dir_, ec);
+    delete dir_;
+    delete uri_;
+  }
+
+  // Runs `cairn <args>` to completion. The server is named through the
+  // environment (as users do), so `args` stay what a person types.
+  Outcome Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    env.push_back("CAIRN_TRACKING_URI=" + *uri_);
+    std::string out = *dir_ + "/stdout", err = *dir_ + "/stderr";
+    pid_t pid = Spawn(args, out, nullptr, err, env);
+    Outcome o;
+    o.exit_code = WaitExit(pid);
+    o.out = ReadFile(out);
+    o.err = ReadFile(err);
+    return o;
+  }
+
+  json RunJson(std::vector<std::string> args) {
+    args.push_back("--json");
+    Outcome o = Run(args);
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    try {
+      return json::parse(o.out);
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << "not JSON: " << o.out;
+      return json();
+    }
+  }
+
+  static inline api::App* app_ = nullptr;
+  static inline std::string* dir_ = nullptr;
+  static inline std::string* uri_ = nullptr;
+  static inline int port_ = 0;
+};
+
+TEST_F(CliTest, ExperimentsCreateGetListRename) {
+  Outcome created = Run({"experiments", "create", "cli-exp", "--tag", "team=risk"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_NE(created.out.find("Created experiment 'cli-exp' with id "), std::string::npos)
+      << created.out;
+
+  json got = RunJson({"experiments", "get", "cli-exp"});
+  EXPECT_EQ(got["experiment"]["name"], "cli-exp");
+  EXPECT_EQ(got["experiment"]["tags"][0]["key"], "team");
+  std::string id = got["experiment"]["experiment_id"];
+  // The same experiment by id, flags after the positional argument.
+  EXPECT_EQ(RunJson({"experiments", "get", id})["experiment"]["name"], "cli-exp");
+
+  Outcome list = Run({"experiments", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::string header = list.out.substr(0, list.out.find('\n'));
+  for (const char* col : {"experiment_id", "name", "lifecycle_stage", "artifact_location"}) {
+    EXPECT_NE(header.find(col), std::string::npos) << header;
+  }
+  EXPECT_NE(list.out.find("cli-exp"), std::string::npos);
+
+  ASSERT_EQ(Run({"experiments", "rename", "cli-exp", "cli-exp-2"}).exit_code, 0);
+  EXPECT_EQ(RunJson({"experiments", "get", id})["experiment"]["name"], "cli-exp-2");
+  ASSERT_EQ(Run({"experiments", "delete", id}).exit_code, 0);
+  EXPECT_EQ(RunJson({"experiments", "get", id})["experiment"]["lifecycle_stage"], "deleted");
+  ASSERT_EQ(Run({"experiments", "restore", "cli-exp-2"}).exit_code, 0);
+  EXPECT_EQ(RunJson({"experiments", "get", id})["experiment"]["lifecycle_stage"], "active");
+
+  Outcome dup = Run({"experiments", "create", "cli-exp-2"});
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_TRUE(dup.err.starts_with("error: RESOURCE_ALREADY_EXISTS: ")) << dup.err;
+}
+
+TEST_F(CliTest, RunsLogThenSearchWithFilterAsJsonAndAsTable) {
+  ASSERT_EQ(Run({"experiments", "create", "cli-runs"}).exit_code, 0);
+  json good = RunJson({"runs", "create", "--experiment-name", "cli-runs", "--run-name", "good"});
+  json bad = RunJson({"runs", "create", "--experiment-name", "cli-runs", "--run-name", "bad"});
+  std::string good_id = good["run"]["info"]["run_id"];
+  std::string bad_id = bad["run"]["info"]["run_id"];
+  ASSERT_EQ(good_id.size(), 32u);
+
+  Outcome logged = Run({"runs", "log-metric", good_id, "acc", "0.9", "--step", "3"});
+  ASSERT_EQ(logged.exit_code, 0) << logged.err;
+  ASSERT_EQ(Run({"runs", "log-metric", bad_id, "acc", "0.2"}).exit_code, 0);
+  ASSERT_EQ(Run({"runs", "log-param", good_id, "lr", "0.1"}).exit_code, 0);
+  ASSERT_EQ(Run({"runs", "set-tag", good_id, "stage", "prod"}).exit_code, 0);
+
+  json found = RunJson({"runs", "search", "--experiment-name", "cli-runs", "--filter",
+                        "metrics.acc > 0.5", "--order-by", "metrics.acc DESC"});
+  ASSERT_EQ(found["runs"].size(), 1u) << found.dump();
+  const json& run = found["runs"][0];
+  EXPECT_EQ(run["info"]["run_id"], good_id);
+  EXPECT_EQ(run["info"]["run_name"], "good");
+  ASSERT_EQ(run["data"]["metrics"].size(), 1u);
+  EXPECT_EQ(run["data"]["metrics"][0]["key"], "acc");
+  EXPECT_DOUBLE_EQ(run["data"]["metrics"][0]["value"].get<double>(), 0.9);
+  EXPECT_EQ(run["data"]["metrics"][0]["step"], 3);
+  EXPECT_EQ(run["data"]["params"][0], (json{{"key", "lr"}, {"value", "0.1"}}));
+
+  Outcome table = Run({"runs", "list", "--experiment-name", "cli-runs"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::string header = table.out.substr(0, table.out.find('\n'));
+  for (const char* col :
+       {"run_id", "name", "status", "start_time", "metrics.acc", "params.lr"}) {
+    EXPECT_NE(header.find(col), std::string::npos) << header;
+  }
+  // Both runs, the good one showing its metric and param in its row.
+  std::istringstream lines(table.out);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.starts_with(good_id)) {
+      EXPECT_NE(line.find("0.9"), std::string::npos) << line;
+      EXPECT_NE(line.find("RUNNING"), std::string::npos) << line;
+      ++rows;
+    } else if (line.starts_with(bad_id)) {
+      ++rows;
+    }
+  }
+  EXPECT_EQ(rows, 2) << table.out;
+
+  Outcome updated = Run({"runs", "update", good_id, "--status", "FINISHED"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  json after = RunJson({"runs", "get", good_id});
+  EXPECT_EQ(after["run"]["info"]["status"], "FINISHED");
+  EXPECT_TRUE(after["run"]["info"].contains("end_time"));
+}
+
+TEST_F(CliTest, UnknownRunFailsWithTheServersMessage) {
+  const std::string unknown = "0123456789abcdef0123456789abcdef";
+  Outcome o = Run({"runs", "get", unknown});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_TRUE(o.err.starts_with("error: RESOURCE_DOES_NOT_EXIST: ")) << o.err;
+  EXPECT_NE(o.err.find(unknown), std::string::npos) << o.err;
+  EXPECT_EQ(o.out, "");
+
+  Outcome metric = Run({"runs", "log-metric", unknown, "acc", "1"});
+  EXPECT_EQ(metric.exit_code, 1);
+  EXPECT_NE(metric.err.find("RESOURCE_DOES_NOT_EXIST"), std::string::npos) << metric.err;
+}
+
+TEST_F(CliTest, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(Run({"runs", "log-metric", "only-a-run-id"}).exit_code, 2);
+  EXPECT_EQ(Run({"runs"}).exit_code, 2);
+  EXPECT_EQ(Run({"no-such-command"}).exit_code, 2);
+  Outcome help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* cmd : {"server", "db", "experiments", "runs", "artifacts"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << help.out;
+  }
+  Outcome bad_value = Run({"runs", "log-metric", "r", "acc", "high"});
+  EXPECT_EQ(bad_value.exit_code, 1);
+  EXPECT_NE(bad_value.err.find("'high' is not a number"), std::string::npos) << bad_value.err;
+}
+
+TEST_F(CliTest, UnreachableServerNamesTheUri) {
+  Outcome o = Run({"experiments", "list", "--tracking-uri", "http://127.0.0.1:1"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("cannot reach the tracking server at http://127.0.0.1:1"),
+            std::string::npos)
+      << o.err;
+}
+
+TEST_F(CliTest, ArtifactsLogListDownload) {
+  json run = RunJson({"runs", "create"});
+  std::string id = run["run"]["info"]["run_id"];
+  std::string src = MakeTempDir();
+  fs::create_directories(src + "/data/sub");
+  std::ofstream(src + "/data/sub/x.csv") << "a,b\n1,2\n";
+  std::ofstream(src + "/data/readme.txt") << "hi";
+
+  Outcome logged = Run({"artifacts", "log", id, src + "/data", "--artifact-path", "ds"});
+  ASSERT_EQ(logged.exit_code, 0) << logged.err;
+  EXPECT_NE(logged.out.find("Uploaded 2 files"), std::string::npos) << logged.out;
+
+  json listed = RunJson({"artifacts", "list", id, "--path", "ds"});
+  ASSERT_EQ(listed["files"].size(), 2u) << listed.dump();
+  EXPECT_EQ(listed["files"][0], (json{{"path", "ds/readme.txt"}, {"is_dir", false},
+                                      {"file_size", 2}}));
+  EXPECT_EQ(listed["files"][1], (json{{"path", "ds/sub"}, {"is_dir", true}}));
+
+  std::string dst = MakeTempDir();
+  Outcome down = Run({"artifacts", "download", id, "--path", "ds", "--dst", dst});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(down.out, dst + "/ds\n");
+  EXPECT_EQ(ReadFile(dst + "/ds/sub/x.csv"), "a,b\n1,2\n");
+  EXPECT_EQ(ReadFile(dst + "/ds/readme.txt"), "hi");
+  std::error_code ec;
+  fs::remove_all(src, ec);
+  fs::remove_all(dst, ec);
+}
+
+TEST_F(CliTest, DbUpgradePrintsTheSchemaVersion) {
+  std::string db = *dir_ + "/direct/cairn.db";
+  Outcome o = Run({"db", "upgrade", "--backend-store-uri", "sqlite://" + db});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("schema version "), std::string::npos) << o.out;
+  EXPECT_TRUE(fs::exists(db));
+  Outcome again = Run({"db", "version"}, {"CAIRN_BACKEND_STORE_URI=sqlite://" + db});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  // Same version both times (the number after "schema version ").
+  auto version = [](const std::string& s) { return s.substr(s.find("schema version ")); };
+  EXPECT_EQ(version(again.out), version(o.out));
+}
+
+// Reads from `fd` until a newline or the deadline; returns the line.
+std::string ReadLine(int fd, std::chrono::seconds timeout) {
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char c;
+    if (read(fd, &c, 1) != 1) break;
+    if (c == '\n') break;
+    line.push_back(c);
+  }
+  return line;
+}
+
+TEST_F(CliTest, ServerStartsServesAndStopsOnSigterm) {
+  std::string data = MakeTempDir();
+  std::string err = data + "/server.err";
+  int out_fd = -1;
+  // The port comes from the flag; the stores from the environment.
+  pid_t pid = Spawn({"server", "-p", "0", "--workers", "2"}, "", &out_fd, err,
+                    {"CAIRN_BACKEND_STORE_URI=sqlite://" + data + "/s.db",
+                     "CAIRN_ARTIFACTS_DESTINATION=file://" + data + "/art"});
+  ASSERT_GT(pid, 0);
+  std::string line = ReadLine(out_fd, std::chrono::seconds(30));
+  ASSERT_TRUE(line.starts_with("cairn server listening on http://127.0.0.1:"))
+      << line << "\n" << ReadFile(err);
+  EXPECT_NE(line.find("sqlite://" + data + "/s.db"), std::string::npos) << line;
+  EXPECT_NE(line.find("file://" + data + "/art"), std::string::npos) << line;
+  std::string rest = line.substr(std::string("cairn server listening on http://127.0.0.1:").size());
+  int port = std::stoi(rest);
+  ASSERT_GT(port, 0);
+
+  std::string uri = "http://127.0.0.1:" + std::to_string(port);
+  Outcome created = Run({"experiments", "create", "via-server", "--tracking-uri", uri});
+  EXPECT_EQ(created.exit_code, 0) << created.err;
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(pid), 0) << ReadFile(err);
+  close(out_fd);
+  Outcome gone = Run({"experiments", "list", "--tracking-uri", uri});
+  EXPECT_EQ(gone.exit_code, 1);
+  std::error_code ec;
+  fs::remove_all(data, ec);
+}
+
+TEST_F(CliTest, ServerFailsClearlyWhenThePortIsTaken) {
+  std::string data = MakeTempDir();
+  std::string out = data + "/out", err = data + "/err";
+  pid_t pid = Spawn({"server", "--port", std::to_string(port_), "--backend-store-uri",
+                     "sqlite://" + data + "/s.db", "--artifacts-destination",
+                     "file://" + data + "/art"},
+                    out, nullptr, err);
+  int code = WaitExit(pid);
+  EXPECT_NE(code, 0);
+  std::string message = ReadFile(err);
+  EXPECT_NE(message.find("error: "), std::string::npos) << message;
+  EXPECT_NE(message.find(std::to_string(port_)), std::string::npos) << message;
+  std::error_code ec;
+  fs::remove_all(data, ec);
+}
+
+}  // namespace
+}  // namespace cairn::cli

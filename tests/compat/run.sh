@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The compatibility suite: the real `mlflow` Python client against a real `cairn server`.
+#   1. mlflow 3.x client, SQLite backend      (+ the server-level fault tests)
+#   2. mlflow 2.x client, SQLite backend
+#   3. mlflow 3.x client, PostgreSQL backend  (a fresh database on $CAIRN_TEST_POSTGRES_URI's server)
+# Each run starts its own server on a free port in a temp dir (tests/compat/conftest.py).
+# The three runs go in parallel (logs are printed at the end); CAIRN_COMPAT_SERIAL=1 runs them one by one.
+#
+# Env: CAIRN_BIN (default <repo>/build/cairn), CAIRN_TEST_POSTGRES_URI (run 3 is skipped, loudly, without it),
+#      CAIRN_COMPAT_TARGET=mlflow to check the suite itself against the real MLflow server instead,
+#      extra arguments are passed to pytest (e.g. -k search, -x).
+# Exit status: non-zero if any run fails.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export CAIRN_COMPAT_TARGET=${CAIRN_COMPAT_TARGET:-cairn}
+export CAIRN_BIN=${CAIRN_BIN:-$ROOT/build/cairn}
+V3=${CAIRN_VENV_MLFLOW3:-$ROOT/.venv/mlflow3}
+V2=${CAIRN_VENV_MLFLOW2:-$ROOT/.venv/mlflow2}
+PG_URI=${CAIRN_TEST_POSTGRES_URI:-}
+PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-270}
+
+if [ "$CAIRN_COMPAT_TARGET" = cairn ] && [ ! -x "$CAIRN_BIN" ]; then
+  echo "compat: cairn binary not found at $CAIRN_BIN (build it, or set CAIRN_BIN)" >&2
+  exit 2
+fi
+for v in "$V3" "$V2"; do
+  [ -x "$v/bin/python" ] || { echo "compat: virtualenv $v missing (make setup-test creates it)" >&2; exit 2; }
+done
+if [ "$CAIRN_COMPAT_TARGET" = mlflow ]; then
+  # The 2.x venv's own server cannot start (its SQLAlchemy is too new); serve 2.x clients with the 3.x server.
+  export CAIRN_COMPAT_MLFLOW_BIN=${CAIRN_COMPAT_MLFLOW_BIN:-$V3/bin/mlflow}
+fi
+
+WORK=$(mktemp -d /tmp/cairn-compat.XXXXXX)
+PG_DB=""
+PG_ADMIN=""
+cleanup() {
+  if [ -n "$PG_DB" ]; then
+    psql "$PG_ADMIN" -qc "drop database if exists \"$PG_DB\" with (force)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# run_suite LABEL VENV BACKEND_URI [pytest args...]  -> runs in the background, writes $WORK/LABEL.{log,rc}
+run_suite() {
+  local label=$1 venv=$2 backend=$3
+  shift 3
+  (
+    cd "$HERE" || exit 2
+    CAIRN_COMPAT_BACKEND_URI=$backend timeout -k 10 "$PER_RUN_TIMEOUT" \
+      "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfEs --basetemp="$WORK/$label" "$@" \
+      >"$WORK/$label.log" 2>&1
+    echo $? >"$WORK/$label.rc"
+  ) &
+  if [ "${CAIRN_COMPAT_SERIAL:-0}" = 1 ]; then wait $!; fi
+}
+
+START=$(date +%s)
+LABELS=(mlflow3-sqlite mlflow2-sqlite)
+run_suite mlflow3-sqlite "$V3" "" "$@"
+run_suite mlflow2-sqlite "$V2" "" --ignore=test_faults.py "$@"
+
+if [ -n "$PG_URI" ]; then
+  base=${PG_URI%%\?*}
+  PG_ADMIN="${base%/*}/postgres"
+  PG_DB="cairn_compat_$(date +%s)_$$"
+  if psql "$PG_ADMIN" -qc "create database \"$PG_DB\"" >/dev/null; then
+    LABELS+=(mlflow3-postgres)
+    run_suite mlflow3-postgres "$V3" "${base%/*}/$PG_DB" --ignore=test_faults.py "$@"
+  else
+    echo "compat: could not create database $PG_DB via $PG_ADMIN" >&2
+    echo 1 >"$WORK/mlflow3-postgres.rc"
+    echo "could not create database $PG_DB" >"$WORK/mlflow3-postgres.log"
+    LABELS+=(mlflow3-postgres)
+    PG_DB=""
+  fi
+else
+  echo "compat: CAIRN_TEST_POSTGRES_URI is not set: the PostgreSQL run is SKIPPED" >&2
+fi
+wait
+
+status=0
+summary=""
+for label in "${LABELS[@]}"; do
+  rc=$(cat "$WORK/$label.rc" 2>/dev/null || echo 99)
+  echo "================================================================ $label (exit $rc)"
+  cat "$WORK/$label.log"
+  line=$(grep -E '^[=]* ?[0-9]+ (passed|failed)|[0-9]+ (passed|failed|error)' "$WORK/$label.log" | tail -1)
+  summary+="  $label: exit $rc  ${line//=/}"$'\n'
+  [ "$rc" = 0 ] || status=1
+done
+echo "================================================================ compat summary ($(($(date +%s) - START)) s, target $CAIRN_COMPAT_TARGET)"
+printf '%s' "$summary"
+exit $status
