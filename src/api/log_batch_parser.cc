@@ -31,28 +31,34 @@ std::unexpected<Error> WrongTypeOf(sj::value& v, sj::json_type t, std::string_vi
   std::string_view py = "object";
   simdjson::error_code err = simdjson::SUCCESS;
   switch (t) {
-    case sj::json_type::array:
+    case sj::json_type::array: {
       py = "list";
-      err = v.raw_json().get(raw);
+      sj::array a;
+      err = v.get_array().get(a);
+      if (!err) err = a.raw_json().get(raw);
       break;
-    case sj::json_type::object:
+    }
+    case sj::json_type::object: {
       py = "dict";
-      err = v.raw_json().get(raw);
+      sj::object o;
+      err = v.get_object().get(o);
+      if (!err) err = o.raw_json().get(raw);
       break;
+    }
     case sj::json_type::number: {
       sj::number_type nt{};
       err = v.get_number_type().get(nt);
       py = nt == sj::number_type::floating_point_number ? "float" : "int";
-      if (!err) err = v.raw_json_token().get(raw);
+      raw = v.raw_json_token();
       break;
     }
     case sj::json_type::string:
       py = "str";
-      err = v.raw_json_token().get(raw);
+      raw = v.raw_json_token();
       break;
     case sj::json_type::boolean:
       py = "bool";
-      err = v.raw_json_token().get(raw);
+      raw = v.raw_json_token();
       break;
     case sj::json_type::null:
       py = "NoneType";
@@ -197,7 +203,11 @@ Status ForEachTopField(std::string_view body, const FieldFn& fn, int depth = 0) 
     sj::value value = field.value();
     CAIRN_RETURN_IF_ERROR(fn(key, value));
   }
-  if (!doc.at_end()) return BadRequest("Malformed JSON in request body: trailing content");
+  // In bounds after the closing brace means there is more JSON text.
+  const char* trailing = nullptr;
+  if (!doc.current_location().get(trailing)) {
+    return BadRequest("Malformed JSON in request body: unexpected content after the object");
+  }
   return {};
 }
 

@@ -251,14 +251,16 @@ TEST_F(HttpServerTest, UnknownPathIs404AndWrongMethodIs405) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(r->Header("content-type"), "application/json");
-  EXPECT_EQ(r->body, R"({"error_code":"ENDPOINT_NOT_FOUND","message":"no endpoint for GET /nope"})");
+  EXPECT_EQ(r->body,
+            R"({"error_code":"ENDPOINT_NOT_FOUND","message":"no endpoint for GET /nope"})");
 
   r = c.Request("PUT", "/echo", "{}");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
   EXPECT_EQ(r->Header("allow"), "GET, HEAD, POST, DELETE");
   EXPECT_EQ(r->body,
-            R"({"error_code":"ENDPOINT_NOT_FOUND","message":"method PUT is not allowed for /echo"})");
+            R"({"error_code":"ENDPOINT_NOT_FOUND",)"
+            R"("message":"method PUT is not allowed for /echo"})");
   // The 405 left the request body unread, so the server closes rather than
   // try to find the next request after it.
   EXPECT_EQ(r->Header("connection"), "close");
@@ -297,7 +299,8 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(r->Header("connection"), "");
   }
   // Pipelined: two requests in one write, two responses in order.
-  ASSERT_TRUE(c.Send("GET /echo?i=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo?i=2 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /echo?i=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /echo?i=2 HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto r1 = c.Read();
   auto r2 = c.Read();
   ASSERT_TRUE(r1 && r2);
@@ -400,7 +403,8 @@ TEST_F(HttpServerTest, OversizedContentLengthIs413WithoutReadingOrDispatching) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->body,
-            R"({"error_code":"INVALID_PARAMETER_VALUE","message":"request body of 1048576 bytes exceeds the limit of 1024 bytes"})");
+            R"({"error_code":"INVALID_PARAMETER_VALUE","message":"request body of 1048576 )"
+            R"(bytes exceeds the limit of 1024 bytes"})");
   EXPECT_EQ(r->Header("connection"), "close");
   EXPECT_EQ(calls_.load(), 0);
 

@@ -966,7 +966,7 @@ TEST_P(SearchTest, ReturnedRunsCarryFullData) {
   ASSERT_EQ(a.metrics.size(), 2u);
   EXPECT_EQ(a.metrics[0].key, "acc");
   EXPECT_EQ(a.params, (std::vector<Param>{{"lr", "0.1"}, {"model", "ResNet"}}));
-  EXPECT_EQ(a.tags, (std::vector<Tag>{{"env", "prod"}}));
+  EXPECT_EQ(a.tags, (std::vector<Tag>{{"env", "prod"}, {"mlflow.runName", "a"}}));
   ASSERT_EQ(a.inputs.size(), 1u);
   EXPECT_EQ(a.inputs[0].dataset.name, "mnist");
   EXPECT_EQ(a.inputs[0].tags, (std::vector<Tag>{{"mlflow.data.context", "training"}}));
