@@ -14,7 +14,7 @@
 #   BENCH_DURATION=15 BENCH_WARMUP=2 BENCH_ROUNDS=3   load run shape
 #   LOGBATCH_CLIENTS=4 LOGMETRIC_CLIENTS=8
 #   SEARCH_RUNS_SMALL=10000 SEARCH_RUNS_LARGE=1000000 (0 skips the large one)
-#   SEARCH_QUERIES=50 MLFLOW_SEARCH_QUERIES=20
+#   SEARCH_QUERIES=50 MLFLOW_SEARCH_QUERIES=10
 #   SKIP_MLFLOW=1 SKIP_CAIRN=1  measure one side only
 #   BENCH_NO_BUILD=1            use the binaries as they are
 #   BENCH_OUT=<file>            also write the Markdown report there
@@ -41,7 +41,7 @@ LOGBATCH_CLIENTS="${LOGBATCH_CLIENTS:-4}"
 LOGMETRIC_CLIENTS="${LOGMETRIC_CLIENTS:-8}"
 SEARCH_RUNS_SMALL="${SEARCH_RUNS_SMALL:-10000}"
 SEARCH_QUERIES="${SEARCH_QUERIES:-50}"
-MLFLOW_SEARCH_QUERIES="${MLFLOW_SEARCH_QUERIES:-20}"
+MLFLOW_SEARCH_QUERIES="${MLFLOW_SEARCH_QUERIES:-10}"
 MLFLOW_BIN="${MLFLOW_BIN:-$ROOT/.venv/mlflow3/bin/mlflow}"
 MLFLOW_PY="$(dirname "$MLFLOW_BIN")/python"
 MLFLOW_WORKERS="${MLFLOW_WORKERS:-4}"
@@ -129,6 +129,7 @@ start_cairn() {  # db_path artifacts_dir
   local t0=$SECONDS
   wait_ready "$STARTED_PORT" "$STARTED_PID" cairn 120
   log "cairn pid $STARTED_PID on port $STARTED_PORT ($((SECONDS - t0)) s to ready)"
+  CAIRN_THREADS="$(sed -n 's/.*listening on .*(\([0-9]*\) threads).*/\1/p' "$WORK/cairn-$STARTED_PORT.log" | head -1)"
 }
 start_mlflow() {  # db_path artifacts_dir
   STARTED_PORT="$(free_port)"
@@ -205,7 +206,7 @@ GIT_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 log "work dir $WORK; $(nproc) CPUs ($CPU_MODEL); mlflow $MLFLOW_VERSION, $MLFLOW_WORKERS workers"
 
 # ---------------------------------------------------------------- ingest
-CAIRN_PID="" MLFLOW_PID="" CAIRN_PORT="" MLFLOW_PORT=""
+CAIRN_PID="" MLFLOW_PID="" CAIRN_PORT="" MLFLOW_PORT="" CAIRN_THREADS="?"
 if [[ "$SKIP_CAIRN" != 1 ]]; then
   mkdir -p "$WORK/cairn-art"
   start_cairn "$WORK/cairn.db" "$WORK/cairn-art"
@@ -317,6 +318,7 @@ fi
 REPORT="$WORK/results.md"
 {
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $GIT_REV, $(nproc) CPUs ($CPU_MODEL),"
+  echo "Cairn \`$CAIRN_BIN server\` ${CAIRN_SERVER_ARGS:+$CAIRN_SERVER_ARGS }(${CAIRN_THREADS} HTTP threads, SQLite store);"
   echo "MLflow $MLFLOW_VERSION (uvicorn, $MLFLOW_WORKERS workers, SQLite store); load runs ${DURATION}s"
   echo "after ${WARMUP}s warm-up, $ROUNDS round(s), servers alternated; medians over rounds."
   echo

@@ -44,10 +44,13 @@ std::string_view BaseName(std::string_view path) {
 
 http::Response Upload(blob::ArtifactRepository& repo, http::Request& req, std::string_view base) {
   std::string_view path = ArtifactPathFromSuffix(SuffixAfter(req, base));
-  if (path.empty()) return http::ErrorResponse(Error(ErrorCode::kInvalidArgument,
-                                                     "missing artifact path in the URL"));
+  if (path.empty()) {
+    return http::ErrorResponse(
+        Error(ErrorCode::kInvalidArgument, "missing artifact path in the URL"));
+  }
   if (req.body_file.empty()) {
-    return http::ErrorResponse(Error(ErrorCode::kInternal, "upload body was not spooled to a file"));
+    return http::ErrorResponse(
+        Error(ErrorCode::kInternal, "upload body was not spooled to a file"));
   }
   Status stored = repo.Upload(path, req.body_file, blob::UploadSource::kTake);
   if (!stored) return http::ErrorResponse(stored.error());

@@ -9,5 +9,6 @@ if(NOT TARGET artifact_handlers_test AND TARGET cairn_blob AND TARGET cairn_http
             ${CMAKE_CURRENT_LIST_DIR}/artifact_handlers_test.cc
     LIBS cairn_blob cairn_http)
   # The real-client test runs the mlflow venvs under <source>/.venv when present.
-  target_compile_definitions(artifact_handlers_test PRIVATE CAIRN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  target_compile_definitions(artifact_handlers_test
+    PRIVATE CAIRN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 endif()

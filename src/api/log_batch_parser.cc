@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <optional>
 
 #include "api/request_fields.h"
@@ -14,6 +13,25 @@ namespace cairn::api {
 namespace {
 
 namespace sj = simdjson::ondemand;
+
+// Where a value sits ("metrics[3].value"), rendered only when an error names it,
+// so the hot path allocates nothing for it.
+struct FieldPath {
+  std::string_view array;  // "" for a top-level field
+  size_t index = 0;
+  std::string_view field;  // "" for the array element itself
+  std::string str() const {
+    std::string out;
+    if (!array.empty()) {
+      out.append(array).append("[").append(std::to_string(index)).append("]");
+      if (!field.empty()) out.append(".");
+    }
+    out.append(field);
+    return out;
+  }
+};
+
+FieldPath Top(std::string_view field) { return FieldPath{{}, 0, field}; }
 
 std::unexpected<Error> Malformed(simdjson::error_code e) {
   return BadRequest(std::string("Malformed JSON in request body: ") + simdjson::error_message(e));
@@ -26,7 +44,7 @@ std::string_view TrimRight(std::string_view s) {
 }
 
 // A wrong-typed value, described as MLflow does (its JSON text and Python type).
-std::unexpected<Error> WrongTypeOf(sj::value& v, sj::json_type t, std::string_view path) {
+std::unexpected<Error> WrongTypeOf(sj::value& v, sj::json_type t, const FieldPath& path) {
   std::string_view raw;
   std::string_view py = "object";
   simdjson::error_code err = simdjson::SUCCESS;
@@ -66,16 +84,28 @@ std::unexpected<Error> WrongTypeOf(sj::value& v, sj::json_type t, std::string_vi
       break;
   }
   if (err) return Malformed(err);
-  return std::unexpected(tracking::WrongType(path, TrimRight(raw), py));
+  return std::unexpected(tracking::WrongType(path.str(), TrimRight(raw), py));
 }
 
 Result<sj::json_type> TypeOf(sj::value& v) {
   sj::json_type t{};
   if (auto e = v.type().get(t)) return Malformed(e);
+  if (t == sj::json_type::null) {
+    // type() looks at the first character only: make sure it says "null".
+    bool is_null = false;
+    if (auto e = v.is_null().get(is_null)) return Malformed(e);
+    if (!is_null) return Malformed(simdjson::N_ATOM_ERROR);
+  }
   return t;
 }
 
-Result<std::optional<std::string>> ReadString(sj::value& v, std::string_view path) {
+Result<std::optional<std::string>> ReadString(sj::value& v, const FieldPath& path) {
+  // Fast path: a string, as it almost always is. A failed get leaves the
+  // value unconsumed, so the slow path below can still inspect it.
+  std::string_view fast;
+  if (v.get_string().get(fast) == simdjson::SUCCESS) {
+    return std::optional<std::string>(std::string(fast));
+  }
   CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
   if (t == sj::json_type::null) return std::optional<std::string>();
   if (t != sj::json_type::string) return WrongTypeOf(v, t, path);
@@ -84,7 +114,9 @@ Result<std::optional<std::string>> ReadString(sj::value& v, std::string_view pat
   return std::optional<std::string>(std::string(s));
 }
 
-Result<std::optional<int64_t>> ReadInt64(sj::value& v, std::string_view path) {
+Result<std::optional<int64_t>> ReadInt64(sj::value& v, const FieldPath& path) {
+  int64_t fast = 0;
+  if (v.get_int64().get(fast) == simdjson::SUCCESS) return std::optional<int64_t>(fast);
   CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
   if (t == sj::json_type::null) return std::optional<int64_t>();
   if (t == sj::json_type::number) {
@@ -108,12 +140,14 @@ Result<std::optional<int64_t>> ReadInt64(sj::value& v, std::string_view path) {
     std::string_view s;
     if (auto e = v.get_string().get(s)) return Malformed(e);
     if (auto i = ParseInt64Text(s)) return std::optional<int64_t>(*i);
-    return std::unexpected(tracking::WrongType(path, tracking::JsonQuote(s), "str"));
+    return std::unexpected(tracking::WrongType(path.str(), tracking::JsonQuote(s), "str"));
   }
   return WrongTypeOf(v, t, path);
 }
 
-Result<std::optional<double>> ReadDouble(sj::value& v, std::string_view path) {
+Result<std::optional<double>> ReadDouble(sj::value& v, const FieldPath& path) {
+  double fast = 0;
+  if (v.get_double().get(fast) == simdjson::SUCCESS) return std::optional<double>(fast);
   CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
   if (t == sj::json_type::null) return std::optional<double>();
   if (t == sj::json_type::number) {
@@ -125,15 +159,14 @@ Result<std::optional<double>> ReadDouble(sj::value& v, std::string_view path) {
     std::string_view s;
     if (auto e = v.get_string().get(s)) return Malformed(e);
     if (auto d = ParseDoubleText(s)) return std::optional<double>(*d);
-    return std::unexpected(tracking::WrongType(path, tracking::JsonQuote(s), "str"));
+    return std::unexpected(tracking::WrongType(path.str(), tracking::JsonQuote(s), "str"));
   }
   return WrongTypeOf(v, t, path);
 }
 
-using FieldFn = std::function<Status(std::string_view key, sj::value& value)>;
-
-// Calls `fn` for each field of an object value.
-Status ForEachField(sj::value& v, std::string_view path, const FieldFn& fn) {
+// Calls `fn(key, value)` for each field of an object value.
+template <typename Fn>
+Status ForEachField(sj::value& v, const FieldPath& path, Fn&& fn) {
   CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
   if (t != sj::json_type::object) return WrongTypeOf(v, t, path);
   sj::object obj;
@@ -150,8 +183,8 @@ Status ForEachField(sj::value& v, std::string_view path, const FieldFn& fn) {
 }
 
 // Calls `fn(index, item)` for each element of an array value; null is empty.
-Status ForEachItem(sj::value& v, std::string_view path,
-                   const std::function<Status(size_t, sj::value&)>& fn) {
+template <typename Fn>
+Status ForEachItem(sj::value& v, const FieldPath& path, Fn&& fn) {
   CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
   if (t == sj::json_type::null) return {};
   if (t != sj::json_type::array) return WrongTypeOf(v, t, path);
@@ -174,7 +207,8 @@ bool IsBlank(std::string_view s) {
 
 // Iterates the top-level object of `body` (a blank body is {}; a JSON string
 // holding JSON is decoded once more).
-Status ForEachTopField(std::string_view body, const FieldFn& fn, int depth = 0) {
+template <typename Fn>
+Status ForEachTopField(std::string_view body, Fn&& fn, int depth = 0) {
   if (IsBlank(body)) return {};
   thread_local sj::parser parser;
   simdjson::padded_string padded(body);
@@ -211,10 +245,6 @@ Status ForEachTopField(std::string_view body, const FieldFn& fn, int depth = 0) 
   return {};
 }
 
-std::string Index(std::string_view name, size_t i) {
-  return std::string(name) + "[" + std::to_string(i) + "]";
-}
-
 // One metric object; presence flags let the caller name what is missing.
 struct MetricFields {
   std::optional<std::string> key;
@@ -223,74 +253,82 @@ struct MetricFields {
   std::optional<int64_t> step;
 };
 
-Status ReadMetricField(std::string_view key, sj::value& v, const std::string& prefix,
-                       MetricFields& m) {
-  auto path = [&](std::string_view f) { return prefix.empty() ? std::string(f) : prefix + "." + std::string(f); };
+// `at` locates the metric: {"metrics", i} in a batch, {} for log-metric.
+Status ReadMetricField(std::string_view key, sj::value& v, const FieldPath& at, MetricFields& m) {
   if (key == "key") {
-    CAIRN_ASSIGN_OR_RETURN(m.key, ReadString(v, path("key")));
+    CAIRN_ASSIGN_OR_RETURN(m.key, ReadString(v, FieldPath{at.array, at.index, "key"}));
   } else if (key == "value") {
-    CAIRN_ASSIGN_OR_RETURN(m.value, ReadDouble(v, path("value")));
+    CAIRN_ASSIGN_OR_RETURN(m.value, ReadDouble(v, FieldPath{at.array, at.index, "value"}));
   } else if (key == "timestamp") {
-    CAIRN_ASSIGN_OR_RETURN(m.timestamp, ReadInt64(v, path("timestamp")));
+    CAIRN_ASSIGN_OR_RETURN(m.timestamp, ReadInt64(v, FieldPath{at.array, at.index, "timestamp"}));
   } else if (key == "step") {
-    CAIRN_ASSIGN_OR_RETURN(m.step, ReadInt64(v, path("step")));
+    CAIRN_ASSIGN_OR_RETURN(m.step, ReadInt64(v, FieldPath{at.array, at.index, "step"}));
   }
   return {};
 }
 
-Result<store::Metric> FinishMetric(const MetricFields& f, const std::string& prefix) {
-  auto path = [&](std::string_view x) { return prefix.empty() ? std::string(x) : prefix + "." + std::string(x); };
-  if (!f.key || f.key->empty()) return std::unexpected(tracking::MissingRequired(path("key")));
-  if (!f.value) return std::unexpected(tracking::MissingRequired(path("value")));
-  if (!f.timestamp) return std::unexpected(tracking::MissingRequired(path("timestamp")));
-  return store::Metric{*f.key, *f.value, *f.timestamp, f.step.value_or(0)};
+Result<store::Metric> FinishMetric(MetricFields& f, const FieldPath& at) {
+  if (!f.key || f.key->empty()) {
+    return std::unexpected(tracking::MissingRequired(FieldPath{at.array, at.index, "key"}.str()));
+  }
+  if (!f.value) {
+    return std::unexpected(tracking::MissingRequired(FieldPath{at.array, at.index, "value"}.str()));
+  }
+  if (!f.timestamp) {
+    return std::unexpected(
+        tracking::MissingRequired(FieldPath{at.array, at.index, "timestamp"}.str()));
+  }
+  return store::Metric{std::move(*f.key), *f.value, *f.timestamp, f.step.value_or(0)};
 }
 
 // {"key": ..., "value": ...} for params and tags.
-Result<std::pair<std::string, std::string>> ReadKeyValue(sj::value& item, const std::string& path) {
+Result<std::pair<std::string, std::string>> ReadKeyValue(sj::value& item, const FieldPath& at) {
   std::optional<std::string> key, value;
-  CAIRN_RETURN_IF_ERROR(ForEachField(item, path, [&](std::string_view k, sj::value& v) -> Status {
+  CAIRN_RETURN_IF_ERROR(ForEachField(item, at, [&](std::string_view k, sj::value& v) -> Status {
     if (k == "key") {
-      CAIRN_ASSIGN_OR_RETURN(key, ReadString(v, path + ".key"));
+      CAIRN_ASSIGN_OR_RETURN(key, ReadString(v, FieldPath{at.array, at.index, "key"}));
     } else if (k == "value") {
-      CAIRN_ASSIGN_OR_RETURN(value, ReadString(v, path + ".value"));
+      CAIRN_ASSIGN_OR_RETURN(value, ReadString(v, FieldPath{at.array, at.index, "value"}));
     }
     return {};
   }));
-  if (!key || key->empty()) return std::unexpected(tracking::MissingRequired(path + ".key"));
-  return std::make_pair(std::move(*key), value.value_or(""));
+  if (!key || key->empty()) {
+    return std::unexpected(tracking::MissingRequired(FieldPath{at.array, at.index, "key"}.str()));
+  }
+  return std::make_pair(std::move(*key), value ? std::move(*value) : std::string());
 }
 
 }  // namespace
 
 Result<LogBatchBody> ParseLogBatchBody(std::string_view body) {
   LogBatchBody out;
+  out.metrics.reserve(64);
   std::optional<std::string> run_id, run_uuid;
   CAIRN_RETURN_IF_ERROR(ForEachTopField(body, [&](std::string_view key, sj::value& v) -> Status {
     if (key == "run_id") {
-      CAIRN_ASSIGN_OR_RETURN(run_id, ReadString(v, "run_id"));
+      CAIRN_ASSIGN_OR_RETURN(run_id, ReadString(v, Top("run_id")));
     } else if (key == "run_uuid") {
-      CAIRN_ASSIGN_OR_RETURN(run_uuid, ReadString(v, "run_uuid"));
+      CAIRN_ASSIGN_OR_RETURN(run_uuid, ReadString(v, Top("run_uuid")));
     } else if (key == "metrics") {
-      return ForEachItem(v, "metrics", [&](size_t i, sj::value& item) -> Status {
-        std::string prefix = Index("metrics", i);
+      return ForEachItem(v, Top("metrics"), [&](size_t i, sj::value& item) -> Status {
+        FieldPath at{"metrics", i, {}};
         MetricFields f;
-        CAIRN_RETURN_IF_ERROR(ForEachField(item, prefix, [&](std::string_view k, sj::value& x) {
-          return ReadMetricField(k, x, prefix, f);
+        CAIRN_RETURN_IF_ERROR(ForEachField(item, at, [&](std::string_view k, sj::value& x) {
+          return ReadMetricField(k, x, at, f);
         }));
-        CAIRN_ASSIGN_OR_RETURN(store::Metric m, FinishMetric(f, prefix));
+        CAIRN_ASSIGN_OR_RETURN(store::Metric m, FinishMetric(f, at));
         out.metrics.push_back(std::move(m));
         return {};
       });
     } else if (key == "params") {
-      return ForEachItem(v, "params", [&](size_t i, sj::value& item) -> Status {
-        CAIRN_ASSIGN_OR_RETURN(auto kv, ReadKeyValue(item, Index("params", i)));
+      return ForEachItem(v, Top("params"), [&](size_t i, sj::value& item) -> Status {
+        CAIRN_ASSIGN_OR_RETURN(auto kv, ReadKeyValue(item, FieldPath{"params", i, {}}));
         out.params.push_back(store::Param{std::move(kv.first), std::move(kv.second)});
         return {};
       });
     } else if (key == "tags") {
-      return ForEachItem(v, "tags", [&](size_t i, sj::value& item) -> Status {
-        CAIRN_ASSIGN_OR_RETURN(auto kv, ReadKeyValue(item, Index("tags", i)));
+      return ForEachItem(v, Top("tags"), [&](size_t i, sj::value& item) -> Status {
+        CAIRN_ASSIGN_OR_RETURN(auto kv, ReadKeyValue(item, FieldPath{"tags", i, {}}));
         out.tags.push_back(store::Tag{std::move(kv.first), std::move(kv.second)});
         return {};
       });
@@ -308,18 +346,18 @@ Result<LogMetricBody> ParseLogMetricBody(std::string_view body) {
   MetricFields f;
   CAIRN_RETURN_IF_ERROR(ForEachTopField(body, [&](std::string_view key, sj::value& v) -> Status {
     if (key == "run_id") {
-      CAIRN_ASSIGN_OR_RETURN(run_id, ReadString(v, "run_id"));
+      CAIRN_ASSIGN_OR_RETURN(run_id, ReadString(v, Top("run_id")));
       return {};
     }
     if (key == "run_uuid") {
-      CAIRN_ASSIGN_OR_RETURN(run_uuid, ReadString(v, "run_uuid"));
+      CAIRN_ASSIGN_OR_RETURN(run_uuid, ReadString(v, Top("run_uuid")));
       return {};
     }
-    return ReadMetricField(key, v, "", f);
+    return ReadMetricField(key, v, FieldPath{}, f);
   }));
   out.run_id = run_id && !run_id->empty() ? *run_id : run_uuid.value_or("");
   if (out.run_id.empty()) return std::unexpected(tracking::MissingRequired("run_id"));
-  CAIRN_ASSIGN_OR_RETURN(out.metric, FinishMetric(f, ""));
+  CAIRN_ASSIGN_OR_RETURN(out.metric, FinishMetric(f, FieldPath{}));
   return out;
 }
 

@@ -2,7 +2,8 @@
 // Parsers for the two hot request bodies, runs/log-batch and
 // runs/log-metric, with simdjson On-Demand (no DOM; a 1000-metric batch
 // parses in tens of microseconds). Same rules and messages as
-// request_fields.h: unknown fields skipped, null = absent, int64 from numbers
+// request_fields.h: unknown fields skipped (On-Demand checks what it skips
+// for structure only, not every literal), null = absent, int64 from numbers
 // or decimal strings, doubles from numbers, numeric strings or
 // "NaN"/"Infinity"/"-Infinity"; wrong types are kInvalidArgument naming the
 // field ("metrics[3].value"); missing required fields are MLflow's

@@ -94,7 +94,9 @@ TEST(LogBatchParserTest, WrongTypesNameTheField) {
 
 TEST(LogBatchParserTest, MalformedJsonIsBadRequest) {
   for (const char* body : {"{\"run_id\": ", "{\"run_id\":\"r\",}", "[1,2", "{\"run_id\":\"r\"} x",
-                           "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"timestamp\":1}"}) {
+                           "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"timestamp\":1}",
+                           "{\"run_id\": nope}",
+                           "{\"run_id\":\"r\",\"metrics\":[{\"key\":\"k\",\"value\":nul,\"timestamp\":1}]}"}) {
     auto r = ParseLogBatchBody(body);
     ASSERT_FALSE(r) << body;
     EXPECT_EQ(r.error().code(), ErrorCode::kBadRequest) << body << " " << r.error().message();

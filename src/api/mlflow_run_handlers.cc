@@ -4,6 +4,7 @@
 #include "api/mlflow_handlers.h"
 #include "api/mlflow_json.h"
 #include "api/request_fields.h"
+#include "tracking/validation.h"
 
 namespace cairn::api::mlflow {
 namespace {

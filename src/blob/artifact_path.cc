@@ -58,7 +58,8 @@ Result<std::vector<std::string>> SplitArtifactPath(std::string_view path, bool a
       if (hi >= 0 && lo >= 0) {
         unsigned char decoded = static_cast<unsigned char>(hi * 16 + lo);
         if (decoded == '/' || decoded == '.' || decoded == '\\' || IsControl(decoded)) {
-          return Refuse(path, "percent-encoded '/', '.', '\\' or control characters are not allowed");
+          return Refuse(path,
+                        "percent-encoded '/', '.', '\\' or control characters are not allowed");
         }
       }
     }
@@ -67,9 +68,11 @@ Result<std::vector<std::string>> SplitArtifactPath(std::string_view path, bool a
   size_t start = 0;
   for (;;) {
     size_t slash = path.find('/', start);
-    std::string_view seg =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
-    if (seg.empty()) return Refuse(path, "empty path segments ('//' or a trailing '/') are not allowed");
+    size_t length = slash == std::string_view::npos ? std::string_view::npos : slash - start;
+    std::string_view seg = path.substr(start, length);
+    if (seg.empty()) {
+      return Refuse(path, "empty path segments ('//' or a trailing '/') are not allowed");
+    }
     if (seg == "." || seg == "..") return Refuse(path, "'.' and '..' segments are not allowed");
     if (seg.size() > kMaxArtifactSegmentBytes) {
       return Refuse(path, "a segment is longer than " + std::to_string(kMaxArtifactSegmentBytes) +

@@ -57,7 +57,9 @@ struct ArtifactFile {
 };
 
 enum class UploadSource {
-  kTake,  // the file is handed over: moved into the store or deleted
+  kTake,  // the file is handed over: moved into the store (a link when it is
+          // on the repository's filesystem) or deleted. The caller must not
+          // write to it afterwards. On error it is left in place.
   kCopy,  // the file is copied; the caller keeps it
 };
 

@@ -362,7 +362,8 @@ TEST_F(ArtifactRepositoryTest, ConcurrentUploadsOfIdenticalContent) {
         if (i % 4 < 2) {
           s = repo_->UploadBytes(path, content);
         } else {
-          std::string spooled = repo_->SpoolDir() + "/u" + std::to_string(t) + "-" + std::to_string(i);
+          std::string spooled =
+              repo_->SpoolDir() + "/u" + std::to_string(t) + "-" + std::to_string(i);
           WriteFile(spooled, content);
           s = repo_->Upload(path, spooled);
         }

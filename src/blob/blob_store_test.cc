@@ -64,7 +64,7 @@ TEST_F(LocalBlobStoreTest, PutBytesRoundTrip) {
   EXPECT_EQ(*store_->ReadAll(*digest), "hello");
 
   // Sharded layout, read-only object, nothing left in tmp/.
-  std::string object = Objects() + "/2c/f24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+  std::string object = Objects() + "/2c/" + std::string(kHelloDigest).substr(2);
   EXPECT_EQ(*store_->Path(*digest), object);
   EXPECT_EQ(ReadFile(object), "hello");
   EXPECT_EQ(StatOf(object).st_mode & 0777, 0444u);

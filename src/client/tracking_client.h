@@ -47,9 +47,9 @@ struct ClientOptions {
   // Auth, as MLflow's client sends it: a bearer token, else basic auth.
   // Create() fills empty fields from MLFLOW_TRACKING_TOKEN /
   // MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (CAIRN_TRACKING_* first).
-  std::string token;
-  std::string username;
-  std::string password;
+  std::string token{};
+  std::string username{};
+  std::string password{};
   bool verify_tls = true;
   // Supplies "now" for timestamps the caller leaves at 0; nullptr: the system
   // clock. Not owned; must outlive the client.
@@ -57,44 +57,44 @@ struct ClientOptions {
 };
 
 struct ExperimentSearch {
-  std::string filter;                 // MLflow filter syntax, e.g. "name LIKE 'fraud%'"
-  std::vector<std::string> order_by;  // e.g. "creation_time DESC"
+  std::string filter{};                 // MLflow filter syntax, e.g. "name LIKE 'fraud%'"
+  std::vector<std::string> order_by{};  // e.g. "creation_time DESC"
   store::ViewType view = store::ViewType::kActiveOnly;
   int64_t max_results = 1000;
-  std::string page_token;
+  std::string page_token{};
 };
 
 struct ExperimentPage {
-  std::vector<store::Experiment> experiments;
-  std::string next_page_token;  // empty on the last page
+  std::vector<store::Experiment> experiments{};
+  std::string next_page_token{};  // empty on the last page
 };
 
 struct RunSearch {
-  std::vector<std::string> experiment_ids;  // at least one
-  std::string filter;                       // "metrics.acc > 0.9 and params.lr = '0.1'"
-  std::vector<std::string> order_by;        // "metrics.acc DESC"
+  std::vector<std::string> experiment_ids{};  // at least one
+  std::string filter{};                       // "metrics.acc > 0.9 and params.lr = '0.1'"
+  std::vector<std::string> order_by{};        // "metrics.acc DESC"
   store::ViewType view = store::ViewType::kActiveOnly;
   int64_t max_results = 1000;
-  std::string page_token;
+  std::string page_token{};
 };
 
 struct RunPage {
-  std::vector<store::Run> runs;
-  std::string next_page_token;  // empty on the last page
+  std::vector<store::Run> runs{};
+  std::string next_page_token{};  // empty on the last page
 };
 
 struct CreateRunRequest {
   std::string experiment_id = "0";
-  std::string run_name;  // empty: the server picks one
-  std::string user_id;   // empty: $USER
+  std::string run_name{};  // empty: the server picks one
+  std::string user_id{};   // empty: $USER
   int64_t start_time = 0;  // 0: now
-  std::vector<store::Tag> tags;
+  std::vector<store::Tag> tags{};
 };
 
 struct UpdateRunRequest {
-  std::optional<std::string> status;  // RUNNING, SCHEDULED, FINISHED, FAILED, KILLED
-  std::optional<int64_t> end_time;
-  std::optional<std::string> run_name;
+  std::optional<std::string> status{};  // RUNNING, SCHEDULED, FINISHED, FAILED, KILLED
+  std::optional<int64_t> end_time{};
+  std::optional<std::string> run_name{};
 };
 
 struct MetricOptions {

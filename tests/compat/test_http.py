@@ -197,3 +197,32 @@ def test_artifact_read_of_system_file_is_refused(server):
         status, body = raw_request(server, "GET", target)
         assert status in (400, 404), f"GET {target} -> {status}"
         assert b"root:" not in body
+
+
+def test_run_artifacts_list_endpoint(server, client, experiment_id, tmp_path):
+    """GET /api/2.0/mlflow/artifacts/list (used by the UI and older clients) mirrors the proxy listing."""
+    run_id = client.create_run(experiment_id).info.run_id
+    f = tmp_path / "f.txt"
+    f.write_text("hello")
+    client.log_artifact(run_id, str(f))
+    client.log_artifact(run_id, str(f), artifact_path="d")
+    url = server.uri + API + "/artifacts/list"
+
+    r = requests.get(url, params={"run_id": run_id}, timeout=10)
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert body["root_uri"] == client.get_run(run_id).info.artifact_uri
+    files = sorted(body["files"], key=lambda x: x["path"])
+    assert files == [{"path": "d", "is_dir": True}, {"path": "f.txt", "is_dir": False, "file_size": 5}]
+
+    r = requests.get(url, params={"run_id": run_id, "path": "d"}, timeout=10)
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["files"] == [{"path": "d/f.txt", "is_dir": False, "file_size": 5}]
+
+    r = requests.get(url, params={"run_id": run_id, "path": "nope"}, timeout=10)
+    assert r.status_code == 200
+    assert r.json().get("files", []) == []
+
+    r = requests.get(url, params={"run_id": "0123456789abcdef0123456789abcdef"}, timeout=10)
+    assert r.status_code == 404
+    assert r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

@@ -609,6 +609,17 @@ def test_log_same_dataset_twice_is_deduplicated(client, experiment_id, uniq):
     assert inputs[0].dataset.digest == ds.digest
 
 
+@pytest.mark.skipif(not hasattr(mlflow.MlflowClient, "search_logged_models"),
+                    reason="logged models arrived with mlflow 3")
+def test_search_logged_models_of_an_experiment_without_models(client, experiment_id):
+    # mlflow 3's list_artifacts(run_id, path) / runs:/ URIs call logged-models/search to merge a
+    # logged model's files into the run's listing, so the endpoint must answer even when empty.
+    client.create_run(experiment_id)
+    assert list(client.search_logged_models(experiment_ids=[experiment_id])) == []
+    page = client.search_logged_models(experiment_ids=[experiment_id], filter_string="name = 'model'")
+    assert list(page) == [] and not page.token
+
+
 # --------------------------------------------------------------------------- fluent API end to end
 
 

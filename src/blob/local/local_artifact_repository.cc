@@ -144,8 +144,7 @@ Result<std::unique_ptr<LocalArtifactRepository>> LocalArtifactRepository::Open(
   CAIRN_RETURN_IF_ERROR(local::MakeDirs(spool));
   UniqueFd tree_fd(::open(tree.c_str(), kDirOpenFlags));
   if (!tree_fd.valid()) {
-    return std::unexpected(
-        Error(ErrorCode::kInternal, ErrnoError(errno, "cannot open artifact tree", tree).message()));
+    return std::unexpected(ErrnoError(errno, "cannot open artifact tree", tree));
   }
   return std::unique_ptr<LocalArtifactRepository>(new LocalArtifactRepository(
       abs_root, std::move(blobs), std::move(tree_fd), std::move(tree), std::move(spool)));
@@ -156,7 +155,9 @@ Result<UniqueFd> LocalArtifactRepository::OpenFolder(std::span<const std::string
                                                      size_t* created) const {
   if (created != nullptr) *created = 0;
   UniqueFd current(::dup(tree_fd_.get()));
-  if (!current.valid()) return std::unexpected(ErrnoError(errno, "cannot open artifact tree", tree_dir_));
+  if (!current.valid()) {
+    return std::unexpected(ErrnoError(errno, "cannot open artifact tree", tree_dir_));
+  }
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& seg = segments[i];
     int next = -1;

@@ -113,9 +113,7 @@ Result<LocalBlobStore::TempCopy> LocalBlobStore::CopyToTemp(int src_fd,
   std::string temp_path = tmp_dir_ + "/" + local::TempName("put-");
   UniqueFd out(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
   if (!out.valid()) {
-    int err = errno;
-    return std::unexpected(Error(err == ENOSPC ? ErrorCode::kResourceExhausted : ErrorCode::kInternal,
-                                 ErrnoError(err, "cannot create temp file", temp_path).message()));
+    return std::unexpected(ErrnoError(errno, "cannot create temp file", temp_path));
   }
   TempFileGuard guard(temp_path);
   Sha256 hasher;
@@ -124,8 +122,7 @@ Result<LocalBlobStore::TempCopy> LocalBlobStore::CopyToTemp(int src_fd,
     int64_t n = local::ReadSome(src_fd, buffer.data(), buffer.size());
     if (n < 0) {
       int err = static_cast<int>(-n);
-      return std::unexpected(Error(ErrorCode::kInternal,
-                                   ErrnoError(err, "cannot read source file", source_name).message()));
+      return std::unexpected(ErrnoError(err, "cannot read source file", source_name));
     }
     if (n == 0) break;
     hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
@@ -197,9 +194,7 @@ Result<std::string> LocalBlobStore::PutFileLinkOrCopy(const std::string& path) {
   for (;;) {
     int64_t n = local::ReadSome(src.get(), buffer.data(), buffer.size());
     if (n < 0) {
-      return std::unexpected(Error(
-          ErrorCode::kInternal,
-          ErrnoError(static_cast<int>(-n), "cannot read source file", path).message()));
+      return std::unexpected(ErrnoError(static_cast<int>(-n), "cannot read source file", path));
     }
     if (n == 0) break;
     hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
@@ -275,7 +270,9 @@ Result<std::unique_ptr<BlobReader>> LocalBlobStore::Open(std::string_view digest
     return std::unexpected(ErrnoError(errno, "cannot open blob", object));
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return std::unexpected(ErrnoError(errno, "cannot stat blob", object));
+  if (::fstat(fd.get(), &st) != 0) {
+    return std::unexpected(ErrnoError(errno, "cannot stat blob", object));
+  }
   return std::unique_ptr<BlobReader>(
       new LocalBlobReader(std::move(fd), static_cast<uint64_t>(st.st_size), object));
 }

@@ -20,9 +20,7 @@ void UniqueFd::Reset() {
 
 Error ErrnoError(int err, std::string_view what, std::string_view path) {
   ErrorCode code = ErrorCode::kInternal;
-  if (err == ENOENT) {
-    code = ErrorCode::kNotFound;
-  } else if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
     code = ErrorCode::kResourceExhausted;
   }
   std::string msg(what);

@@ -41,9 +41,9 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// An Error for a failed system call: ENOENT -> kNotFound, ENOSPC/EDQUOT/EFBIG
-// -> kResourceExhausted, anything else -> kInternal. The message is
-// "<what> '<path>': <strerror>".
+// An Error for a failed system call: ENOSPC/EDQUOT/EFBIG -> kResourceExhausted,
+// anything else -> kInternal (callers that expect ENOENT check for it first).
+// The message is "<what> '<path>': <strerror>".
 Error ErrnoError(int err, std::string_view what, std::string_view path);
 
 // A fresh name for a temporary file: "<prefix><32 random hex chars>".

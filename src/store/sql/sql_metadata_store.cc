@@ -689,22 +689,25 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
     }
 
     if (!metrics.empty()) {
-      rows.reserve(metrics.size() * 6);
-      for (const Metric& m : metrics) {
-        rows.insert(rows.end(), {run, Value::Text(m.key), Value::Int(m.step),
-                                 Value::Int(m.timestamp), MetricValue(m), MetricIsNan(m)});
-      }
-      CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetrics, rows));
-      rows.clear();
-
-      // One latest-value upsert per key: group by key (a stable sort of
-      // indices), keep the greatest (step, timestamp, value) of each group.
+      // Group by key (a stable sort of indices): history rows then go in
+      // index order, and each key's latest value is found in one pass.
       std::vector<uint32_t>& order = scratch.order;
       order.resize(metrics.size());
       for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
       std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
         return metrics[a].key < metrics[b].key;
       });
+      rows.reserve(metrics.size() * 6);
+      for (uint32_t i : order) {
+        const Metric& m = metrics[i];
+        rows.insert(rows.end(), {run, Value::Text(m.key), Value::Int(m.step),
+                                 Value::Int(m.timestamp), MetricValue(m), MetricIsNan(m)});
+      }
+      CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetrics, rows));
+      rows.clear();
+
+      // One latest-value upsert per key: the greatest (step, timestamp,
+      // value) of each group.
       for (size_t i = 0; i < order.size();) {
         const Metric* best = &metrics[order[i]];
         size_t j = i + 1;

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <condition_variable>
+#include <thread>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -207,6 +208,7 @@ class SqliteConnection final : public sql::Connection {
 
   bool broken() const override { return broken_; }
   bool in_txn() const { return in_txn_ || sqlite3_get_autocommit(db_) == 0; }
+  sqlite3* raw() const { return db_; }
 
  private:
   sqlite3* db_;
@@ -237,19 +239,93 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
       "PRAGMA synchronous=NORMAL;"
       "PRAGMA temp_store=MEMORY;"
       "PRAGMA cache_size=-32768;"
-      "PRAGMA mmap_size=268435456;";
+      "PRAGMA mmap_size=268435456;"
+      "PRAGMA journal_size_limit=67108864;";
   if (path != ":memory:") pragmas += "PRAGMA journal_mode=WAL;";
   if (reader) pragmas += "PRAGMA query_only=ON;";
   CAIRN_RETURN_IF_ERROR(conn->ExecScript(pragmas));
   return conn;
 }
 
+// Checkpoints the WAL on its own thread and connection, so a commit never
+// waits for the fsyncs of a checkpoint (SQLite's automatic checkpoint runs
+// inside the COMMIT that crosses the threshold). The writer's WAL hook asks
+// for a checkpoint; a PASSIVE one copies what it can without blocking the
+// writer or readers, and the writer restarts the WAL once it is all copied.
+class Checkpointer {
+ public:
+  static constexpr int kRequestPages = 1000;  // SQLite's default auto-checkpoint size
+  // Far behind (long readers pinning old frames): the writer checkpoints
+  // inline rather than let the WAL grow without bound.
+  static constexpr int kInlinePages = 50000;
+
+  explicit Checkpointer(std::unique_ptr<SqliteConnection> conn)
+      : conn_(std::move(conn)), thread_([this] { Loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  void Request() {
+    {
+      std::lock_guard lock(mu_);
+      pending_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  // Installed on the writer connection (replaces auto-checkpointing).
+  static int WalHook(void* self, sqlite3* db, const char* schema, int pages) {
+    if (pages >= kInlinePages) {
+      sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kRequestPages) {
+      static_cast<Checkpointer*>(self)->Request();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return pending_ || stop_; });
+      if (stop_) return;
+      pending_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<SqliteConnection> conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 class SqliteDatabase final : public sql::Database {
  public:
-  SqliteDatabase(std::string path, SqliteOptions options, std::unique_ptr<SqliteConnection> writer)
-      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+  SqliteDatabase(std::string path, SqliteOptions options, std::unique_ptr<SqliteConnection> writer,
+                 std::unique_ptr<Checkpointer> checkpointer)
+      : path_(std::move(path)),
+        options_(options),
+        writer_(std::move(writer)),
+        checkpointer_(std::move(checkpointer)) {
+    if (checkpointer_ != nullptr) {
+      sqlite3_wal_hook(writer_->raw(), &Checkpointer::WalHook, checkpointer_.get());
+    }
+  }
 
   ~SqliteDatabase() override {
+    if (checkpointer_ != nullptr) sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
+    checkpointer_.reset();
     readers_.clear();
     writer_.reset();
   }
@@ -308,6 +384,7 @@ class SqliteDatabase final : public sql::Database {
   SqliteOptions options_;
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for :memory:
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<SqliteConnection>> readers_;
@@ -330,8 +407,13 @@ Result<std::unique_ptr<sql::Database>> OpenSqliteDatabase(const std::string& pat
     }
   }
   CAIRN_ASSIGN_OR_RETURN(auto writer, OpenConnection(path, /*reader=*/false, options));
-  return std::unique_ptr<sql::Database>(
-      std::make_unique<SqliteDatabase>(path, options, std::move(writer)));
+  std::unique_ptr<Checkpointer> checkpointer;
+  if (path != ":memory:") {
+    CAIRN_ASSIGN_OR_RETURN(auto conn, OpenConnection(path, /*reader=*/false, options));
+    checkpointer = std::make_unique<Checkpointer>(std::move(conn));
+  }
+  return std::unique_ptr<sql::Database>(std::make_unique<SqliteDatabase>(
+      path, options, std::move(writer), std::move(checkpointer)));
 }
 
 }  // namespace cairn::store::sqlite

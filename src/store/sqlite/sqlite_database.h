@@ -7,7 +7,8 @@
 // writer. Every connection runs with journal_mode=WAL, synchronous=NORMAL,
 // a busy timeout (other processes), foreign_keys=ON and
 // case_sensitive_like=ON (LIKE is case-sensitive, as MLflow's search expects),
-// and caches its prepared statements.
+// and caches its prepared statements. WAL checkpoints run on a background
+// thread with its own connection, so commits never wait for their fsyncs.
 //
 // ":memory:" opens a private in-memory database on a single connection that
 // serves both readers and the writer (separate connections would see separate
