@@ -86,11 +86,12 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   MountNativeRoutes(router, *app->service);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
 
-  CAIRN_LOG_INFO("cairn app ready backend={} schema_version={} default_artifact_root={} "
-                 "artifacts_destination={} serve_artifacts={}",
-                 config.backend_store_uri, version, config.default_artifact_root,
-                 config.serve_artifacts ? config.artifacts_destination : std::string("-"),
-                 config.serve_artifacts);
+  CAIRN_LOG_INFO(
+      "cairn app ready backend={} schema_version={} default_artifact_root={} "
+      "artifacts_destination={} serve_artifacts={}",
+      config.backend_store_uri, version, config.default_artifact_root,
+      config.serve_artifacts ? config.artifacts_destination : std::string("-"),
+      config.serve_artifacts);
   app->server = std::make_unique<http::HttpServer>(config.http, std::move(router));
   return std::unique_ptr<App>(std::move(app));
 }

@@ -69,7 +69,8 @@ TEST(LogBatchParserTest, MissingFieldsUseMlflowMessages) {
 }
 
 TEST(LogBatchParserTest, WrongTypesNameTheField) {
-  auto a = ParseLogBatchBody(R"({"run_id":"r","metrics":[{"key":"k","value":"high","timestamp":1}]})");
+  auto a =
+      ParseLogBatchBody(R"({"run_id":"r","metrics":[{"key":"k","value":"high","timestamp":1}]})");
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(a.error().message(),
@@ -93,10 +94,10 @@ TEST(LogBatchParserTest, WrongTypesNameTheField) {
 }
 
 TEST(LogBatchParserTest, MalformedJsonIsBadRequest) {
-  for (const char* body : {"{\"run_id\": ", "{\"run_id\":\"r\",}", "[1,2", "{\"run_id\":\"r\"} x",
-                           "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"timestamp\":1}",
-                           "{\"run_id\": nope}",
-                           "{\"run_id\":\"r\",\"metrics\":[{\"key\":\"k\",\"value\":nul,\"timestamp\":1}]}"}) {
+  for (const char* body :
+       {"{\"run_id\": ", "{\"run_id\":\"r\",}", "[1,2", "{\"run_id\":\"r\"} x",
+        "{\"metrics\":[{\"key\":\"k\",\"value\":1,\"timestamp\":1}", "{\"run_id\": nope}",
+        "{\"run_id\":\"r\",\"metrics\":[{\"key\":\"k\",\"value\":nul,\"timestamp\":1}]}"}) {
     auto r = ParseLogBatchBody(body);
     ASSERT_FALSE(r) << body;
     EXPECT_EQ(r.error().code(), ErrorCode::kBadRequest) << body << " " << r.error().message();
@@ -123,7 +124,8 @@ TEST(LogMetricParserTest, ParsesAndRequires) {
   EXPECT_EQ(no_value.error().message(),
             "Missing value for required parameter 'value'. See the API docs for more information "
             "about request parameters.");
-  auto dbl = ParseLogMetricBody(R"("{\"run_id\":\"r\",\"key\":\"a\",\"value\":1,\"timestamp\":1}")");
+  auto dbl =
+      ParseLogMetricBody(R"("{\"run_id\":\"r\",\"key\":\"a\",\"value\":1,\"timestamp\":1}")");
   ASSERT_TRUE(dbl) << dbl.error().ToString();
   EXPECT_EQ(dbl->metric.key, "a");
 }

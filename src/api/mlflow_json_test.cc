@@ -10,10 +10,13 @@ namespace {
 
 TEST(MlflowJsonTest, RunShape) {
   store::Run run;
-  run.info = {"abc", "1", "brisk-fox-1", "ann", "FINISHED", 10, 20, "mlflow-artifacts:/1/abc/artifacts",
-              "active"};
-  run.metrics = {{"loss", 0.5, 11, 1}, {"nan", std::nan(""), 12, 0},
-                 {"inf", std::numeric_limits<double>::infinity(), 12, 0}, {"one", 1, 12, 0}};
+  run.info = {
+      "abc",   "1", "brisk-fox-1", "ann", "FINISHED", 10, 20, "mlflow-artifacts:/1/abc/artifacts",
+      "active"};
+  run.metrics = {{"loss", 0.5, 11, 1},
+                 {"nan", std::nan(""), 12, 0},
+                 {"inf", std::numeric_limits<double>::infinity(), 12, 0},
+                 {"one", 1, 12, 0}};
   run.params = {{"lr", "0.1"}};
   run.tags = {{"mlflow.runName", "brisk-fox-1"}};
   store::DatasetInput in;
@@ -22,17 +25,18 @@ TEST(MlflowJsonTest, RunShape) {
   run.inputs = {in};
   JsonWriter w;
   WriteRun(w, run);
-  EXPECT_EQ(w.str(),
-            R"({"info":{"run_id":"abc","run_uuid":"abc","run_name":"brisk-fox-1","experiment_id":"1",)"
-            R"("user_id":"ann","status":"FINISHED","start_time":10,"end_time":20,)"
-            R"("artifact_uri":"mlflow-artifacts:/1/abc/artifacts","lifecycle_stage":"active"},)"
-            R"("data":{"metrics":[{"key":"loss","value":0.5,"timestamp":11,"step":1},)"
-            R"({"key":"nan","value":"NaN","timestamp":12,"step":0},)"
-            R"({"key":"inf","value":"Infinity","timestamp":12,"step":0},)"
-            R"({"key":"one","value":1.0,"timestamp":12,"step":0}],)"
-            R"("params":[{"key":"lr","value":"0.1"}],"tags":[{"key":"mlflow.runName","value":"brisk-fox-1"}]},)"
-            R"("inputs":{"dataset_inputs":[{"tags":[{"key":"mlflow.data.context","value":"train"}],)"
-            R"("dataset":{"name":"iris","digest":"d1","source_type":"local","source":"/x.csv"}}]}})");
+  EXPECT_EQ(
+      w.str(),
+      R"({"info":{"run_id":"abc","run_uuid":"abc","run_name":"brisk-fox-1","experiment_id":"1",)"
+      R"("user_id":"ann","status":"FINISHED","start_time":10,"end_time":20,)"
+      R"("artifact_uri":"mlflow-artifacts:/1/abc/artifacts","lifecycle_stage":"active"},)"
+      R"("data":{"metrics":[{"key":"loss","value":0.5,"timestamp":11,"step":1},)"
+      R"({"key":"nan","value":"NaN","timestamp":12,"step":0},)"
+      R"({"key":"inf","value":"Infinity","timestamp":12,"step":0},)"
+      R"({"key":"one","value":1.0,"timestamp":12,"step":0}],)"
+      R"("params":[{"key":"lr","value":"0.1"}],"tags":[{"key":"mlflow.runName","value":"brisk-fox-1"}]},)"
+      R"("inputs":{"dataset_inputs":[{"tags":[{"key":"mlflow.data.context","value":"train"}],)"
+      R"("dataset":{"name":"iris","digest":"d1","source_type":"local","source":"/x.csv"}}]}})");
 }
 
 TEST(MlflowJsonTest, EndTimeOmittedWhenUnset) {

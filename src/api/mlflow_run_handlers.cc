@@ -118,10 +118,9 @@ Result<std::string> DeleteTag(tracking::TrackingService& s, const http::Request&
 
 Result<std::string> LogBatch(tracking::TrackingService& s, const http::Request& req) {
   if (req.body.size() > kMaxLogBatchBodyBytes) {
-    return InvalidArgument("Batched logging API requests must be at most " +
-                           std::to_string(kMaxLogBatchBodyBytes) +
-                           " bytes, got a request of size " + std::to_string(req.body.size()) +
-                           ".");
+    return InvalidArgument(
+        "Batched logging API requests must be at most " + std::to_string(kMaxLogBatchBodyBytes) +
+        " bytes, got a request of size " + std::to_string(req.body.size()) + ".");
   }
   CAIRN_ASSIGN_OR_RETURN(LogBatchBody body, ParseLogBatchBody(req.body));
   CAIRN_RETURN_IF_ERROR(s.LogBatch(body.run_id, body.metrics, body.params, body.tags));
@@ -144,7 +143,8 @@ Result<std::string> LogInputs(tracking::TrackingService& s, const http::Request&
   auto it = j.find("datasets");
   if (it != j.end() && !it->is_null()) {
     if (!it->is_array()) {
-      return std::unexpected(tracking::WrongType("datasets", CompactJson(*it), PythonTypeName(*it)));
+      return std::unexpected(
+          tracking::WrongType("datasets", CompactJson(*it), PythonTypeName(*it)));
     }
     for (size_t i = 0; i < it->size(); ++i) {
       const nlohmann::json& item = (*it)[i];

@@ -66,15 +66,23 @@ std::optional<int64_t> ParseInt64Text(std::string_view s) {
 
 std::string_view PythonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::null: return "NoneType";
-    case nlohmann::json::value_t::object: return "dict";
-    case nlohmann::json::value_t::array: return "list";
-    case nlohmann::json::value_t::string: return "str";
-    case nlohmann::json::value_t::boolean: return "bool";
+    case nlohmann::json::value_t::null:
+      return "NoneType";
+    case nlohmann::json::value_t::object:
+      return "dict";
+    case nlohmann::json::value_t::array:
+      return "list";
+    case nlohmann::json::value_t::string:
+      return "str";
+    case nlohmann::json::value_t::boolean:
+      return "bool";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "int";
-    case nlohmann::json::value_t::number_float: return "float";
-    default: return "object";
+    case nlohmann::json::value_t::number_unsigned:
+      return "int";
+    case nlohmann::json::value_t::number_float:
+      return "float";
+    default:
+      return "object";
   }
 }
 
@@ -223,7 +231,8 @@ Result<std::vector<store::Tag>> RequestFields::KeyValueList(std::string_view nam
     if (!item.is_object()) return Wrong(item, path);
     store::Tag t;
     auto k = item.find("key");
-    if (k == item.end() || k->is_null() || (k->is_string() && k->get_ref<const std::string&>().empty())) {
+    if (k == item.end() || k->is_null() ||
+        (k->is_string() && k->get_ref<const std::string&>().empty())) {
       return std::unexpected(tracking::MissingRequired(path + ".key"));
     }
     CAIRN_ASSIGN_OR_RETURN(t.key, JsonToString(*k, path + ".key"));
@@ -244,8 +253,8 @@ Result<std::optional<std::string>> RequestFields::Enum(std::string_view name,
   auto bad = [&]() -> std::unexpected<Error> {
     std::string list;
     for (std::string_view n : names) list += (list.empty() ? "" : ", ") + std::string(n);
-    return InvalidArgument(tracking::InvalidValueMessage(name, CompactJson(*v),
-                                                         "must be one of " + list + "."));
+    return InvalidArgument(
+        tracking::InvalidValueMessage(name, CompactJson(*v), "must be one of " + list + "."));
   };
   if (v->is_string()) {
     const std::string& s = v->get_ref<const std::string&>();

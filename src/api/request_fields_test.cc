@@ -29,7 +29,8 @@ TEST(RequestFieldsTest, ReadsJsonBodyWithProtobufLeniency) {
 }
 
 TEST(RequestFieldsTest, WrongTypesNameTheField) {
-  auto f = RequestFields::FromRequest(Post(R"({"run_id":123,"start_time":"soon","tags":{"a":1},"x":1.5,"b":true})"));
+  auto f = RequestFields::FromRequest(
+      Post(R"({"run_id":123,"start_time":"soon","tags":{"a":1},"x":1.5,"b":true})"));
   ASSERT_TRUE(f);
   auto s = f->String("run_id");
   ASSERT_FALSE(s);
@@ -74,7 +75,10 @@ TEST(RequestFieldsTest, GetRequestsReadTheQueryString) {
   http::Request r;
   r.method = http::Method::kGet;
   r.body = "{\"ignored\":1}";
-  r.query = {{"run_ids", "a"}, {"run_ids", "b"}, {"metric_key", "loss"}, {"metric_key", "other"},
+  r.query = {{"run_ids", "a"},
+             {"run_ids", "b"},
+             {"metric_key", "loss"},
+             {"metric_key", "other"},
              {"max_results", "10"}};
   auto f = RequestFields::FromRequest(r, {"run_ids"});
   ASSERT_TRUE(f);

@@ -17,10 +17,10 @@ using store::Entity;
 // ---------------------------------------------------------------- tokens --
 
 enum class Tok {
-  kIdent,    // [prefix '.'] key
-  kString,   // quoted value
-  kNumber,   // numeric literal
-  kOp,       // = != < <= > >=
+  kIdent,   // [prefix '.'] key
+  kString,  // quoted value
+  kNumber,  // numeric literal
+  kOp,      // = != < <= > >=
   kLParen,
   kRParen,
   kComma,
@@ -64,7 +64,7 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-constexpr std::array<std::string_view, 10> kKeywords = {"AND", "OR",   "NOT",  "IN",  "IS",
+constexpr std::array<std::string_view, 10> kKeywords = {"AND",  "OR",   "NOT",   "IN",  "IS",
                                                         "NULL", "LIKE", "ILIKE", "ASC", "DESC"};
 
 // Builds "Invalid filter '<f>': <what> at position <n>" style errors.
@@ -72,12 +72,12 @@ class ErrorSink {
  public:
   ErrorSink(std::string_view head, std::string_view text) : head_(head), text_(text) {}
   std::unexpected<Error> At(std::string_view what, size_t pos) const {
-    return InvalidArgument(std::string(head_) + " '" + std::string(text_) + "': " +
-                           std::string(what) + " at position " + std::to_string(pos));
+    return InvalidArgument(std::string(head_) + " '" + std::string(text_) +
+                           "': " + std::string(what) + " at position " + std::to_string(pos));
   }
   std::unexpected<Error> Plain(std::string_view what) const {
-    return InvalidArgument(std::string(head_) + " '" + std::string(text_) + "': " +
-                           std::string(what));
+    return InvalidArgument(std::string(head_) + " '" + std::string(text_) +
+                           "': " + std::string(what));
   }
 
  private:
@@ -147,8 +147,9 @@ class Lexer {
       t.raw = std::string(s_.substr(t.pos, i_ - t.pos));
       return t;
     }
-    if (IsDigit(c) || c == '.' || ((c == '-' || c == '+') && i_ + 1 < s_.size() &&
-                                   (IsDigit(s_[i_ + 1]) || s_[i_ + 1] == '.'))) {
+    if (IsDigit(c) || c == '.' ||
+        ((c == '-' || c == '+') && i_ + 1 < s_.size() &&
+         (IsDigit(s_[i_ + 1]) || s_[i_ + 1] == '.'))) {
       return Number();
     }
     auto op = [&](size_t len, std::string norm) {
@@ -192,8 +193,7 @@ class Lexer {
     bool dotted = i_ < s_.size() && s_[i_] == '.';
     if (!dotted) {
       std::string up = Upper(first);
-      if (!first_quoted &&
-          std::find(kKeywords.begin(), kKeywords.end(), up) != kKeywords.end()) {
+      if (!first_quoted && std::find(kKeywords.begin(), kKeywords.end(), up) != kKeywords.end()) {
         t.kind = Tok::kKeyword;
         t.text = up;
         t.raw = first;
@@ -252,8 +252,8 @@ class Lexer {
     std::string_view digits = t.raw;
     if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.number);
-    if (ec != std::errc() || p != digits.data() + digits.size() || t.raw == "." ||
-        t.raw == "-." || t.raw == "+.") {
+    if (ec != std::errc() || p != digits.data() + digits.size() || t.raw == "." || t.raw == "-." ||
+        t.raw == "+.") {
       return err_.At("invalid number '" + t.raw + "'", b);
     }
     t.kind = Tok::kNumber;
@@ -327,9 +327,9 @@ Result<Field> ResolveField(Target target, const Token& t, const ErrorSink& err) 
     }
     if (!prefix.empty() && prefix != "attribute" && prefix != "attributes" && prefix != "attr" &&
         prefix != "run") {
-      return err.At("unknown entity '" + t.prefix +
-                        "' (valid: metrics, params, tags, attributes, datasets)",
-                    t.pos);
+      return err.At(
+          "unknown entity '" + t.prefix + "' (valid: metrics, params, tags, attributes, datasets)",
+          t.pos);
     }
     std::string key = t.key;
     if (key == "created" || key == "Created") key = "start_time";
@@ -366,18 +366,30 @@ Result<Field> ResolveField(Target target, const Token& t, const ErrorSink& err) 
 
 std::string_view ComparatorName(Comparator c) {
   switch (c) {
-    case Comparator::kEq: return "=";
-    case Comparator::kNe: return "!=";
-    case Comparator::kLt: return "<";
-    case Comparator::kLe: return "<=";
-    case Comparator::kGt: return ">";
-    case Comparator::kGe: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "ILIKE";
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
-    case Comparator::kIsNull: return "IS NULL";
-    case Comparator::kIsNotNull: return "IS NOT NULL";
+    case Comparator::kEq:
+      return "=";
+    case Comparator::kNe:
+      return "!=";
+    case Comparator::kLt:
+      return "<";
+    case Comparator::kLe:
+      return "<=";
+    case Comparator::kGt:
+      return ">";
+    case Comparator::kGe:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kIsNull:
+      return "IS NULL";
+    case Comparator::kIsNotNull:
+      return "IS NOT NULL";
   }
   return "?";
 }
@@ -439,10 +451,11 @@ class Parser {
       if (id.kind == Tok::kLParen) {
         return err_.At("parenthesized conditions are not supported", id.pos);
       }
-      return err_.At("expected an identifier such as metrics.<key>, params.<key>, tags.<key> or "
-                     "attributes.<name> but found " +
-                         Describe(id),
-                     id.pos);
+      return err_.At(
+          "expected an identifier such as metrics.<key>, params.<key>, tags.<key> or "
+          "attributes.<name> but found " +
+              Describe(id),
+          id.pos);
     }
     CAIRN_ASSIGN_OR_RETURN(Field field, ResolveField(target_, id, err_));
 
@@ -450,12 +463,18 @@ class Parser {
     const Token& op = Take();
     Comparator cmp;
     if (op.kind == Tok::kOp) {
-      if (op.text == "=") cmp = Comparator::kEq;
-      else if (op.text == "!=") cmp = Comparator::kNe;
-      else if (op.text == "<") cmp = Comparator::kLt;
-      else if (op.text == "<=") cmp = Comparator::kLe;
-      else if (op.text == ">") cmp = Comparator::kGt;
-      else cmp = Comparator::kGe;
+      if (op.text == "=")
+        cmp = Comparator::kEq;
+      else if (op.text == "!=")
+        cmp = Comparator::kNe;
+      else if (op.text == "<")
+        cmp = Comparator::kLt;
+      else if (op.text == "<=")
+        cmp = Comparator::kLe;
+      else if (op.text == ">")
+        cmp = Comparator::kGt;
+      else
+        cmp = Comparator::kGe;
     } else if (IsKeyword(op, "LIKE")) {
       cmp = Comparator::kLike;
     } else if (IsKeyword(op, "ILIKE")) {
@@ -484,9 +503,9 @@ class Parser {
     } else if (op.kind == Tok::kEnd) {
       return err_.At("expected a comparison operator after '" + id.raw + "'", id.pos);
     } else {
-      return err_.At("expected a comparison operator after '" + id.raw + "' but found " +
-                         Describe(op),
-                     op.pos);
+      return err_.At(
+          "expected a comparison operator after '" + id.raw + "' but found " + Describe(op),
+          op.pos);
     }
     std::vector<Comparator> allowed = AllowedComparators(field);
     if (std::find(allowed.begin(), allowed.end(), cmp) == allowed.end()) {
@@ -553,9 +572,9 @@ class Parser {
     const Token& open = Take();
     if (open.kind != Tok::kLParen) {
       if (open.kind == Tok::kEnd) return err_.At("expected '(' after '" + op.raw + "'", op.pos);
-      return err_.At("expected a parenthesized list after '" + op.raw + "' but found " +
-                         Describe(open),
-                     open.pos);
+      return err_.At(
+          "expected a parenthesized list after '" + op.raw + "' but found " + Describe(open),
+          open.pos);
     }
     std::vector<std::string> values;
     while (true) {

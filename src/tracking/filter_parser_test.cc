@@ -14,29 +14,46 @@ using store::Entity;
 
 std::string EntityName(Entity e) {
   switch (e) {
-    case Entity::kMetric: return "metric";
-    case Entity::kParam: return "param";
-    case Entity::kTag: return "tag";
-    case Entity::kAttribute: return "attribute";
-    case Entity::kDataset: return "dataset";
+    case Entity::kMetric:
+      return "metric";
+    case Entity::kParam:
+      return "param";
+    case Entity::kTag:
+      return "tag";
+    case Entity::kAttribute:
+      return "attribute";
+    case Entity::kDataset:
+      return "dataset";
   }
   return "?";
 }
 
 std::string OpName(Comparator c) {
   switch (c) {
-    case Comparator::kEq: return "=";
-    case Comparator::kNe: return "!=";
-    case Comparator::kLt: return "<";
-    case Comparator::kLe: return "<=";
-    case Comparator::kGt: return ">";
-    case Comparator::kGe: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "ILIKE";
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
-    case Comparator::kIsNull: return "IS NULL";
-    case Comparator::kIsNotNull: return "IS NOT NULL";
+    case Comparator::kEq:
+      return "=";
+    case Comparator::kNe:
+      return "!=";
+    case Comparator::kLt:
+      return "<";
+    case Comparator::kLe:
+      return "<=";
+    case Comparator::kGt:
+      return ">";
+    case Comparator::kGe:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kIsNull:
+      return "IS NULL";
+    case Comparator::kIsNotNull:
+      return "IS NOT NULL";
   }
   return "?";
 }
@@ -150,7 +167,8 @@ TEST(FilterParserTest, SqlInjectionStaysAValue) {
 TEST(FilterParserTest, InAndNullForms) {
   EXPECT_EQ(Runs("attributes.run_id IN ('a', 'b')"), "attribute[run_id] IN ('a','b')");
   EXPECT_EQ(Runs("run_id not in ('a')"), "attribute[run_id] NOT IN ('a')");
-  EXPECT_EQ(Runs("status IN (\"FINISHED\",'FAILED')"), "attribute[status] IN ('FINISHED','FAILED')");
+  EXPECT_EQ(Runs("status IN (\"FINISHED\",'FAILED')"),
+            "attribute[status] IN ('FINISHED','FAILED')");
   EXPECT_EQ(Runs("params.x IS NULL"), "param[x] IS NULL");
   EXPECT_EQ(Runs("tags.x is not null"), "tag[x] IS NOT NULL");
   EXPECT_EQ(Runs("datasets.name = 'iris'"), "dataset[name] = s:'iris'");

@@ -8,19 +8,18 @@ namespace {
 
 // Our own short lists (landscape words, to go with the project's name).
 constexpr std::array<std::string_view, 48> kAdjectives = {
-    "amber",   "ancient", "bold",    "brisk",   "calm",    "clever",  "crisp",   "dapper",
-    "daring",  "eager",   "early",   "fancy",   "gentle",  "gifted",  "glossy",  "golden",
-    "grand",   "hardy",   "honest",  "humble",  "jolly",   "keen",    "kind",    "lively",
-    "lucky",   "merry",   "misty",   "mossy",   "nimble",  "noble",   "quiet",   "rapid",
-    "rocky",   "rustic",  "serene",  "sharp",   "shiny",   "silent",  "sleek",   "snowy",
-    "steady",  "sunny",   "swift",   "tidy",    "vivid",   "warm",    "wise",    "zesty"};
+    "amber",  "ancient", "bold",   "brisk",  "calm",   "clever", "crisp",  "dapper",
+    "daring", "eager",   "early",  "fancy",  "gentle", "gifted", "glossy", "golden",
+    "grand",  "hardy",   "honest", "humble", "jolly",  "keen",   "kind",   "lively",
+    "lucky",  "merry",   "misty",  "mossy",  "nimble", "noble",  "quiet",  "rapid",
+    "rocky",  "rustic",  "serene", "sharp",  "shiny",  "silent", "sleek",  "snowy",
+    "steady", "sunny",   "swift",  "tidy",   "vivid",  "warm",   "wise",   "zesty"};
 constexpr std::array<std::string_view, 48> kNouns = {
-    "alder",   "badger",  "basin",   "bay",     "birch",   "bluff",   "boulder", "brook",
-    "canyon",  "cedar",   "cliff",   "cove",    "crane",   "creek",   "dune",    "eagle",
-    "falcon",  "fern",    "fjord",   "fox",     "glacier", "glen",    "grove",   "harbor",
-    "heron",   "hill",    "island",  "lake",    "lynx",    "marsh",   "meadow",  "mesa",
-    "moose",   "otter",   "owl",     "peak",    "pine",    "raven",   "ridge",   "river",
-    "salmon",  "spruce",  "stone",   "summit",  "tarn",    "trail",   "valley",  "wren"};
+    "alder",   "badger", "basin", "bay",    "birch", "bluff", "boulder", "brook", "canyon", "cedar",
+    "cliff",   "cove",   "crane", "creek",  "dune",  "eagle", "falcon",  "fern",  "fjord",  "fox",
+    "glacier", "glen",   "grove", "harbor", "heron", "hill",  "island",  "lake",  "lynx",   "marsh",
+    "meadow",  "mesa",   "moose", "otter",  "owl",   "peak",  "pine",    "raven", "ridge",  "river",
+    "salmon",  "spruce", "stone", "summit", "tarn",  "trail", "valley",  "wren"};
 
 }  // namespace
 

@@ -4,10 +4,9 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "core/ids.h"
 #include "tracking/filter_parser.h"
@@ -251,15 +250,16 @@ Status TrackingService::DeleteExperimentTag(const std::string& experiment_id,
 Result<Run> TrackingService::GetActiveRun(const std::string& run_id) {
   CAIRN_ASSIGN_OR_RETURN(Run run, store_.GetRun(run_id));
   if (run.info.lifecycle_stage != store::kActive) {
-    return InvalidArgument("The run " + run_id + " must be in the 'active' state. Current state is " +
+    return InvalidArgument("The run " + run_id +
+                           " must be in the 'active' state. Current state is " +
                            run.info.lifecycle_stage + ".");
   }
   return run;
 }
 
 Result<Run> TrackingService::CreateRun(const CreateRunRequest& r) {
-  std::string experiment_id = r.experiment_id.empty() ? std::string(kDefaultExperimentId)
-                                                      : r.experiment_id;
+  std::string experiment_id =
+      r.experiment_id.empty() ? std::string(kDefaultExperimentId) : r.experiment_id;
   for (size_t i = 0; i < r.tags.size(); ++i) {
     CAIRN_RETURN_IF_ERROR(ValidateRunTag(r.tags[i], "tags[" + std::to_string(i) + "]"));
   }
@@ -277,7 +277,7 @@ Result<Run> TrackingService::CreateRun(const CreateRunRequest& r) {
         "values (run_name='" +
         r.run_name + "', mlflow.runName='" + name_tag->value + "').");
   }
-  run.run_name = !r.run_name.empty()                              ? r.run_name
+  run.run_name = !r.run_name.empty()                                 ? r.run_name
                  : (name_tag != nullptr && !name_tag->value.empty()) ? name_tag->value
                                                                      : NewRunName();
   if (name_tag == nullptr) run.tags.push_back(Tag{std::string(kRunNameTag), run.run_name});
@@ -287,8 +287,7 @@ Result<Run> TrackingService::CreateRun(const CreateRunRequest& r) {
     run.tags.push_back(Tag{std::string(kUserTag), run.user_id});
   }
   run.start_time = r.start_time.value_or(clock_.NowMillis());
-  run.artifact_uri =
-      AppendUriPath(AppendUriPath(e.artifact_location, run.run_id), "artifacts");
+  run.artifact_uri = AppendUriPath(AppendUriPath(e.artifact_location, run.run_id), "artifacts");
   CAIRN_RETURN_IF_ERROR(store_.CreateRun(run));
   return store_.GetRun(run.run_id);
 }
@@ -301,9 +300,9 @@ Result<Run> TrackingService::GetRun(const std::string& run_id) {
 Result<store::RunInfo> TrackingService::UpdateRun(const UpdateRunRequest& r) {
   if (r.run_id.empty()) return std::unexpected(MissingRequired("run_id"));
   if (r.status && !IsValidRunStatus(*r.status)) {
-    return InvalidArgument(InvalidValueMessage(
-        "status", JsonQuote(*r.status),
-        "must be one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED."));
+    return InvalidArgument(
+        InvalidValueMessage("status", JsonQuote(*r.status),
+                            "must be one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED."));
   }
   if (r.end_time && *r.end_time < 0) {
     return InvalidArgument(InvalidValueMessage("end_time", std::to_string(*r.end_time),
@@ -498,7 +497,8 @@ Result<std::vector<MetricWithRunId>> TrackingService::GetMetricHistoryBulkInterv
                            std::to_string(kMaxSamplesPerRun) + ".");
   }
   if (r.start_step.has_value() != r.end_step.has_value()) {
-    return InvalidArgument("If either start step or end step are specified, both must be specified.");
+    return InvalidArgument(
+        "If either start step or end step are specified, both must be specified.");
   }
   if (r.start_step && *r.start_step > *r.end_step) {
     return InvalidArgument("end_step must be greater than start_step. Found start_step=" +
@@ -507,13 +507,12 @@ Result<std::vector<MetricWithRunId>> TrackingService::GetMetricHistoryBulkInterv
   }
   std::vector<MetricWithRunId> out;
   for (const std::string& run_id : r.run_ids) {
-    CAIRN_ASSIGN_OR_RETURN(std::vector<Metric> history,
-                           store_.GetMetricHistory(run_id, r.metric_key,
-                                                   std::numeric_limits<int64_t>::max(), 0));
+    CAIRN_ASSIGN_OR_RETURN(
+        std::vector<Metric> history,
+        store_.GetMetricHistory(run_id, r.metric_key, std::numeric_limits<int64_t>::max(), 0));
     if (r.start_step) {
-      std::erase_if(history, [&](const Metric& m) {
-        return m.step < *r.start_step || m.step > *r.end_step;
-      });
+      std::erase_if(
+          history, [&](const Metric& m) { return m.step < *r.start_step || m.step > *r.end_step; });
     }
     size_t n = history.size();
     if (n == 0) continue;

@@ -67,9 +67,9 @@ struct ExperimentsPage {
 };
 
 struct CreateRunRequest {
-  std::string experiment_id;  // empty: "0"
-  std::string run_name;       // empty: from the mlflow.runName tag, else generated
-  std::string user_id;        // empty: from the mlflow.user tag, if any
+  std::string experiment_id;          // empty: "0"
+  std::string run_name;               // empty: from the mlflow.runName tag, else generated
+  std::string user_id;                // empty: from the mlflow.user tag, if any
   std::optional<int64_t> start_time;  // default: now
   std::vector<store::Tag> tags;
 };

@@ -62,7 +62,8 @@ TEST(AppendUriPathTest, JoinsWithOneSlash) {
   EXPECT_EQ(AppendUriPath("file:///data/artifacts", "7"), "file:///data/artifacts/7");
   EXPECT_EQ(AppendUriPath("file:///data/artifacts/", "7"), "file:///data/artifacts/7");
   EXPECT_EQ(AppendUriPath("file:///", "7"), "file:///7");
-  EXPECT_EQ(AppendUriPath("s3://bucket/prefix//", "/r/artifacts"), "s3://bucket/prefix/r/artifacts");
+  EXPECT_EQ(AppendUriPath("s3://bucket/prefix//", "/r/artifacts"),
+            "s3://bucket/prefix/r/artifacts");
 }
 
 TEST_F(TrackingServiceTest, ExperimentLifecycleAndArtifactLocation) {
@@ -170,8 +171,7 @@ TEST_F(TrackingServiceTest, CreateRunDefaults) {
   EXPECT_EQ(run.info.start_time, 1'700'000'000'000);
   EXPECT_FALSE(run.info.end_time.has_value());
   auto exp0 = service_->GetExperiment("0");
-  EXPECT_EQ(run.info.artifact_uri,
-            exp0->artifact_location + "/" + run.info.run_id + "/artifacts");
+  EXPECT_EQ(run.info.artifact_uri, exp0->artifact_location + "/" + run.info.run_id + "/artifacts");
   // Random source 0,1,2 -> first adjective, second noun, number 2.
   EXPECT_EQ(run.info.run_name, "amber-badger-2");
   const Tag* name_tag = FindTag(run.tags, "mlflow.runName");
@@ -192,7 +192,8 @@ TEST_F(TrackingServiceTest, CreateRunNamesUsersAndTags) {
   EXPECT_EQ(run->info.run_name, "from-tag");
   EXPECT_EQ(run->info.user_id, "ann");
   EXPECT_EQ(run->info.start_time, 42);
-  EXPECT_EQ(run->info.artifact_uri, "mlflow-artifacts:/" + exp + "/" + run->info.run_id + "/artifacts");
+  EXPECT_EQ(run->info.artifact_uri,
+            "mlflow-artifacts:/" + exp + "/" + run->info.run_id + "/artifacts");
   ASSERT_NE(FindTag(run->tags, "mlflow.user"), nullptr);
   EXPECT_EQ(FindTag(run->tags, "mlflow.user")->value, "ann");
   EXPECT_EQ(FindTag(run->tags, "team")->value, "core");
@@ -353,7 +354,8 @@ TEST_F(TrackingServiceTest, LogModelAppendsHistory) {
 TEST_F(TrackingServiceTest, MetricHistoryPaging) {
   store::Run run = NewRun();
   const std::string& id = run.info.run_id;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(service_->LogMetric(id, {"loss", 1.0 / (i + 1), 100 + i, i}));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(service_->LogMetric(id, {"loss", 1.0 / (i + 1), 100 + i, i}));
   auto all = service_->GetMetricHistory({id, "loss", std::nullopt, ""});
   ASSERT_TRUE(all);
   EXPECT_EQ(all->metrics.size(), 5u);
@@ -377,10 +379,11 @@ TEST_F(TrackingServiceTest, MetricHistoryPaging) {
   EXPECT_EQ(service_->GetMetricHistory({id, "loss", 2, "garbage"}).error().code(),
             ErrorCode::kInvalidArgument);
   EXPECT_TRUE(service_->GetMetricHistory({id, "never", std::nullopt, ""})->metrics.empty());
-  EXPECT_EQ(service_->GetMetricHistory({"0123456789abcdef0123456789abcdef", "loss", std::nullopt, ""})
-                .error()
-                .code(),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(
+      service_->GetMetricHistory({"0123456789abcdef0123456789abcdef", "loss", std::nullopt, ""})
+          .error()
+          .code(),
+      ErrorCode::kNotFound);
 }
 
 TEST_F(TrackingServiceTest, BulkIntervalSamplesEvenly) {

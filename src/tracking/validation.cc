@@ -33,9 +33,8 @@ std::string JoinPath(std::string_view prefix, std::string_view field) {
 // Python's repr() of a str: single quotes unless the text holds a single quote
 // and no double quote.
 std::string PythonStrRepr(std::string_view s) {
-  char q = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos)
-               ? '"'
-               : '\'';
+  char q = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"'
+                                                                                             : '\'';
   std::string out(1, q);
   for (char c : s) {
     if (c == q || c == '\\') out.push_back('\\');
@@ -46,8 +45,8 @@ std::string PythonStrRepr(std::string_view s) {
 }
 
 bool IsNameChar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-' || c == '.' || c == ' ' || c == ':' || c == '/' ||
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.' || c == ' ' || c == ':' || c == '/' ||
          c >= 0x80;  // non-ASCII: Python's \w accepts Unicode word characters
 }
 
@@ -172,10 +171,10 @@ Status ValidateExperimentName(std::string_view name) {
 Status ValidateMetric(const store::Metric& m, std::string_view path) {
   CAIRN_RETURN_IF_ERROR(ValidateKeyName(m.key, JoinPath(path, "name")));
   if (m.timestamp < 0) {
-    return InvalidArgument(InvalidValueMessage(
-        JoinPath(path, "timestamp"), std::to_string(m.timestamp),
-        "metric '" + m.key + "' (value=" + PythonFloatRepr(m.value) +
-            "). Timestamp must be a nonnegative long (64-bit integer) "));
+    return InvalidArgument(
+        InvalidValueMessage(JoinPath(path, "timestamp"), std::to_string(m.timestamp),
+                            "metric '" + m.key + "' (value=" + PythonFloatRepr(m.value) +
+                                "). Timestamp must be a nonnegative long (64-bit integer) "));
   }
   return CheckLength("Metric name", kMaxEntityKeyLength, m.key);
 }
@@ -221,8 +220,8 @@ Status CheckBatchLimit(std::string_view what, size_t limit, size_t n) {
   if (n <= limit) return {};
   std::string w(what);
   return InvalidArgument("A batch logging request can contain at most " + std::to_string(limit) +
-                         " " + w + ". Got " + std::to_string(n) + " " + w +
-                         ". Please split up " + w + " across multiple requests and try again.");
+                         " " + w + ". Got " + std::to_string(n) + " " + w + ". Please split up " +
+                         w + " across multiple requests and try again.");
 }
 }  // namespace
 

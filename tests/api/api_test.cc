@@ -208,7 +208,8 @@ const json* At(const json& j, const std::string& path) {
 std::string Match(const json& expected, const json* actual, const std::string& where) {
   if (expected.is_string()) {
     const std::string& e = expected.get_ref<const std::string&>();
-    if (e == "$absent") return actual == nullptr ? "" : where + ": expected absent, got " + actual->dump();
+    if (e == "$absent")
+      return actual == nullptr ? "" : where + ": expected absent, got " + actual->dump();
     if (e == "$present") return actual != nullptr ? "" : where + ": expected present";
   }
   if (actual == nullptr) return where + ": missing (expected " + expected.dump() + ")";
@@ -222,7 +223,8 @@ std::string Match(const json& expected, const json* actual, const std::string& w
       return "";
     }
     if (k == "$startswith") {
-      if (!actual->is_string() || actual->get_ref<const std::string&>().rfind(v.get<std::string>(), 0) != 0) {
+      if (!actual->is_string() ||
+          actual->get_ref<const std::string&>().rfind(v.get<std::string>(), 0) != 0) {
         return where + ": expected a string starting with " + v.dump() + ", got " + actual->dump();
       }
       return "";
@@ -278,7 +280,8 @@ std::string Match(const json& expected, const json* actual, const std::string& w
                ? ""
                : where + ": expected " + expected.dump() + ", got " + actual->dump();
   }
-  return expected == *actual ? "" : where + ": expected " + expected.dump() + ", got " + actual->dump();
+  return expected == *actual ? ""
+                             : where + ": expected " + expected.dump() + ", got " + actual->dump();
 }
 
 // ------------------------------------------------------------------- runner
@@ -296,7 +299,8 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("cairn-api-test-" + std::to_string(rd()) + std::to_string(rd()));
+    dir_ = fs::temp_directory_path() /
+           ("cairn-api-test-" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(dir_);
   }
   void TearDown() override {
@@ -406,12 +410,13 @@ TEST_P(ApiCaseTest, Replay) {
   const json& steps = doc.at("steps");
   for (size_t i = 0; i < steps.size(); ++i) {
     const json& step = steps[i];
-    std::string label = GetParam() + " step " + std::to_string(i) + " '" +
-                        step.value("name", std::string()) + "'";
+    std::string label =
+        GetParam() + " step " + std::to_string(i) + " '" + step.value("name", std::string()) + "'";
     int repeat = step.value("repeat", 1);
     for (int k = 0; k < repeat; ++k) {
       vars["i"] = std::to_string(k);
-      ASSERT_NO_FATAL_FAILURE(RunStep(step, vars, label + (repeat > 1 ? " #" + std::to_string(k) : "")));
+      ASSERT_NO_FATAL_FAILURE(
+          RunStep(step, vars, label + (repeat > 1 ? " #" + std::to_string(k) : "")));
     }
   }
 }

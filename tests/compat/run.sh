@@ -15,11 +15,13 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 export CAIRN_COMPAT_TARGET=${CAIRN_COMPAT_TARGET:-cairn}
+export PYTHONDONTWRITEBYTECODE=1
 export CAIRN_BIN=${CAIRN_BIN:-$ROOT/build/cairn}
 V3=${CAIRN_VENV_MLFLOW3:-$ROOT/.venv/mlflow3}
 V2=${CAIRN_VENV_MLFLOW2:-$ROOT/.venv/mlflow2}
 PG_URI=${CAIRN_TEST_POSTGRES_URI:-}
 PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-270}
+[ "$CAIRN_COMPAT_TARGET" = mlflow ] && PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-900}  # the real server is slow
 
 if [ "$CAIRN_COMPAT_TARGET" = cairn ] && [ ! -x "$CAIRN_BIN" ]; then
   echo "compat: cairn binary not found at $CAIRN_BIN (build it, or set CAIRN_BIN)" >&2
@@ -43,6 +45,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+if [ "$CAIRN_COMPAT_TARGET" = cairn ]; then
+  # A private copy: a rebuild that relinks $CAIRN_BIN mid-run must not pull the binary from under us.
+  cp "$CAIRN_BIN" "$WORK/cairn" && export CAIRN_BIN="$WORK/cairn"
+fi
 
 # run_suite LABEL VENV BACKEND_URI [pytest args...]  -> runs in the background, writes $WORK/LABEL.{log,rc}
 run_suite() {

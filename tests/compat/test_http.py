@@ -91,7 +91,7 @@ def test_oversized_body_is_rejected_and_server_keeps_serving(server):
     n = (100 * 1024 * 1024) // len(item)
     body = head + item * (n - 1) + item[:-1] + b"]}"
     try:
-        r = post(server, API + "/runs/log-batch", body, timeout=120)
+        r = post(server, API + "/runs/log-batch", body, timeout=30 if IS_CAIRN else 600)  # MLflow parses it all
     except requests.ConnectionError as e:
         pytest.fail(f"POST {len(body)} bytes to runs/log-batch: connection failed before a response "
                     f"could be read ({e!r}); expected 413 (or 400) with a JSON error")
