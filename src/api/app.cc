@@ -82,7 +82,7 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
                                                              config.default_artifact_root);
   http::Router router;
   MountHealthRoutes(router);
-  MountMlflowTrackingRoutes(router, *app->service);
+  MountMlflowTrackingRoutes(router, *app->service, app->artifacts.get());
   MountNativeRoutes(router, *app->service);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
 

@@ -8,10 +8,12 @@
 // Thread-safe: handlers are stateless; the service is thread-safe.
 //
 // One file per resource: mlflow_experiment_handlers.cc,
-// mlflow_run_handlers.cc, mlflow_metric_handlers.cc.
+// mlflow_run_handlers.cc, mlflow_metric_handlers.cc,
+// mlflow_run_artifact_handlers.cc, mlflow_logged_model_handlers.cc.
 
 #include <string>
 
+#include "blob/artifact_repository.h"
 #include "core/error.h"
 #include "http/server.h"
 #include "tracking/tracking_service.h"
@@ -51,6 +53,22 @@ Result<std::string> SearchRuns(tracking::TrackingService& s, const http::Request
 Result<std::string> GetMetricHistory(tracking::TrackingService& s, const http::Request& req);
 Result<std::string> GetMetricHistoryBulkInterval(tracking::TrackingService& s,
                                                  const http::Request& req);
+
+// artifacts/list: GET ?run_id=&path= lists the direct children of <path> under
+// the run's artifact root: {"root_uri": <artifact_uri>, "files": [{"path":
+// "<path relative to the run root>", "is_dir": bool, "file_size": N (files)}]}.
+// Serves runs whose artifact_uri is mlflow-artifacts:/... (through `artifacts`,
+// the proxy's repository; null when the server does not serve artifacts) or a
+// local file:// path. A path that is absolute or climbs ("..") is 400
+// INVALID_PARAMETER_VALUE; other stores (s3://) are 501: clients list those
+// directly.
+Result<std::string> ListRunArtifacts(tracking::TrackingService& s,
+                                     blob::ArtifactRepository* artifacts, const http::Request& req);
+
+// logged-models/search (MLflow 3): Cairn stores no logged models yet, so
+// every search is a valid, empty page ({"models": []}). mlflow 3's
+// list_artifacts() and runs:/ downloads call it and work with the empty answer.
+Result<std::string> SearchLoggedModels(tracking::TrackingService& s, const http::Request& req);
 
 // MLflow's limit on a log-batch request body, in bytes.
 inline constexpr size_t kMaxLogBatchBodyBytes = 1'000'000;

@@ -50,6 +50,7 @@ constexpr Endpoint kMlflowEndpoints[] = {
     {Method::kPost, "runs/search", mlflow::SearchRuns},
     {Method::kGet, "metrics/get-history", mlflow::GetMetricHistory},
     {Method::kGet, "metrics/get-history-bulk-interval", mlflow::GetMetricHistoryBulkInterval},
+    {Method::kPost, "logged-models/search", mlflow::SearchLoggedModels},
 };
 
 constexpr const char* kMlflowPrefixes[] = {"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"};
@@ -66,11 +67,19 @@ http::Handler Bind(tracking::TrackingService& service, Handler h) {
 
 const char* CairnVersion() { return CAIRN_VERSION; }
 
-void MountMlflowTrackingRoutes(http::Router& router, tracking::TrackingService& service) {
+void MountMlflowTrackingRoutes(http::Router& router, tracking::TrackingService& service,
+                               blob::ArtifactRepository* artifacts) {
   for (const char* prefix : kMlflowPrefixes) {
     for (const Endpoint& e : kMlflowEndpoints) {
       router.Add(e.method, std::string(prefix) + e.path, Bind(service, e.handler));
     }
+    // The one endpoint that needs the artifact repository as well.
+    router.Add(Method::kGet, std::string(prefix) + "artifacts/list",
+               [&service, artifacts](http::Request& req) -> http::Response {
+                 Result<std::string> body = mlflow::ListRunArtifacts(service, artifacts, req);
+                 if (!body) return http::ErrorResponse(body.error());
+                 return http::Response::Json(200, std::move(*body));
+               });
   }
 }
 

@@ -62,8 +62,8 @@ int List(ArtifactsFlags& f) {
   }
   TextTable t({"path", "type", "size"}, 80);
   for (const auto& fi : *files) {
-    t.AddRow({fi.path + (fi.is_dir ? "/" : ""), fi.is_dir ? "dir" : "file",
-              FormatSize(fi.file_size)});
+    t.AddRow(
+        {fi.path + (fi.is_dir ? "/" : ""), fi.is_dir ? "dir" : "file", FormatSize(fi.file_size)});
   }
   std::cout << t.Render();
   return kExitOk;
@@ -90,8 +90,8 @@ void AddArtifactsCommand(CLI::App& app, Action& action) {
   group->require_subcommand(1);
   AddClientFlags(*group, f->client);
 
-  CLI::App* log = group->add_subcommand(
-      "log", "Upload a file, or a folder's contents recursively, to a run");
+  CLI::App* log =
+      group->add_subcommand("log", "Upload a file, or a folder's contents recursively, to a run");
   log->add_option("RUN_ID", f->run_id)->required();
   log->add_option("LOCAL_PATH", f->local_path, "File or folder")->required();
   log->add_option("--artifact-path", f->artifact_path,

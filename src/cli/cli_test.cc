@@ -224,8 +224,7 @@ TEST_F(CliTest, RunsLogThenSearchWithFilterAsJsonAndAsTable) {
   Outcome table = Run({"runs", "list", "--experiment-name", "cli-runs"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   std::string header = table.out.substr(0, table.out.find('\n'));
-  for (const char* col :
-       {"run_id", "name", "status", "start_time", "metrics.acc", "params.lr"}) {
+  for (const char* col : {"run_id", "name", "status", "start_time", "metrics.acc", "params.lr"}) {
     EXPECT_NE(header.find(col), std::string::npos) << header;
   }
   // Both runs, the good one showing its metric and param in its row.
@@ -280,8 +279,7 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
 TEST_F(CliTest, UnreachableServerNamesTheUri) {
   Outcome o = Run({"experiments", "list", "--tracking-uri", "http://127.0.0.1:1"});
   EXPECT_EQ(o.exit_code, 1);
-  EXPECT_NE(o.err.find("cannot reach the tracking server at http://127.0.0.1:1"),
-            std::string::npos)
+  EXPECT_NE(o.err.find("cannot reach the tracking server at http://127.0.0.1:1"), std::string::npos)
       << o.err;
 }
 
@@ -299,8 +297,8 @@ TEST_F(CliTest, ArtifactsLogListDownload) {
 
   json listed = RunJson({"artifacts", "list", id, "--path", "ds"});
   ASSERT_EQ(listed["files"].size(), 2u) << listed.dump();
-  EXPECT_EQ(listed["files"][0], (json{{"path", "ds/readme.txt"}, {"is_dir", false},
-                                      {"file_size", 2}}));
+  EXPECT_EQ(listed["files"][0],
+            (json{{"path", "ds/readme.txt"}, {"is_dir", false}, {"file_size", 2}}));
   EXPECT_EQ(listed["files"][1], (json{{"path", "ds/sub"}, {"is_dir", true}}));
 
   std::string dst = MakeTempDir();
@@ -352,8 +350,8 @@ TEST_F(CliTest, ServerStartsServesAndStopsOnSigterm) {
                      "CAIRN_ARTIFACTS_DESTINATION=file://" + data + "/art"});
   ASSERT_GT(pid, 0);
   std::string line = ReadLine(out_fd, std::chrono::seconds(30));
-  ASSERT_TRUE(line.starts_with("cairn server listening on http://127.0.0.1:"))
-      << line << "\n" << ReadFile(err);
+  ASSERT_TRUE(line.starts_with("cairn server listening on http://127.0.0.1:")) << line << "\n"
+                                                                               << ReadFile(err);
   EXPECT_NE(line.find("sqlite://" + data + "/s.db"), std::string::npos) << line;
   EXPECT_NE(line.find("file://" + data + "/art"), std::string::npos) << line;
   std::string rest = line.substr(std::string("cairn server listening on http://127.0.0.1:").size());
@@ -376,10 +374,10 @@ TEST_F(CliTest, ServerStartsServesAndStopsOnSigterm) {
 TEST_F(CliTest, ServerFailsClearlyWhenThePortIsTaken) {
   std::string data = MakeTempDir();
   std::string out = data + "/out", err = data + "/err";
-  pid_t pid = Spawn({"server", "--port", std::to_string(port_), "--backend-store-uri",
-                     "sqlite://" + data + "/s.db", "--artifacts-destination",
-                     "file://" + data + "/art"},
-                    out, nullptr, err);
+  pid_t pid =
+      Spawn({"server", "--port", std::to_string(port_), "--backend-store-uri",
+             "sqlite://" + data + "/s.db", "--artifacts-destination", "file://" + data + "/art"},
+            out, nullptr, err);
   int code = WaitExit(pid);
   EXPECT_NE(code, 0);
   std::string message = ReadFile(err);

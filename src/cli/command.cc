@@ -62,7 +62,8 @@ Result<store::Tag> ParseKeyValue(const std::string& kv) {
 
 Result<double> ParseDouble(const std::string& text) {
   std::string lower;
-  for (char c : text) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (lower == "nan") return std::numeric_limits<double>::quiet_NaN();
   if (lower == "inf" || lower == "+inf" || lower == "infinity") {
     return std::numeric_limits<double>::infinity();
@@ -80,8 +81,8 @@ Result<double> ParseDouble(const std::string& text) {
 
 Result<store::Experiment> ResolveExperiment(client::TrackingClient& client,
                                             const std::string& id_or_name) {
-  bool digits = !id_or_name.empty() &&
-                id_or_name.find_first_not_of("0123456789") == std::string::npos;
+  bool digits =
+      !id_or_name.empty() && id_or_name.find_first_not_of("0123456789") == std::string::npos;
   if (digits) {
     auto by_id = client.GetExperiment(id_or_name);
     if (by_id || by_id.error().code() != ErrorCode::kNotFound) return by_id;

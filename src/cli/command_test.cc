@@ -37,7 +37,8 @@ TEST(CommandHelpersTest, FormatDouble) {
 }
 
 TEST(CommandHelpersTest, RedactUriHidesOnlyThePassword) {
-  EXPECT_EQ(RedactUri("postgresql://bob:s3cret@db:5432/cairn"), "postgresql://bob:***@db:5432/cairn");
+  EXPECT_EQ(RedactUri("postgresql://bob:s3cret@db:5432/cairn"),
+            "postgresql://bob:***@db:5432/cairn");
   EXPECT_EQ(RedactUri("postgresql://bob@db:5432/cairn"), "postgresql://bob@db:5432/cairn");
   EXPECT_EQ(RedactUri("sqlite:///tmp/a@b:c.db"), "sqlite:///tmp/a@b:c.db");
   EXPECT_EQ(RedactUri("file:///x"), "file:///x");

@@ -147,8 +147,7 @@ void AddExperimentsCommand(CLI::App& app, Action& action) {
   AddClientFlags(*group, f->client);
 
   CLI::App* list = group->add_subcommand("list", "List experiments");
-  list->add_option("--view", f->view, "active_only | deleted_only | all")
-      ->capture_default_str();
+  list->add_option("--view", f->view, "active_only | deleted_only | all")->capture_default_str();
   list->add_option("--filter", f->filter, "MLflow filter, e.g. \"name LIKE 'fraud%'\"");
   list->add_option("--order-by", f->order_by, "e.g. \"name ASC\" (repeatable)");
   list->add_option("--max-results", f->max_results, "At most this many (default: all)");

@@ -122,8 +122,8 @@ Result<std::vector<std::string>> ExperimentIds(client::TrackingClient& c, const 
 int Search(RunsFlags& f) {
   auto view = client::ParseViewType(f.view);
   if (!view) return ReportError(view.error());
-  if (f.max_results <= 0) return ReportError(Error(ErrorCode::kInvalidArgument,
-                                                   "--max-results must be positive"));
+  if (f.max_results <= 0)
+    return ReportError(Error(ErrorCode::kInvalidArgument, "--max-results must be positive"));
   auto c = MakeClient(f.client);
   if (!c) return ReportError(c.error());
   auto ids = ExperimentIds(*c, f);
@@ -312,8 +312,7 @@ void AddSearchFlags(CLI::App* cmd, RunsFlags& f, bool with_query) {
   cmd->add_option("--experiment-id", f.experiment_ids, "Experiment id (repeatable)");
   cmd->add_option("--experiment-name", f.experiment_names, "Experiment name (repeatable)");
   cmd->add_option("--view", f.view, "active_only | deleted_only | all")->capture_default_str();
-  cmd->add_option("--max-results", f.max_results, "At most this many runs")
-      ->capture_default_str();
+  cmd->add_option("--max-results", f.max_results, "At most this many runs")->capture_default_str();
   if (with_query) {
     cmd->add_option("--filter", f.filter,
                     "MLflow filter, e.g. \"metrics.acc > 0.9 and params.lr = '0.1'\"");
@@ -329,8 +328,8 @@ void AddRunsCommand(CLI::App& app, Action& action) {
   group->require_subcommand(1);
   AddClientFlags(*group, f->client);
 
-  CLI::App* list = group->add_subcommand(
-      "list", "List runs of experiments (default: every active experiment)");
+  CLI::App* list =
+      group->add_subcommand("list", "List runs of experiments (default: every active experiment)");
   AddSearchFlags(list, *f, false);
   list->callback([f, &action] { action = [f] { return Search(*f); }; });
 

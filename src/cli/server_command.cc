@@ -120,7 +120,8 @@ void AddServerCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<ServerFlags>();
   CLI::App* cmd = app.add_subcommand("server", "Run the tracking server (MLflow REST API)");
   cmd->add_option("--host", f->host, "Address to bind ($CAIRN_HOST, default 127.0.0.1)");
-  cmd->add_option("-p,--port", f->port, "Port; 0 picks a free one ($CAIRN_PORT, default 5000)");
+  cmd->add_option("-p,--port", f->port, "Port; 0 picks a free one ($CAIRN_PORT, default 5000)")
+      ->type_name("INT");
   cmd->add_option("--backend-store-uri", f->backend_store_uri,
                   "sqlite:///abs/path.db or postgresql://user@host:port/db "
                   "($CAIRN_BACKEND_STORE_URI, default ./cairn-data/cairn.db)");

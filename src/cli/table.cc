@@ -35,9 +35,8 @@ void AppendLine(std::string& out, const std::vector<std::string>& cells,
 }  // namespace
 
 size_t DisplayWidth(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 TextTable::TextTable(std::vector<std::string> headers, size_t max_cell_width)

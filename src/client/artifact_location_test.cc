@@ -16,8 +16,8 @@ TEST(ArtifactLocationTest, MlflowArtifactsUriGoesThroughTheTrackingServer) {
 }
 
 TEST(ArtifactLocationTest, MlflowArtifactsUriWithHostUsesThatHost) {
-  auto loc = ResolveArtifactLocation("mlflow-artifacts://other:8080/2/r/artifacts",
-                                     "https://h:5000");
+  auto loc =
+      ResolveArtifactLocation("mlflow-artifacts://other:8080/2/r/artifacts", "https://h:5000");
   ASSERT_TRUE(loc);
   EXPECT_EQ(loc->endpoint, "https://other:8080/api/2.0/mlflow-artifacts/artifacts");
   EXPECT_EQ(loc->root, "2/r/artifacts");
@@ -49,8 +49,7 @@ TEST(ArtifactLocationTest, ObjectStoresAreUnimplementedWithAHint) {
   ASSERT_FALSE(s3);
   EXPECT_EQ(s3.error().code(), ErrorCode::kUnimplemented);
   EXPECT_NE(s3.error().message().find("--serve-artifacts"), std::string::npos);
-  EXPECT_EQ(ResolveArtifactLocation("", "http://h").error().code(),
-            ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ResolveArtifactLocation("", "http://h").error().code(), ErrorCode::kFailedPrecondition);
 }
 
 TEST(ArtifactLocationTest, NormalizeArtifactPath) {
@@ -64,7 +63,7 @@ TEST(ArtifactLocationTest, NormalizeArtifactPath) {
   EXPECT_EQ(JoinArtifactPath("a", "b"), "a/b");
 }
 
-TEST(HttpTransportTest, JoinUrlEncodesEachSegment) {
+TEST(ClientUrlTest, JoinUrlEncodesEachSegment) {
   EXPECT_EQ(JoinUrl("http://h/x/", "1/r/artifacts/dir a/b#c?.txt"),
             "http://h/x/1/r/artifacts/dir%20a/b%23c%3F.txt");
   EXPECT_EQ(JoinUrl("http://h", "/a//b/"), "http://h/a/b");

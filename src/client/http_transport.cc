@@ -155,8 +155,8 @@ Status HttpTransport::Check(Handle& h, int curl_code, std::string_view method,
       case CURLE_RECV_ERROR:
       case CURLE_GOT_NOTHING:
       case CURLE_SSL_CONNECT_ERROR:
-        return Unavailable("cannot reach the tracking server at " + server_label_ + ": " +
-                           detail + " (is `cairn server` running?)");
+        return Unavailable("cannot reach the tracking server at " + server_label_ + ": " + detail +
+                           " (is `cairn server` running?)");
       default:
         return Unavailable(std::string(method) + " " + url + " failed: " + detail);
     }
@@ -170,9 +170,9 @@ Status HttpTransport::Check(Handle& h, int curl_code, std::string_view method,
     if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {
       std::string message =
           j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : "";
-      return MakeError(ErrorCodeFromMlflow(j["error_code"].get<std::string>(),
-                                           static_cast<int>(status)),
-                       message);
+      return MakeError(
+          ErrorCodeFromMlflow(j["error_code"].get<std::string>(), static_cast<int>(status)),
+          message);
     }
   } catch (const nlohmann::json::exception&) {
     // Not JSON: fall through.

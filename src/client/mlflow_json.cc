@@ -83,7 +83,8 @@ Result<std::vector<store::Tag>> ParseKeyValues(const json& j, const char* key) {
   if (it == j.end() || it->is_null()) return out;
   if (!it->is_array()) return Unexpected(std::string("'") + key + "' is not a list");
   for (const auto& kv : *it) {
-    if (!kv.is_object()) return Unexpected(std::string("an entry of '") + key + "' is not an object");
+    if (!kv.is_object())
+      return Unexpected(std::string("an entry of '") + key + "' is not an object");
     store::Tag t;
     CAIRN_RETURN_IF_ERROR(GetString(kv, "key", t.key));
     CAIRN_RETURN_IF_ERROR(GetString(kv, "value", t.value));
@@ -216,8 +217,8 @@ json RunInfoJson(const store::RunInfo& info) {
 }
 
 json MetricJson(const store::Metric& m) {
-  return json{{"key", m.key}, {"value", DoubleJson(m.value)}, {"timestamp", m.timestamp},
-              {"step", m.step}};
+  return json{
+      {"key", m.key}, {"value", DoubleJson(m.value)}, {"timestamp", m.timestamp}, {"step", m.step}};
 }
 
 json RunJson(const store::Run& run) {
@@ -255,9 +256,12 @@ json FileInfoJson(const FileInfo& f) {
 
 std::string_view ViewTypeName(store::ViewType v) {
   switch (v) {
-    case store::ViewType::kActiveOnly: return "ACTIVE_ONLY";
-    case store::ViewType::kDeletedOnly: return "DELETED_ONLY";
-    case store::ViewType::kAll: return "ALL";
+    case store::ViewType::kActiveOnly:
+      return "ACTIVE_ONLY";
+    case store::ViewType::kDeletedOnly:
+      return "DELETED_ONLY";
+    case store::ViewType::kAll:
+      return "ALL";
   }
   return "ACTIVE_ONLY";
 }

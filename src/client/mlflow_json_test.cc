@@ -9,7 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-TEST(MlflowJsonTest, ParsesRunWithStringInt64sAndNonFiniteMetrics) {
+TEST(ClientMlflowJsonTest, ParsesRunWithStringInt64sAndNonFiniteMetrics) {
   json j = json::parse(R"({
     "info": {"run_uuid": "old", "run_id": "abc123", "experiment_id": "7", "run_name": "r1",
              "user_id": "ana", "status": "FINISHED", "start_time": "1700000000000",
@@ -44,14 +44,14 @@ TEST(MlflowJsonTest, ParsesRunWithStringInt64sAndNonFiniteMetrics) {
   EXPECT_EQ(run->inputs[0].tags[0].value, "train");
 }
 
-TEST(MlflowJsonTest, RunWithoutEndTimeHasNone) {
+TEST(ClientMlflowJsonTest, RunWithoutEndTimeHasNone) {
   auto info = ParseRunInfo(json::parse(R"({"run_id": "a", "start_time": 1})"));
   ASSERT_TRUE(info);
   EXPECT_FALSE(info->end_time.has_value());
   EXPECT_EQ(info->status, "RUNNING");  // default kept
 }
 
-TEST(MlflowJsonTest, WrongTypesAreInternalErrorsNamingTheField) {
+TEST(ClientMlflowJsonTest, WrongTypesAreInternalErrorsNamingTheField) {
   auto r = ParseExperiment(json::parse(R"({"experiment_id": 5})"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kInternal);
@@ -64,7 +64,7 @@ TEST(MlflowJsonTest, WrongTypesAreInternalErrorsNamingTheField) {
   EXPECT_FALSE(ParseRun(json::parse("[1,2]")));
 }
 
-TEST(MlflowJsonTest, RenderThenParseRoundTrips) {
+TEST(ClientMlflowJsonTest, RenderThenParseRoundTrips) {
   store::Run run;
   run.info.run_id = "r";
   run.info.experiment_id = "1";
@@ -104,13 +104,13 @@ TEST(MlflowJsonTest, RenderThenParseRoundTrips) {
   EXPECT_EQ(eb->tags, e.tags);
 }
 
-TEST(MlflowJsonTest, FileInfoOmitsSizeForFolders) {
+TEST(ClientMlflowJsonTest, FileInfoOmitsSizeForFolders) {
   EXPECT_EQ(FileInfoJson({"a/b", true, -1}).dump(), R"({"is_dir":true,"path":"a/b"})");
   EXPECT_EQ(FileInfoJson({"a/c", false, 12}).dump(),
             R"({"file_size":12,"is_dir":false,"path":"a/c"})");
 }
 
-TEST(MlflowJsonTest, ViewTypes) {
+TEST(ClientMlflowJsonTest, ViewTypes) {
   EXPECT_EQ(ViewTypeName(store::ViewType::kDeletedOnly), "DELETED_ONLY");
   EXPECT_EQ(*ParseViewType("ALL"), store::ViewType::kAll);
   EXPECT_EQ(*ParseViewType("deleted"), store::ViewType::kDeletedOnly);

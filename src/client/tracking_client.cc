@@ -1,5 +1,8 @@
 #include "client/tracking_client.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -40,6 +43,14 @@ json TagsJson(const std::vector<store::Tag>& tags) {
 std::string DefaultUser() {
   for (const char* name : {"USER", "LOGNAME"}) {
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  }
+  // As Python's getpass.getuser(), which MLflow's client uses: then the passwd entry.
+  passwd entry{};
+  passwd* found = nullptr;
+  char buffer[1024];
+  if (getpwuid_r(getuid(), &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr) {
+    return found->pw_name;
   }
   return "unknown";
 }
@@ -125,8 +136,8 @@ struct TrackingClient::Impl {
       }
       if (ec) return Internal("cannot list '" + dir.string() + "': " + ec.message());
     } else {
-      std::string url = loc.endpoint + "?" +
-                        QueryString({{"path", JoinArtifactPath(loc.root, rel)}});
+      std::string url =
+          loc.endpoint + "?" + QueryString({{"path", JoinArtifactPath(loc.root, rel)}});
       CAIRN_ASSIGN_OR_RETURN(HttpResponse r, transport.Send("GET", url));
       CAIRN_ASSIGN_OR_RETURN(json j, ParseBody(r.body));
       auto files = j.find("files");
@@ -179,8 +190,9 @@ struct TrackingClient::Impl {
       return NotFound("artifact '" + rel + "' does not exist (" + src.string() + ")");
     }
     fs::copy_file(src, dest, fs::copy_options::overwrite_existing, ec);
-    if (ec) return Internal("cannot copy '" + src.string() + "' to '" + dest.string() + "': " +
-                            ec.message());
+    if (ec)
+      return Internal("cannot copy '" + src.string() + "' to '" + dest.string() +
+                      "': " + ec.message());
     return {};
   }
 
@@ -235,12 +247,12 @@ Result<TrackingClient> TrackingClient::Create(const std::string& tracking_uri,
   TransportOptions t;
   t.connect_timeout_ms = options.connect_timeout_ms;
   t.request_timeout_ms = options.request_timeout_ms;
-  t.bearer_token = ResolveSetting(options.token, {"CAIRN_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"},
-                                  "");
-  t.username = ResolveSetting(options.username,
-                              {"CAIRN_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME"}, "");
-  t.password = ResolveSetting(options.password,
-                              {"CAIRN_TRACKING_PASSWORD", "MLFLOW_TRACKING_PASSWORD"}, "");
+  t.bearer_token =
+      ResolveSetting(options.token, {"CAIRN_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"}, "");
+  t.username =
+      ResolveSetting(options.username, {"CAIRN_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME"}, "");
+  t.password =
+      ResolveSetting(options.password, {"CAIRN_TRACKING_PASSWORD", "MLFLOW_TRACKING_PASSWORD"}, "");
   t.verify_tls = options.verify_tls;
   return TrackingClient(std::make_unique<Impl>(std::move(base), std::move(t), options.clock));
 }
@@ -309,15 +321,14 @@ Status TrackingClient::DeleteExperiment(const std::string& experiment_id) {
 }
 
 Status TrackingClient::RestoreExperiment(const std::string& experiment_id) {
-  CAIRN_RETURN_IF_ERROR(
-      impl_->Post("experiments/restore", json{{"experiment_id", experiment_id}}));
+  CAIRN_RETURN_IF_ERROR(impl_->Post("experiments/restore", json{{"experiment_id", experiment_id}}));
   return {};
 }
 
 Status TrackingClient::RenameExperiment(const std::string& experiment_id,
                                         const std::string& new_name) {
-  CAIRN_RETURN_IF_ERROR(impl_->Post("experiments/update",
-                                    json{{"experiment_id", experiment_id}, {"new_name", new_name}}));
+  CAIRN_RETURN_IF_ERROR(impl_->Post(
+      "experiments/update", json{{"experiment_id", experiment_id}, {"new_name", new_name}}));
   return {};
 }
 
@@ -332,10 +343,10 @@ Status TrackingClient::SetExperimentTag(const std::string& experiment_id, const 
 // ---- Runs
 
 Result<store::Run> TrackingClient::CreateRun(const CreateRunRequest& request) {
-  json body{{"experiment_id", request.experiment_id},
-            {"user_id", request.user_id.empty() ? DefaultUser() : request.user_id},
-            {"start_time",
-             request.start_time != 0 ? request.start_time : impl_->clock->NowMillis()}};
+  json body{
+      {"experiment_id", request.experiment_id},
+      {"user_id", request.user_id.empty() ? DefaultUser() : request.user_id},
+      {"start_time", request.start_time != 0 ? request.start_time : impl_->clock->NowMillis()}};
   if (!request.run_name.empty()) body["run_name"] = request.run_name;
   if (!request.tags.empty()) body["tags"] = TagsJson(request.tags);
   CAIRN_ASSIGN_OR_RETURN(json j, impl_->Post("runs/create", body));
@@ -418,8 +429,8 @@ Status TrackingClient::LogMetric(const std::string& run_id, const std::string& k
 
 Status TrackingClient::LogParam(const std::string& run_id, const std::string& key,
                                 const std::string& value) {
-  CAIRN_RETURN_IF_ERROR(impl_->Post("runs/log-parameter",
-                                    json{{"run_id", run_id}, {"key", key}, {"value", value}}));
+  CAIRN_RETURN_IF_ERROR(
+      impl_->Post("runs/log-parameter", json{{"run_id", run_id}, {"key", key}, {"value", value}}));
   return {};
 }
 

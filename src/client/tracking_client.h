@@ -27,6 +27,13 @@
 // written directly. Uploads and downloads are streamed between disk and the
 // socket; no file is held whole in memory. A download lands as
 // "<dst>/<path>" (".part" while in flight, renamed when complete).
+//
+// Not done by the client: retries (a kUnavailable / kResourceExhausted result
+// is the caller's to retry), multipart uploads, and artifact URIs on object
+// stores (s3://...: use a server with --serve-artifacts).
+//
+// Request structs give every field a default, so designated initializers
+// (`{.experiment_id = id}`) compile warning-free under -Wextra.
 
 #include <cstdint>
 #include <memory>

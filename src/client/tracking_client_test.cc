@@ -258,8 +258,8 @@ TEST_F(TrackingClientTest, SearchRunsFiltersOrdersAndPages) {
 
   ASSERT_TRUE(client_->DeleteRun(ids[0]));
   EXPECT_EQ(client_->SearchAllRuns(all)->size(), 4u);
-  auto deleted = client_->SearchAllRuns(
-      {.experiment_ids = {exp}, .view = store::ViewType::kDeletedOnly});
+  auto deleted =
+      client_->SearchAllRuns({.experiment_ids = {exp}, .view = store::ViewType::kDeletedOnly});
   ASSERT_TRUE(deleted);
   ASSERT_EQ(deleted->size(), 1u);
   EXPECT_EQ((*deleted)[0].info.lifecycle_stage, "deleted");

@@ -207,6 +207,7 @@ void SearchFigures(cairn::store::MetadataStore& store, const std::string& exp, i
       auto page = Check(store.SearchRuns(c.q), "search");
       times.push_back(Ms(Clock::now() - t0));
       rows = page.runs.size();
+      if (times.back() > 1000 && i >= 2) break;  // slow: three samples are enough
     }
     std::printf("%-9s runs=%-8d %-34s p50=%8.2f ms  p95=%8.2f ms  (page %zu)\n", backend, n,
                 c.name, Percentile(times, 0.5), Percentile(times, 0.95), rows);
@@ -219,6 +220,8 @@ int main(int argc, char** argv) {
   std::vector<int> sizes = {10000};
   std::string pg;
   int batch_keys_only = 0;  // --batch-keys K: only the LogBatch figure with K keys (profiling)
+  bool keep = false;        // --keep: leave the SQLite database behind (prints its path)
+  bool no_batch = false;    // --no-batch: skip the LogBatch figures
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       sizes.clear();
@@ -228,6 +231,10 @@ int main(int argc, char** argv) {
         sizes.push_back(std::stoi(list.substr(p, c - p)));
         p = c == std::string::npos ? list.size() : c + 1;
       }
+    } else if (std::strcmp(argv[i], "--keep") == 0) {
+      keep = true;
+    } else if (std::strcmp(argv[i], "--no-batch") == 0) {
+      no_batch = true;
     } else if (std::strcmp(argv[i], "--batch-keys") == 0 && i + 1 < argc) {
       batch_keys_only = std::stoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--postgres") == 0 && i + 1 < argc) {
@@ -248,16 +255,20 @@ int main(int argc, char** argv) {
     fs::remove_all(dir);
     return 0;
   }
-  // Interleave reference and subject so machine noise hits both.
-  double raw = RawInsertMs((dir / "raw.db").string(), 1000, 50);
-  std::vector<std::pair<int, double>> batch;
-  for (int keys : {1, 10, 100, 1000}) batch.emplace_back(keys, LogBatchMs(*store, 1000, 50, keys));
-  double raw2 = RawInsertMs((dir / "raw2.db").string(), 1000, 50);
-  double ref = std::min(raw, raw2);
-  std::printf("sqlite raw insert 1000 rows/txn            p50=%7.3f ms\n", ref);
-  for (auto [keys, ms] : batch) {
-    std::printf("sqlite LogBatch 1000 metrics, %4d key(s)   p50=%7.3f ms  ratio %.2fx\n", keys, ms,
-                ms / ref);
+  if (!no_batch) {
+    // Interleave reference and subject so machine noise hits both.
+    double raw = RawInsertMs((dir / "raw.db").string(), 1000, 50);
+    std::vector<std::pair<int, double>> batch;
+    for (int keys : {1, 10, 100, 1000}) {
+      batch.emplace_back(keys, LogBatchMs(*store, 1000, 50, keys));
+    }
+    double raw2 = RawInsertMs((dir / "raw2.db").string(), 1000, 50);
+    double ref = std::min(raw, raw2);
+    std::printf("sqlite raw insert 1000 rows/txn            p50=%7.3f ms\n", ref);
+    for (auto [keys, ms] : batch) {
+      std::printf("sqlite LogBatch 1000 metrics, %4d key(s)   p50=%7.3f ms  ratio %.2fx\n", keys,
+                  ms, ms / ref);
+    }
   }
 
   for (int n : sizes) {
@@ -277,6 +288,10 @@ int main(int argc, char** argv) {
     }
   }
   store.reset();
-  fs::remove_all(dir);
+  if (keep) {
+    std::printf("kept %s\n", db_path.c_str());
+  } else {
+    fs::remove_all(dir);
+  }
   return 0;
 }

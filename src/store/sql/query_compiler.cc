@@ -265,7 +265,18 @@ void CompiledQuery::BindTo(Statement& stmt) const {
   }
 }
 
-Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect) {
+bool MetricOrderFastPath(const RunQuery& q) {
+  if (q.order_by.empty() || q.order_by[0].entity != Entity::kMetric) return false;
+  for (const Comparison& c : q.filter) {
+    if (c.entity == Entity::kMetric && c.key == q.order_by[0].key && c.op != Comparator::kNe) {
+      return false;  // already an inner join without NaN: the plain query is the fast one
+    }
+  }
+  return true;
+}
+
+Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
+                                       const RunSearchOptions& options) {
   CAIRN_RETURN_IF_ERROR(CheckPaging(q.max_results, q.offset));
   CompiledQuery out;
 
@@ -288,6 +299,17 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect) {
     auto [it, inserted] = metric_joins.try_emplace(c.key);
     if (inserted) it->second.alias = "m" + std::to_string(metric_joins.size() - 1);
     if (c.op != Comparator::kNe) it->second.excludes_nan = true;
+  }
+  // The fast path's extra condition: the first order metric is present and a number.
+  std::string required_alias;
+  if (options.require_first_order_metric && !q.order_by.empty() &&
+      q.order_by[0].entity == Entity::kMetric) {
+    auto [it, inserted] = metric_joins.try_emplace(q.order_by[0].key);
+    if (inserted) it->second.alias = "m" + std::to_string(metric_joins.size() - 1);
+    if (!it->second.excludes_nan) {
+      it->second.excludes_nan = true;
+      required_alias = it->second.alias;
+    }
   }
 
   SqlBuilder joins(dialect);
@@ -321,6 +343,7 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect) {
     where.Sql(" AND r.lifecycle_stage = ?").Bind(BoundValue::Text(std::string(StageFor(q.view))));
   }
 
+  if (!required_alias.empty()) where.Sql(" AND ").Sql(required_alias).Sql(".is_nan = 0");
   for (const Comparison& c : q.filter) {
     where.Sql(" AND ");
     switch (c.entity) {
@@ -423,7 +446,7 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect) {
   order.Sql("r.start_time DESC, r.run_id ASC");
 
   SqlBuilder all(dialect);
-  all.Sql("SELECT ").Sql(kRunColumns).Sql(" FROM runs r");
+  all.Sql("SELECT r.run_id FROM runs r");
   all.Sql(joins.text()).Sql(" WHERE ").Sql(where.text()).Sql(" ORDER BY ").Sql(order.text());
   for (auto* part : {&joins, &where, &order}) {
     for (auto& v : part->binds()) all.Bind(std::move(v));

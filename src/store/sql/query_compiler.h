@@ -4,7 +4,7 @@
 // bind; the SQL text depends on the query's shape alone (which entities,
 // comparators, list lengths), never on its strings.
 //
-// Runs: SELECT <kRunColumns> FROM runs r ... ORDER BY ... LIMIT ? OFFSET ?,
+// Runs: SELECT r.run_id FROM runs r ... ORDER BY ... LIMIT ? OFFSET ?,
 // fetching max_results + 1 rows so the caller can tell whether a next page
 // exists. Metric filters become inner joins on latest_metrics (a run without
 // the metric cannot match), so a filter + order on one metric is a single
@@ -53,17 +53,28 @@ struct CompiledQuery {
   void BindTo(Statement& stmt) const;
 };
 
-// Columns selected by the run search, in this order.
-inline constexpr std::string_view kRunColumns =
-    "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, "
-    "r.artifact_uri, r.lifecycle_stage";
-
 // Columns selected by the experiment search, in this order.
 inline constexpr std::string_view kExperimentColumns =
     "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, "
     "e.last_update_time";
 
-Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect);
+struct RunSearchOptions {
+  // Restrict to runs that have a (non-NaN) value of the first order_by
+  // metric. Such runs sort before all others, so when this query fills the
+  // page (returns max_results + 1 rows) the page is the same as the full
+  // query's, at the price of one index range walk instead of a sort of
+  // every run in scope. See MetricOrderFastPath().
+  bool require_first_order_metric = false;
+};
+
+// The run search selects run ids only (SELECT r.run_id ...), so scans need
+// nothing but covering indexes; the caller loads the page's runs by id.
+Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
+                                       const RunSearchOptions& options = {});
+
+// True when `q` orders first by a metric that no filter already requires:
+// the case where RunSearchOptions::require_first_order_metric pays off.
+bool MetricOrderFastPath(const RunQuery& q);
 Result<CompiledQuery> CompileExperimentSearch(const ExperimentQuery& q, Dialect dialect);
 
 // Parses a decimal experiment id ("0", "42"); nullopt for anything else.

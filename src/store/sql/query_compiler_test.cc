@@ -87,6 +87,26 @@ TEST(QueryCompilerTest, OrderOnUnfilteredMetricIsLeftJoinWithMissingLast) {
       << c->sql;
 }
 
+TEST(QueryCompilerTest, MetricOrderFastPathRequiresTheMetric) {
+  RunQuery q = BaseQuery();
+  q.order_by = {{Entity::kMetric, "loss", true}};
+  EXPECT_TRUE(MetricOrderFastPath(q));
+  auto c = CompileRunSearch(q, Dialect::kSqlite, {.require_first_order_metric = true});
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->sql.find(" JOIN latest_metrics m0 ON m0.run_id = r.run_id AND m0.key = ?"),
+            std::string::npos)
+      << c->sql;
+  EXPECT_EQ(c->sql.find("LEFT JOIN"), std::string::npos) << c->sql;
+  EXPECT_NE(c->sql.find("AND m0.is_nan = 0"), std::string::npos) << c->sql;
+  EXPECT_NE(c->sql.find("ORDER BY m0.value ASC, r.start_time DESC"), std::string::npos) << c->sql;
+  EXPECT_EQ(CountPlaceholders(c->sql), c->binds.size());
+  // Already filtered on that metric: the plain query is the fast one.
+  q.filter = {{Entity::kMetric, "loss", Comparator::kLt, 1.0}};
+  EXPECT_FALSE(MetricOrderFastPath(q));
+  q.order_by = {{Entity::kParam, "p", true}};
+  EXPECT_FALSE(MetricOrderFastPath(q));
+}
+
 TEST(QueryCompilerTest, IlikeDiffersByDialect) {
   RunQuery q = BaseQuery();
   q.filter = {{Entity::kParam, "p", Comparator::kILike, std::string("A%")}};

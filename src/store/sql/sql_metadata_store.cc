@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +23,9 @@ constexpr std::string_view kRunNameTag = "mlflow.runName";
 constexpr std::string_view kSelectRunById =
     "SELECT r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, "
     "r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r WHERE r.run_id = ?";
+constexpr std::string_view kSelectRunsIn =
+    "SELECT r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, "
+    "r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r WHERE r.run_id IN ";
 constexpr std::string_view kSelectRunState =
     "SELECT lifecycle_stage, experiment_id FROM runs WHERE run_id = ?";
 constexpr std::string_view kSelectExperimentState =
@@ -162,9 +166,10 @@ Status ForEachIdChunk(const std::vector<Id>& ids, F&& run) {
   return {};
 }
 
-// Fills metrics (latest), params, tags and inputs of `runs`, in a few
-// batched queries per chunk of run ids.
-Status LoadRunData(Connection& c, std::vector<Run>& runs) {
+// Fills metrics (latest), params, tags and inputs of `runs` - and, when
+// `with_info`, their RunInfo from info.run_id - in a few batched queries
+// per chunk of run ids.
+Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false) {
   if (runs.empty()) return {};
   std::vector<std::string_view> ids;
   std::unordered_map<std::string_view, size_t> pos;
@@ -805,23 +810,37 @@ Status SqlMetadataStore::LogInputs(const std::string& run_id,
 }
 
 Result<RunPage> SqlMetadataStore::SearchRuns(const RunQuery& q) {
-  CAIRN_ASSIGN_OR_RETURN(CompiledQuery compiled, CompileRunSearch(q, db_->dialect()));
-  if (compiled.matches_nothing) return RunPage{};
+  CAIRN_ASSIGN_OR_RETURN(CompiledQuery full, CompileRunSearch(q, db_->dialect()));
+  if (full.matches_nothing) return RunPage{};
+  std::optional<CompiledQuery> fast;
+  if (MetricOrderFastPath(q)) {
+    CAIRN_ASSIGN_OR_RETURN(fast, CompileRunSearch(q, db_->dialect(), {true}));
+  }
   return InReadTxn([&](Connection& c) -> Result<RunPage> {
-    RunPage page;
-    {
+    auto page_ids = [&](const CompiledQuery& compiled) -> Result<std::vector<std::string>> {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(compiled.sql, /*cached=*/false));
       compiled.BindTo(*s);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
-        page.runs.emplace_back();
-        page.runs.back().info = ReadRunInfo(*s);
-      }));
+      std::vector<std::string> ids;
+      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { ids.push_back(s->TextCopy(0)); }));
+      return ids;
+    };
+    std::vector<std::string> ids;
+    if (fast) {
+      // Runs with the order metric come first: if they fill the page, it is
+      // the page. Otherwise the page reaches runs without it.
+      CAIRN_ASSIGN_OR_RETURN(ids, page_ids(*fast));
     }
-    if (static_cast<int64_t>(page.runs.size()) > q.max_results) {
-      page.runs.resize(static_cast<size_t>(q.max_results));
+    if (static_cast<int64_t>(ids.size()) <= q.max_results) {
+      CAIRN_ASSIGN_OR_RETURN(ids, page_ids(full));
+    }
+    RunPage page;
+    if (static_cast<int64_t>(ids.size()) > q.max_results) {
+      ids.resize(static_cast<size_t>(q.max_results));
       page.next_offset = q.offset + q.max_results;
     }
-    CAIRN_RETURN_IF_ERROR(LoadRunData(c, page.runs));
+    page.runs.resize(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) page.runs[i].info.run_id = std::move(ids[i]);
+    CAIRN_RETURN_IF_ERROR(LoadRunData(c, page.runs, /*with_info=*/true));
     return page;
   });
 }
