@@ -222,6 +222,8 @@ int main(int argc, char** argv) {
   int batch_keys_only = 0;  // --batch-keys K: only the LogBatch figure with K keys (profiling)
   bool keep = false;        // --keep: leave the SQLite database behind (prints its path)
   bool no_batch = false;    // --no-batch: skip the LogBatch figures
+  std::string reuse;        // --db PATH [--exp ID]: search an experiment of a kept database
+  std::string reuse_exp = "1";
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
       sizes.clear();
@@ -231,6 +233,10 @@ int main(int argc, char** argv) {
         sizes.push_back(std::stoi(list.substr(p, c - p)));
         p = c == std::string::npos ? list.size() : c + 1;
       }
+    } else if (std::strcmp(argv[i], "--exp") == 0 && i + 1 < argc) {
+      reuse_exp = argv[++i];
+    } else if (std::strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+      reuse = argv[++i];
     } else if (std::strcmp(argv[i], "--keep") == 0) {
       keep = true;
     } else if (std::strcmp(argv[i], "--no-batch") == 0) {
@@ -240,6 +246,11 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--postgres") == 0 && i + 1 < argc) {
       pg = argv[++i];
     }
+  }
+  if (!reuse.empty()) {
+    auto store = Check(cairn::store::OpenMetadataStore("sqlite://" + reuse), "open");
+    SearchFigures(*store, reuse_exp, sizes.empty() ? 0 : sizes[0], "sqlite");
+    return 0;
   }
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("cairn_store_bench_" + cairn::NewRunId());

@@ -171,15 +171,19 @@ Status ForEachIdChunk(const std::vector<Id>& ids, F&& run) {
 // per chunk of run ids.
 Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false) {
   if (runs.empty()) return {};
-  std::vector<std::string_view> ids;
+  // Own copies: loading the info below replaces the runs' id strings.
+  std::vector<std::string> ids;
   std::unordered_map<std::string_view, size_t> pos;
   ids.reserve(runs.size());
-  for (size_t i = 0; i < runs.size(); ++i) {
-    ids.push_back(runs[i].info.run_id);
-    pos.emplace(runs[i].info.run_id, i);
-  }
+  for (const Run& r : runs) ids.push_back(r.info.run_id);
+  for (size_t i = 0; i < ids.size(); ++i) pos.emplace(ids[i], i);
   auto run_at = [&](std::string_view id) -> Run& { return runs[pos.at(id)]; };
   CAIRN_RETURN_IF_ERROR(ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
+    if (with_info) {
+      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(std::string(kSelectRunsIn) + in));
+      bind(*s, 0);
+      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { run_at(s->Text(0)).info = ReadRunInfo(*s); }));
+    }
     {
       CAIRN_ASSIGN_OR_RETURN(
           auto s, c.Prepare("SELECT run_id, key, value, is_nan, timestamp_ms, step FROM "
