@@ -956,6 +956,41 @@ TEST_P(SearchTest, PagingWithoutDuplicates) {
   EXPECT_EQ(page->next_offset, -1);
 }
 
+TEST_P(SearchTest, MetricOrderPagesAcrossNanAndMissingValues) {
+  std::string exp = NewExperimentNamed("mixed");
+  // v0..v6 have values, n0..n1 NaN, x0..x4 no such metric; start times distinct.
+  std::vector<double> values = {5, 1, 4, 0.5, 3, 2, 6};
+  int64_t t = 1000;
+  for (size_t i = 0; i < values.size(); ++i) {
+    Log(NewRunIn(exp, "v" + std::to_string(i), t++), {M("score", values[i])});
+  }
+  for (int i = 0; i < 2; ++i) {
+    Log(NewRunIn(exp, "n" + std::to_string(i), t++),
+        {M("score", std::numeric_limits<double>::quiet_NaN())});
+  }
+  for (int i = 0; i < 5; ++i) Log(NewRunIn(exp, "x" + std::to_string(i), t++), {M("other", 1)});
+
+  const V asc = {"v3", "v1", "v5", "v4", "v2", "v0", "v6", "n1", "n0",
+                 "x4", "x3", "x2", "x1", "x0"};
+  const V desc = {"v6", "v0", "v2", "v4", "v5", "v1", "v3", "n1", "n0",
+                  "x4", "x3", "x2", "x1", "x0"};
+  for (bool ascending : {true, false}) {
+    for (int64_t page_size : {1, 3, 7, 8, 14, 100}) {
+      RunQuery q = In(exp, {}, {{Entity::kMetric, "score", ascending}});
+      q.max_results = page_size;
+      V got;
+      for (int guard = 0; guard < 20; ++guard) {
+        auto page = store_->SearchRuns(q);
+        ASSERT_TRUE(page) << page.error().ToString();
+        for (const store::Run& r : page->runs) got.push_back(r.info.run_name);
+        if (page->next_offset == -1) break;
+        q.offset = page->next_offset;
+      }
+      EXPECT_EQ(got, ascending ? asc : desc) << "page size " << page_size;
+    }
+  }
+}
+
 TEST_P(SearchTest, ReturnedRunsCarryFullData) {
   auto page = store_->SearchRuns(In(exp_, {}, {{Entity::kAttribute, "run_name", true}}));
   ASSERT_TRUE(page);

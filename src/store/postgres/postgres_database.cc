@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -371,11 +374,36 @@ class PostgresDatabase final : public sql::Database {
     value_ptrs_.push_back(nullptr);
   }
 
-  ~PostgresDatabase() override { idle_.clear(); }
+  ~PostgresDatabase() override {
+    if (analyzer_.joinable()) {
+      {
+        std::lock_guard lock(analyzer_mu_);
+        analyzer_stop_ = true;
+      }
+      analyzer_cv_.notify_one();
+      analyzer_.join();
+    }
+    idle_.clear();
+  }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
-  Result<ConnectionLease> Writer() override { return Acquire(); }
+  Result<ConnectionLease> Writer() override {
+    wrote_.store(true, std::memory_order_relaxed);
+    return Acquire();
+  }
   Result<ConnectionLease> Reader() override { return Acquire(); }
+
+  // Planner statistics. Autovacuum analyzes a table about a minute after it
+  // changed enough; until then a table that grew from nothing in a burst (a
+  // sweep creating thousands of runs) has no statistics, and the planner,
+  // believing it holds a row or two, picks nested loops that are quadratic in
+  // the real size (seconds at 10k runs). This thread closes that window: every
+  // couple of seconds after writes it analyzes the store's tables that changed
+  // by more than 10% since their last analysis. ANALYZE samples a bounded
+  // number of rows and does not block reads or writes.
+  void StartAnalyzer() {
+    analyzer_ = std::thread([this] { AnalyzerLoop(); });
+  }
 
   Result<std::unique_ptr<PgConnection>> Connect() {
     PGconn* c = PQconnectdbParams(key_ptrs_.data(), value_ptrs_.data(), 0);
@@ -452,6 +480,42 @@ class PostgresDatabase final : public sql::Database {
     }
   }
 
+  void AnalyzerLoop() {
+    // Constant statements only: table names never come from the database.
+    static constexpr std::string_view kTables[] = {"runs", "latest_metrics", "params", "tags",
+                                                   "metrics", "experiments", "experiment_tags",
+                                                   "datasets", "inputs", "input_tags"};
+    std::unique_ptr<PgConnection> conn;
+    std::unique_lock lock(analyzer_mu_);
+    for (;;) {
+      analyzer_cv_.wait_for(lock, std::chrono::seconds(2), [&] { return analyzer_stop_; });
+      if (analyzer_stop_) return;
+      if (!wrote_.exchange(false, std::memory_order_relaxed)) continue;
+      lock.unlock();
+      if (conn == nullptr || conn->broken() || !conn->LooksHealthy()) {
+        auto c = Connect();
+        conn = c ? std::move(*c) : nullptr;
+      }
+      if (conn != nullptr) {
+        std::vector<std::string> stale;
+        auto q = conn->Prepare(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+            "AND n_mod_since_analyze > 200 + 0.1 * n_live_tup",
+            /*cached=*/false);
+        if (q) {
+          for (auto row = (*q)->Next(); row && *row; row = (*q)->Next()) {
+            stale.emplace_back((*q)->Text(0));
+          }
+        }
+        for (std::string_view table : kTables) {
+          if (std::find(stale.begin(), stale.end(), table) == stale.end()) continue;
+          (void)conn->ExecScript("ANALYZE " + std::string(table));
+        }
+      }
+      lock.lock();
+    }
+  }
+
   PostgresOptions options_;
   std::vector<std::string> keys_, values_;
   std::vector<const char*> key_ptrs_, value_ptrs_;
@@ -459,6 +523,12 @@ class PostgresDatabase final : public sql::Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
   int open_ = 0;  // idle + leased
+
+  std::atomic<bool> wrote_{false};
+  std::mutex analyzer_mu_;
+  std::condition_variable analyzer_cv_;
+  bool analyzer_stop_ = false;
+  std::thread analyzer_;  // started last, joined first
 };
 
 }  // namespace
@@ -468,6 +538,7 @@ Result<std::unique_ptr<sql::Database>> OpenPostgresDatabase(const PostgresOption
   auto db = std::make_unique<PostgresDatabase>(options);
   CAIRN_ASSIGN_OR_RETURN(auto first, db->Connect());
   db->AddIdle(std::move(first));
+  db->StartAnalyzer();
   return std::unique_ptr<sql::Database>(std::move(db));
 }
 

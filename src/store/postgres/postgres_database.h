@@ -13,6 +13,9 @@
 // ("metadata store unavailable: ...") and the pool drops it and every idle
 // sibling, so later operations reconnect.
 //
+// A background thread analyzes tables that changed a lot since their last
+// analysis, so plans do not wait a minute for autovacuum after a burst.
+//
 // Thread safety: the Database is thread-safe; a leased connection belongs to
 // one thread until released.
 

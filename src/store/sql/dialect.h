@@ -36,6 +36,7 @@ inline std::string_view BytewiseCollation(Dialect d) {
 //   @ID_PK@        an integer primary key the engine assigns (next = max + 1 on
 //                  SQLite, an identity column on PostgreSQL)
 //   @WITHOUT_ROWID@ SQLite's clustered-table option (empty on PostgreSQL)
+//   @TEXT@         text compared by bytes (SQLite's default BINARY; COLLATE "C")
 std::string RewriteDdl(Dialect d, std::string_view ddl);
 
 }  // namespace cairn::store::sql

@@ -1,6 +1,7 @@
 #include "store/sql/query_compiler.h"
 
 #include <charconv>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -343,7 +344,17 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
     where.Sql(" AND r.lifecycle_stage = ?").Bind(BoundValue::Text(std::string(StageFor(q.view))));
   }
 
-  if (!required_alias.empty()) where.Sql(" AND ").Sql(required_alias).Sql(".is_nan = 0");
+  if (!required_alias.empty()) {
+    // ">= -inf" holds for every number; it is there for SQLite's planner,
+    // which otherwise, with statistics saying every run has this metric,
+    // prefers sorting the whole experiment to walking the index in order.
+    where.Sql(" AND ")
+        .Sql(required_alias)
+        .Sql(".is_nan = 0 AND ")
+        .Sql(required_alias)
+        .Sql(".value >= ?")
+        .Bind(BoundValue::Double(-std::numeric_limits<double>::infinity()));
+  }
   for (const Comparison& c : q.filter) {
     where.Sql(" AND ");
     switch (c.entity) {

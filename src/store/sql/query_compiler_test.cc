@@ -97,7 +97,7 @@ TEST(QueryCompilerTest, MetricOrderFastPathRequiresTheMetric) {
             std::string::npos)
       << c->sql;
   EXPECT_EQ(c->sql.find("LEFT JOIN"), std::string::npos) << c->sql;
-  EXPECT_NE(c->sql.find("AND m0.is_nan = 0"), std::string::npos) << c->sql;
+  EXPECT_NE(c->sql.find("AND m0.is_nan = 0 AND m0.value >= ?"), std::string::npos) << c->sql;
   EXPECT_NE(c->sql.find("ORDER BY m0.value ASC, r.start_time DESC"), std::string::npos) << c->sql;
   EXPECT_EQ(CountPlaceholders(c->sql), c->binds.size());
   // Already filtered on that metric: the plain query is the fast one.

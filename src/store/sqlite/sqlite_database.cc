@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <thread>
 #include <filesystem>
@@ -209,6 +210,8 @@ class SqliteConnection final : public sql::Connection {
   bool broken() const override { return broken_; }
   bool in_txn() const { return in_txn_ || sqlite3_get_autocommit(db_) == 0; }
   sqlite3* raw() const { return db_; }
+  uint64_t stats_generation() const { return stats_generation_; }
+  void set_stats_generation(uint64_t g) { stats_generation_ = g; }
 
  private:
   sqlite3* db_;
@@ -217,6 +220,7 @@ class SqliteConnection final : public sql::Connection {
   std::string bulk_sql_;
   bool in_txn_ = false;
   bool broken_ = false;
+  uint64_t stats_generation_ = 0;
 };
 
 Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path, bool reader,
@@ -247,21 +251,32 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
   return conn;
 }
 
-// Checkpoints the WAL on its own thread and connection, so a commit never
-// waits for the fsyncs of a checkpoint (SQLite's automatic checkpoint runs
-// inside the COMMIT that crosses the threshold). The writer's WAL hook asks
-// for a checkpoint; a PASSIVE one copies what it can without blocking the
-// writer or readers, and the writer restarts the WAL once it is all copied.
-class Checkpointer {
+// Background upkeep on its own thread and connection:
+//
+// - WAL checkpoints, so a commit never waits for a checkpoint's fsyncs
+//   (SQLite's automatic checkpoint runs inside the COMMIT that crosses the
+//   threshold). The writer's WAL hook asks for one; a PASSIVE checkpoint
+//   copies what it can without blocking the writer or readers, and the
+//   writer restarts the WAL once everything is copied.
+// - Planner statistics. Without them SQLite cannot tell a small experiment
+//   in a large database from a large one, and may walk a metric index over
+//   every run instead of the experiment's few. ANALYZE runs when a database
+//   has no statistics and again each time it has doubled in size, which keeps
+//   the total cost linear; it holds the write lock while it scans (about a
+//   second at a million runs). Other connections reload the statistics when
+//   they are next leased (see stats_generation()).
+class BackgroundMaintainer {
  public:
   static constexpr int kRequestPages = 1000;  // SQLite's default auto-checkpoint size
   // Far behind (long readers pinning old frames): the writer checkpoints
   // inline rather than let the WAL grow without bound.
   static constexpr int kInlinePages = 50000;
+  // Below this many pages (4 MiB) default planner guesses are fine.
+  static constexpr int64_t kMinAnalyzePages = 1024;
 
-  explicit Checkpointer(std::unique_ptr<SqliteConnection> conn)
+  explicit BackgroundMaintainer(std::unique_ptr<SqliteConnection> conn)
       : conn_(std::move(conn)), thread_([this] { Loop(); }) {}
-  ~Checkpointer() {
+  ~BackgroundMaintainer() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -278,18 +293,22 @@ class Checkpointer {
     cv_.notify_one();
   }
 
+  // Bumped after each ANALYZE.
+  uint64_t stats_generation() const { return stats_generation_.load(std::memory_order_acquire); }
+
   // Installed on the writer connection (replaces auto-checkpointing).
   static int WalHook(void* self, sqlite3* db, const char* schema, int pages) {
     if (pages >= kInlinePages) {
       sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     } else if (pages >= kRequestPages) {
-      static_cast<Checkpointer*>(self)->Request();
+      static_cast<BackgroundMaintainer*>(self)->Request();
     }
     return SQLITE_OK;
   }
 
  private:
   void Loop() {
+    MaybeAnalyze(/*at_start=*/true);
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return pending_ || stop_; });
@@ -298,7 +317,29 @@ class Checkpointer {
       lock.unlock();
       sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                 nullptr);
+      MaybeAnalyze(/*at_start=*/false);
       lock.lock();
+    }
+  }
+
+  int64_t QueryInt(std::string_view sql) {
+    auto stmt = conn_->Prepare(sql, /*cached=*/false);
+    if (!stmt) return 0;
+    auto row = (*stmt)->Next();
+    return row && *row ? (*stmt)->Int(0) : 0;
+  }
+
+  void MaybeAnalyze(bool at_start) {
+    int64_t pages = QueryInt("PRAGMA page_count");
+    if (at_start &&
+        QueryInt("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'") > 0) {
+      analyzed_pages_ = pages;  // statistics from an earlier process
+      return;
+    }
+    if (pages < kMinAnalyzePages || pages < 2 * analyzed_pages_) return;
+    if (conn_->ExecScript("ANALYZE")) {
+      analyzed_pages_ = pages;
+      stats_generation_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
 
@@ -307,25 +348,27 @@ class Checkpointer {
   std::condition_variable cv_;
   bool pending_ = false;
   bool stop_ = false;
+  int64_t analyzed_pages_ = 0;  // maintainer thread only
+  std::atomic<uint64_t> stats_generation_{0};
   std::thread thread_;  // last: starts once the members above exist
 };
 
 class SqliteDatabase final : public sql::Database {
  public:
   SqliteDatabase(std::string path, SqliteOptions options, std::unique_ptr<SqliteConnection> writer,
-                 std::unique_ptr<Checkpointer> checkpointer)
+                 std::unique_ptr<BackgroundMaintainer> maintainer)
       : path_(std::move(path)),
         options_(options),
         writer_(std::move(writer)),
-        checkpointer_(std::move(checkpointer)) {
-    if (checkpointer_ != nullptr) {
-      sqlite3_wal_hook(writer_->raw(), &Checkpointer::WalHook, checkpointer_.get());
+        maintainer_(std::move(maintainer)) {
+    if (maintainer_ != nullptr) {
+      sqlite3_wal_hook(writer_->raw(), &BackgroundMaintainer::WalHook, maintainer_.get());
     }
   }
 
   ~SqliteDatabase() override {
-    if (checkpointer_ != nullptr) sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
-    checkpointer_.reset();
+    if (maintainer_ != nullptr) sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
+    maintainer_.reset();
     readers_.clear();
     writer_.reset();
   }
@@ -339,29 +382,40 @@ class SqliteDatabase final : public sql::Database {
 
   Result<ConnectionLease> Reader() override {
     if (memory()) return Writer();
-    std::unique_lock lock(pool_mu_);
-    for (;;) {
-      if (!idle_.empty()) {
-        SqliteConnection* c = idle_.back();
-        idle_.pop_back();
-        return ConnectionLease(this, c, nullptr);
-      }
-      if (static_cast<int>(readers_.size()) + opening_ < options_.max_readers) {
-        ++opening_;
-        lock.unlock();
-        auto conn = OpenConnection(path_, /*reader=*/true, options_);
-        lock.lock();
-        --opening_;
-        if (!conn) {
-          pool_cv_.notify_one();
-          return std::unexpected(conn.error());
+    uint64_t generation = maintainer_->stats_generation();
+    SqliteConnection* c = nullptr;
+    {
+      std::unique_lock lock(pool_mu_);
+      for (;;) {
+        if (!idle_.empty()) {
+          c = idle_.back();
+          idle_.pop_back();
+          break;
         }
-        SqliteConnection* c = conn->get();
-        readers_.push_back(std::move(*conn));
-        return ConnectionLease(this, c, nullptr);
+        if (static_cast<int>(readers_.size()) + opening_ < options_.max_readers) {
+          ++opening_;
+          lock.unlock();
+          auto conn = OpenConnection(path_, /*reader=*/true, options_);
+          lock.lock();
+          --opening_;
+          if (!conn) {
+            pool_cv_.notify_one();
+            return std::unexpected(conn.error());
+          }
+          c = conn->get();
+          c->set_stats_generation(generation);  // loaded fresh statistics
+          readers_.push_back(std::move(*conn));
+          break;
+        }
+        pool_cv_.wait(lock);
       }
-      pool_cv_.wait(lock);
     }
+    if (c->stats_generation() != generation) {
+      // New planner statistics since this connection loaded its schema.
+      (void)c->ExecScript("ANALYZE sqlite_schema");
+      c->set_stats_generation(generation);
+    }
+    return ConnectionLease(this, c, nullptr);
   }
 
  protected:
@@ -384,7 +438,7 @@ class SqliteDatabase final : public sql::Database {
   SqliteOptions options_;
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
-  std::unique_ptr<Checkpointer> checkpointer_;  // null for :memory:
+  std::unique_ptr<BackgroundMaintainer> maintainer_;  // null for :memory:
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<SqliteConnection>> readers_;
@@ -407,13 +461,13 @@ Result<std::unique_ptr<sql::Database>> OpenSqliteDatabase(const std::string& pat
     }
   }
   CAIRN_ASSIGN_OR_RETURN(auto writer, OpenConnection(path, /*reader=*/false, options));
-  std::unique_ptr<Checkpointer> checkpointer;
+  std::unique_ptr<BackgroundMaintainer> maintainer;
   if (path != ":memory:") {
     CAIRN_ASSIGN_OR_RETURN(auto conn, OpenConnection(path, /*reader=*/false, options));
-    checkpointer = std::make_unique<Checkpointer>(std::move(conn));
+    maintainer = std::make_unique<BackgroundMaintainer>(std::move(conn));
   }
   return std::unique_ptr<sql::Database>(std::make_unique<SqliteDatabase>(
-      path, options, std::move(writer), std::move(checkpointer)));
+      path, options, std::move(writer), std::move(maintainer)));
 }
 
 }  // namespace cairn::store::sqlite
