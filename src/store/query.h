@@ -44,6 +44,17 @@ struct OrderBy {
 // Runs: all comparisons are ANDed. Default order (when order_by is empty, and
 // as the tie-breaker after it): start_time DESC, run_id ASC. NULLs (a run
 // without the metric/param/tag ordered on) sort last in both directions.
+//
+// Semantics shared by every backend:
+// - a metric comparison reads the run's latest value; a run without the
+//   metric never matches; a NaN value matches only != (and sorts after every
+//   number, before runs without the metric);
+// - param/tag comparisons other than IS NULL need the run to have the key;
+//   IS NULL matches runs without it;
+// - strings compare and sort by bytes; LIKE is case-sensitive, ILIKE
+//   folds ASCII case; % and _ are wildcards and backslash escapes them;
+// - IN with an empty list matches nothing, NOT IN with one matches every
+//   run that has the key.
 struct RunQuery {
   std::vector<std::string> experiment_ids;  // at least one
   std::vector<Comparison> filter;

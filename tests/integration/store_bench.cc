@@ -94,8 +94,8 @@ double LogBatchMs(cairn::store::MetadataStore& store, int rows, int reps, int di
   std::vector<Metric> batch(static_cast<size_t>(rows));
   for (int rep = 0; rep < reps; ++rep) {
     for (int i = 0; i < rows; ++i) {
-      batch[static_cast<size_t>(i)] = Metric{keys[static_cast<size_t>(i % distinct_keys)],
-                                             i * 0.5, 1700000000000 + i, rep * rows + i};
+      batch[static_cast<size_t>(i)] = Metric{keys[static_cast<size_t>(i % distinct_keys)], i * 0.5,
+                                             1700000000000 + i, rep * rows + i};
     }
     auto t0 = Clock::now();
     Check(store.LogBatch(r.run_id, batch, {}, {}), "log batch");
@@ -109,8 +109,8 @@ double LogBatchMs(cairn::store::MetadataStore& store, int rows, int reps, int di
 // uses CreateRun + LogBatch, which is what clients do (slow for 1M: use
 // --raw-fill for SQLite).
 std::string FillViaApi(cairn::store::MetadataStore& store, int n) {
-  std::string exp = Check(store.CreateExperiment({"bench-" + cairn::NewRunId(), "", {}, 1}),
-                          "create experiment");
+  std::string exp =
+      Check(store.CreateExperiment({"bench-" + cairn::NewRunId(), "", {}, 1}), "create experiment");
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> u(0, 1);
   for (int i = 0; i < n; ++i) {
@@ -126,8 +126,8 @@ std::string FillViaApi(cairn::store::MetadataStore& store, int n) {
 // SQLite only: inserts runs and latest metrics with raw SQL into the store's
 // schema (same rows the API would write, minus history), for 1M-run figures.
 std::string FillRawSqlite(const std::string& path, cairn::store::MetadataStore& store, int n) {
-  std::string exp = Check(store.CreateExperiment({"bench-" + cairn::NewRunId(), "", {}, 1}),
-                          "create experiment");
+  std::string exp =
+      Check(store.CreateExperiment({"bench-" + cairn::NewRunId(), "", {}, 1}), "create experiment");
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA synchronous=OFF; BEGIN", nullptr, nullptr, nullptr);
@@ -209,8 +209,8 @@ void SearchFigures(cairn::store::MetadataStore& store, const std::string& exp, i
       rows = page.runs.size();
       if (times.back() > 1000 && i >= 2) break;  // slow: three samples are enough
     }
-    std::printf("%-9s runs=%-8d %-34s p50=%8.2f ms  p95=%8.2f ms  (page %zu)\n", backend, n,
-                c.name, Percentile(times, 0.5), Percentile(times, 0.95), rows);
+    std::printf("%-9s runs=%-8d %-34s p50=%8.2f ms  p95=%8.2f ms  (page %zu)\n", backend, n, c.name,
+                Percentile(times, 0.5), Percentile(times, 0.95), rows);
   }
 }
 

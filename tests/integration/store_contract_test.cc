@@ -10,12 +10,11 @@
 // then: CAIRN_TEST_POSTGRES_URI=postgresql://postgres@127.0.0.1:15432/cairn
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -120,7 +119,8 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     } else {
       std::string base = Env("CAIRN_TEST_POSTGRES_URI");
       if (base.empty()) {
-        if (PostgresRequired()) FAIL() << "CAIRN_REQUIRE_POSTGRES=1 but CAIRN_TEST_POSTGRES_URI unset";
+        if (PostgresRequired())
+          FAIL() << "CAIRN_REQUIRE_POSTGRES=1 but CAIRN_TEST_POSTGRES_URI unset";
         GTEST_SKIP() << "CAIRN_TEST_POSTGRES_URI not set";
       }
       schema_ = "cairn_t_" + RandomSuffix();
@@ -320,8 +320,7 @@ TEST_P(StoreContractTest, UnknownExperimentsAreNotFound) {
   EXPECT_EQ(n.error().message(), "Could not find experiment with name nope");
   EXPECT_EQ(store_->SetExperimentTag("42", {"k", "v"}).error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(store_->RenameExperiment("42", "x", 1).error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(store_->SetExperimentLifecycle("42", kDeleted, 1).error().code(),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->SetExperimentLifecycle("42", kDeleted, 1).error().code(), ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContractTest, RenameExperiment) {
@@ -413,7 +412,7 @@ TEST_P(StoreContractTest, SearchExperiments) {
   EXPECT_EQ(names(EQ({attr("name", Comparator::kLike, std::string("b%"))})), (V{}));
   EXPECT_EQ(names(EQ({attr("name", Comparator::kILike, std::string("b%"))})), (V{"Beta"}));
   EXPECT_EQ(names(EQ({attr("creation_time", Comparator::kGt, int64_t{150}),
-                              attr("creation_time", Comparator::kLe, int64_t{300})})),
+                      attr("creation_time", Comparator::kLe, int64_t{300})})),
             (V{"gamma", "Beta"}));
   EXPECT_EQ(names(EQ({Cmp(Entity::kTag, "team", Comparator::kEq, std::string("vision"))})),
             (V{"gamma", "alpha"}));
@@ -469,8 +468,8 @@ TEST_P(StoreContractTest, CreateGetUpdateRun) {
   EXPECT_EQ(got->info.end_time, std::nullopt);
   EXPECT_EQ(got->info.artifact_uri, "file:///a/b");
   EXPECT_EQ(got->info.lifecycle_stage, "active");
-  EXPECT_EQ(got->tags, (std::vector<Tag>{{"mlflow.runName", "first"},
-                                         {"mlflow.source.name", "train.py"}}));
+  EXPECT_EQ(got->tags,
+            (std::vector<Tag>{{"mlflow.runName", "first"}, {"mlflow.source.name", "train.py"}}));
 
   auto updated = store_->UpdateRun(r.run_id, {"FINISHED", 2222, "renamed"});
   ASSERT_TRUE(updated) << updated.error().ToString();
@@ -569,7 +568,8 @@ TEST_P(StoreContractTest, LogBatchIsAtomic) {
   EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(s.error().message(),
             "Changing param values is not allowed. Param with key='lr' was already logged with "
-            "value='0.1' for run ID='" + run + "'. Attempted logging new value '0.2'.");
+            "value='0.1' for run ID='" +
+                run + "'. Attempted logging new value '0.2'.");
   auto r = store_->GetRun(run);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->metrics.empty());
@@ -729,10 +729,8 @@ class SearchTest : public StoreContractTest {
     b_ = NewRunIn(exp_, "b", 200, "bob");
     c_ = NewRunIn(exp_, "c", 300, "Carol");
     d_ = NewRunIn(exp_, "d", 400, "dave");
-    Log(a_, {M("acc", 0.5), M("loss", 3)}, {{"model", "ResNet"}, {"lr", "0.1"}},
-        {{"env", "prod"}});
-    Log(b_, {M("acc", 0.7), M("loss", 2)}, {{"model", "resnet"}, {"lr", "0.01"}},
-        {{"env", "dev"}});
+    Log(a_, {M("acc", 0.5), M("loss", 3)}, {{"model", "ResNet"}, {"lr", "0.1"}}, {{"env", "prod"}});
+    Log(b_, {M("acc", 0.7), M("loss", 2)}, {{"model", "resnet"}, {"lr", "0.01"}}, {{"env", "dev"}});
     Log(c_, {M("acc", 0.9)}, {{"model", "VGG"}}, {{"env", "Prod"}});
     Log(d_, {M("acc", std::numeric_limits<double>::quiet_NaN())}, {}, {});
     ASSERT_TRUE(store_->UpdateRun(b_, {"FINISHED", 250, std::nullopt}));
@@ -813,21 +811,16 @@ TEST_P(SearchTest, AttributeComparators) {
   EXPECT_EQ(Where(Cmp(A::kAttribute, "run_id", Comparator::kNotIn, V{a_, d_})), (S{"b", "c"}));
   EXPECT_EQ(Where(Cmp(A::kAttribute, "status", Comparator::kEq, std::string("FINISHED"))),
             (S{"b"}));
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "status", Comparator::kIn, V{"RUNNING"})),
-            (S{"a", "c", "d"}));
+  EXPECT_EQ(Where(Cmp(A::kAttribute, "status", Comparator::kIn, V{"RUNNING"})), (S{"a", "c", "d"}));
   EXPECT_EQ(Where(Cmp(A::kAttribute, "user_id", Comparator::kLike, std::string("c%"))), (S{}));
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "user_id", Comparator::kILike, std::string("c%"))),
-            (S{"c"}));
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "artifact_uri", Comparator::kLike,
-                      std::string("%" + b_))),
+  EXPECT_EQ(Where(Cmp(A::kAttribute, "user_id", Comparator::kILike, std::string("c%"))), (S{"c"}));
+  EXPECT_EQ(Where(Cmp(A::kAttribute, "artifact_uri", Comparator::kLike, std::string("%" + b_))),
             (S{"b"}));
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "lifecycle_stage", Comparator::kEq, std::string("active")))
-                .size(),
-            4u);
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kGt, int64_t{200})),
-            (S{"c", "d"}));
-  EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kLe, int64_t{200})),
-            (S{"a", "b"}));
+  EXPECT_EQ(
+      Where(Cmp(A::kAttribute, "lifecycle_stage", Comparator::kEq, std::string("active"))).size(),
+      4u);
+  EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kGt, int64_t{200})), (S{"c", "d"}));
+  EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kLe, int64_t{200})), (S{"a", "b"}));
   EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kEq, int64_t{300})), (S{"c"}));
   EXPECT_EQ(Where(Cmp(A::kAttribute, "start_time", Comparator::kNe, int64_t{300})),
             (S{"a", "b", "d"}));
@@ -897,9 +890,9 @@ TEST_P(SearchTest, OrderingPutsMissingLast) {
                      {{Entity::kMetric, "acc", false}})),
             (V{"c", "b"}));
   // Two keys: status, then acc.
-  EXPECT_EQ(Names(In(exp_, {}, {{Entity::kAttribute, "status", true},
-                                {Entity::kMetric, "acc", false}})),
-            (V{"b", "c", "a", "d"}));
+  EXPECT_EQ(
+      Names(In(exp_, {}, {{Entity::kAttribute, "status", true}, {Entity::kMetric, "acc", false}})),
+      (V{"b", "c", "a", "d"}));
 }
 
 TEST_P(SearchTest, TiesBreakOnStartTimeThenRunId) {
@@ -970,10 +963,10 @@ TEST_P(SearchTest, MetricOrderPagesAcrossNanAndMissingValues) {
   }
   for (int i = 0; i < 5; ++i) Log(NewRunIn(exp, "x" + std::to_string(i), t++), {M("other", 1)});
 
-  const V asc = {"v3", "v1", "v5", "v4", "v2", "v0", "v6", "n1", "n0",
-                 "x4", "x3", "x2", "x1", "x0"};
-  const V desc = {"v6", "v0", "v2", "v4", "v5", "v1", "v3", "n1", "n0",
-                  "x4", "x3", "x2", "x1", "x0"};
+  const V asc = {"v3", "v1", "v5", "v4", "v2", "v0", "v6",
+                 "n1", "n0", "x4", "x3", "x2", "x1", "x0"};
+  const V desc = {"v6", "v0", "v2", "v4", "v5", "v1", "v3",
+                  "n1", "n0", "x4", "x3", "x2", "x1", "x0"};
   for (bool ascending : {true, false}) {
     for (int64_t page_size : {1, 3, 7, 8, 14, 100}) {
       RunQuery q = In(exp, {}, {{Entity::kMetric, "score", ascending}});
@@ -1087,7 +1080,8 @@ TEST(StoreOpenTest, UnreachablePostgresIsUnavailableNamingHostAndPort) {
   auto s = OpenMetadataStore("postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/cairn");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), ErrorCode::kUnavailable);
-  EXPECT_TRUE(s.error().message().starts_with("metadata store unavailable: ")) << s.error().message();
+  EXPECT_TRUE(s.error().message().starts_with("metadata store unavailable: "))
+      << s.error().message();
   EXPECT_NE(s.error().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
       << s.error().message();
 }
@@ -1171,8 +1165,10 @@ TEST(PostgresRecoveryTest, LostConnectionsAreDiscardedAndReplaced) {
   for (int i = 0; i < 4; ++i) warm.emplace_back([&] { (void)(*store)->GetExperiment("0"); });
   for (auto& t : warm) t.join();
 
-  ASSERT_EQ(PgExec(base, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                         "application_name = '" + app + "'"),
+  ASSERT_EQ(PgExec(base,
+                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                   "application_name = '" +
+                       app + "'"),
             "");
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto first = (*store)->GetExperiment("0");

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -32,6 +32,22 @@ using sql::Value;
 // keep the statement text and server-side parse reasonable.
 constexpr size_t kMaxParams = 65535;
 constexpr size_t kMaxRowsPerInsert = 1000;
+
+// libpq messages span lines ("...failed: Connection refused\n\tIs the
+// server running..."); errors are one line.
+std::string OneLine(std::string_view msg) {
+  std::string out;
+  for (char c : msg) {
+    bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+    if (space) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 // '?' -> $1, $2, ... outside quoted literals, identifiers and comments.
 std::string NumberPlaceholders(std::string_view sql, int* count) {
@@ -68,10 +84,18 @@ class ParamBuffer {
   void Resize(size_t n) {
     offsets_.assign(n, kNull);
     arena_.clear();
+    has_nul_ = false;
   }
   void Clear() {
     std::fill(offsets_.begin(), offsets_.end(), kNull);
     arena_.clear();
+    has_nul_ = false;
+  }
+  // PostgreSQL text cannot hold NUL; a C-string parameter would silently
+  // end at it, so such values are refused instead.
+  Status Check() const {
+    if (has_nul_) return InvalidArgument("text values must not contain NUL characters");
+    return {};
   }
   void Set(size_t i, const Value& v) {
     if (i >= offsets_.size()) offsets_.resize(i + 1, kNull);
@@ -100,8 +124,12 @@ class ParamBuffer {
         }
         break;
       }
-      case Value::Kind::kText: arena_.append(v.s); break;
-      case Value::Kind::kNull: break;
+      case Value::Kind::kText:
+        if (v.s.find('\0') != std::string_view::npos) has_nul_ = true;
+        arena_.append(v.s);
+        break;
+      case Value::Kind::kNull:
+        break;
     }
     arena_.push_back('\0');
   }
@@ -120,6 +148,7 @@ class ParamBuffer {
   std::vector<size_t> offsets_;
   std::string arena_;
   std::vector<const char*> ptrs_;
+  bool has_nul_ = false;
 };
 
 class PgConnection;
@@ -219,7 +248,8 @@ class PgConnection final : public sql::Connection {
     int nparams = 0;
     std::string translated = NumberPlaceholders(sql, &nparams);
     if (!cached) {
-      auto stmt = std::make_unique<PgStatement>(this, std::string(), std::move(translated), nparams);
+      auto stmt =
+          std::make_unique<PgStatement>(this, std::string(), std::move(translated), nparams);
       PgStatement* p = stmt.get();
       return StatementRef(p, std::move(stmt));
     }
@@ -274,6 +304,7 @@ class PgConnection final : public sql::Connection {
       bulk_sql_.append(spec.tail);
       bulk_params_.Resize(rows * cols);
       for (size_t i = 0; i < rows * cols; ++i) bulk_params_.Set(i, values[first * cols + i]);
+      CAIRN_RETURN_IF_ERROR(bulk_params_.Check());
       PGresult* res = PQexecParams(conn_, bulk_sql_.c_str(), bulk_params_.size(), nullptr,
                                    bulk_params_.Pointers(), nullptr, nullptr, 0);
       Status s = Check(res, "inserting rows");
@@ -299,9 +330,8 @@ class PgConnection final : public sql::Connection {
   Status Check(PGresult* res, std::string_view what) {
     ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return {};
-    std::string msg = res != nullptr ? PQresultErrorMessage(res) : "";
-    if (msg.empty()) msg = PQerrorMessage(conn_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::string msg = OneLine(res != nullptr ? PQresultErrorMessage(res) : "");
+    if (msg.empty()) msg = OneLine(PQerrorMessage(conn_));
     const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
     std::string_view code = state != nullptr ? state : "";
     // No SQLSTATE means libpq itself failed (lost socket); class 08 and
@@ -319,8 +349,8 @@ class PgConnection final : public sql::Connection {
     if (code.starts_with("22")) {
       return MakeError(ErrorCode::kInvalidArgument, "invalid value: " + msg);
     }
-    return MakeError(ErrorCode::kInternal,
-                     "postgresql: " + msg + " (" + std::string(code) + ") while " + std::string(what));
+    return MakeError(ErrorCode::kInternal, "postgresql: " + msg + " (" + std::string(code) +
+                                               ") while " + std::string(what));
   }
 
  private:
@@ -334,6 +364,8 @@ class PgConnection final : public sql::Connection {
 
 Status PgStatement::Execute() {
   PQclear(res_);
+  res_ = nullptr;
+  CAIRN_RETURN_IF_ERROR(params_.Check());
   if (name_.empty()) {
     res_ = PQexecParams(conn_->raw(), sql_.c_str(), params_.size(), nullptr, params_.Pointers(),
                         nullptr, nullptr, 0);
@@ -341,8 +373,8 @@ Status PgStatement::Execute() {
     res_ = PQexecPrepared(conn_->raw(), name_.c_str(), params_.size(), params_.Pointers(), nullptr,
                           nullptr, 0);
   }
-  Status s = conn_->Check(res_, name_.empty() ? "running '" + sql_.substr(0, 120) + "'"
-                                              : "running statement " + name_);
+  Status s = conn_->Check(
+      res_, name_.empty() ? "running '" + sql_.substr(0, 120) + "'" : "running statement " + name_);
   if (!s) {
     PQclear(res_);
     res_ = nullptr;
@@ -408,9 +440,8 @@ class PostgresDatabase final : public sql::Database {
   Result<std::unique_ptr<PgConnection>> Connect() {
     PGconn* c = PQconnectdbParams(key_ptrs_.data(), value_ptrs_.data(), 0);
     if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
-      std::string msg = c != nullptr ? PQerrorMessage(c) : "out of memory";
+      std::string msg = c != nullptr ? OneLine(PQerrorMessage(c)) : "out of memory";
       PQfinish(c);
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
       return sql::StoreUnavailable("cannot connect to PostgreSQL at " + options_.host + ":" +
                                    std::to_string(options_.port) + ": " + msg);
     }
@@ -482,9 +513,9 @@ class PostgresDatabase final : public sql::Database {
 
   void AnalyzerLoop() {
     // Constant statements only: table names never come from the database.
-    static constexpr std::string_view kTables[] = {"runs", "latest_metrics", "params", "tags",
-                                                   "metrics", "experiments", "experiment_tags",
-                                                   "datasets", "inputs", "input_tags"};
+    static constexpr std::string_view kTables[] = {
+        "runs",        "latest_metrics",  "params",   "tags",   "metrics",
+        "experiments", "experiment_tags", "datasets", "inputs", "input_tags"};
     std::unique_ptr<PgConnection> conn;
     std::unique_lock lock(analyzer_mu_);
     for (;;) {

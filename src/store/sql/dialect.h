@@ -24,14 +24,6 @@ inline std::string LikeCondition(Dialect d, std::string_view lhs, bool case_inse
   return out;
 }
 
-// Appended to a text expression in ORDER BY so both engines sort strings by
-// bytes (SQLite's BINARY), whatever collation the PostgreSQL database has.
-// Not used for run ids: they are lowercase hex, ordered alike by every
-// collation, and keeping them plain lets PostgreSQL use its index order.
-inline std::string_view BytewiseCollation(Dialect d) {
-  return d == Dialect::kPostgres ? std::string_view(" COLLATE \"C\"") : std::string_view();
-}
-
 // Rewrites the portable DDL tokens used by migrations:
 //   @ID_PK@        an integer primary key the engine assigns (next = max + 1 on
 //                  SQLite, an identity column on PostgreSQL)

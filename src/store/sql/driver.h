@@ -3,7 +3,7 @@
 // implementation per engine: store/sqlite/ and store/postgres/. The store's
 // SQL is written once, with '?' placeholders; a driver translates what its
 // engine needs (PostgreSQL numbers them $1..$n) and the few dialect
-// differences are asked of `Dialect` (see sql_dialect.h).
+// differences are asked of `Dialect` (see dialect.h).
 //
 // Ownership: a Database owns its connections. A ConnectionLease borrows one
 // for the duration of one store operation and gives it back when destroyed.
@@ -87,7 +87,8 @@ class Statement {
 class StatementRef {
  public:
   StatementRef(Statement* s, std::unique_ptr<Statement> owned) : s_(s), owned_(std::move(owned)) {}
-  StatementRef(StatementRef&& o) noexcept : s_(std::exchange(o.s_, nullptr)), owned_(std::move(o.owned_)) {}
+  StatementRef(StatementRef&& o) noexcept
+      : s_(std::exchange(o.s_, nullptr)), owned_(std::move(o.owned_)) {}
   StatementRef& operator=(StatementRef&&) = delete;
   StatementRef(const StatementRef&) = delete;
   ~StatementRef() {

@@ -163,12 +163,13 @@ Result<int> MaxVersion(Connection& conn) {
 }
 
 Result<bool> MigrationsTableExists(Connection& conn) {
-  auto stmt = conn.Prepare(conn.dialect() == Dialect::kSqlite
-                               ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                 "name = 'schema_migrations'"
-                               : "SELECT 1 FROM pg_catalog.pg_tables WHERE "
-                                 "schemaname = current_schema() AND tablename = 'schema_migrations'",
-                           false);
+  auto stmt =
+      conn.Prepare(conn.dialect() == Dialect::kSqlite
+                       ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                         "name = 'schema_migrations'"
+                       : "SELECT 1 FROM pg_catalog.pg_tables WHERE "
+                         "schemaname = current_schema() AND tablename = 'schema_migrations'",
+                   false);
   if (!stmt) return std::unexpected(stmt.error());
   return (*stmt)->Next();
 }
@@ -190,10 +191,10 @@ Result<int> ApplyMigrations(Database& db, int64_t now_ms) {
       if (applied) return {};
       CAIRN_RETURN_IF_ERROR(conn->ExecScript(RewriteDdl(conn->dialect(), m.ddl)));
       if (m.seed != nullptr) CAIRN_RETURN_IF_ERROR(m.seed(*conn, now_ms));
-      CAIRN_ASSIGN_OR_RETURN(
-          auto stmt, conn->Prepare("INSERT INTO schema_migrations (version, description, "
-                                   "applied_at) VALUES (?, ?, ?)",
-                                   false));
+      CAIRN_ASSIGN_OR_RETURN(auto stmt,
+                             conn->Prepare("INSERT INTO schema_migrations (version, description, "
+                                           "applied_at) VALUES (?, ?, ?)",
+                                           false));
       stmt->BindAll(m.version, m.description, now_ms);
       CAIRN_RETURN_IF_ERROR(stmt->Exec());
       return {};

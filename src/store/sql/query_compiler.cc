@@ -13,29 +13,46 @@ namespace {
 
 std::string_view EntityName(Entity e) {
   switch (e) {
-    case Entity::kMetric: return "metric";
-    case Entity::kParam: return "param";
-    case Entity::kTag: return "tag";
-    case Entity::kAttribute: return "attribute";
-    case Entity::kDataset: return "dataset";
+    case Entity::kMetric:
+      return "metric";
+    case Entity::kParam:
+      return "param";
+    case Entity::kTag:
+      return "tag";
+    case Entity::kAttribute:
+      return "attribute";
+    case Entity::kDataset:
+      return "dataset";
   }
   return "?";
 }
 
 std::string_view ComparatorName(Comparator c) {
   switch (c) {
-    case Comparator::kEq: return "=";
-    case Comparator::kNe: return "!=";
-    case Comparator::kLt: return "<";
-    case Comparator::kLe: return "<=";
-    case Comparator::kGt: return ">";
-    case Comparator::kGe: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "ILIKE";
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
-    case Comparator::kIsNull: return "IS NULL";
-    case Comparator::kIsNotNull: return "IS NOT NULL";
+    case Comparator::kEq:
+      return "=";
+    case Comparator::kNe:
+      return "!=";
+    case Comparator::kLt:
+      return "<";
+    case Comparator::kLe:
+      return "<=";
+    case Comparator::kGt:
+      return ">";
+    case Comparator::kGe:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kIsNull:
+      return "IS NULL";
+    case Comparator::kIsNotNull:
+      return "IS NOT NULL";
   }
   return "?";
 }
@@ -43,13 +60,20 @@ std::string_view ComparatorName(Comparator c) {
 // SQL operator for the plain binary comparators.
 std::optional<std::string_view> BinaryOperator(Comparator c) {
   switch (c) {
-    case Comparator::kEq: return "=";
-    case Comparator::kNe: return "<>";
-    case Comparator::kLt: return "<";
-    case Comparator::kLe: return "<=";
-    case Comparator::kGt: return ">";
-    case Comparator::kGe: return ">=";
-    default: return std::nullopt;
+    case Comparator::kEq:
+      return "=";
+    case Comparator::kNe:
+      return "<>";
+    case Comparator::kLt:
+      return "<";
+    case Comparator::kLe:
+      return "<=";
+    case Comparator::kGt:
+      return ">";
+    case Comparator::kGe:
+      return ">=";
+    default:
+      return std::nullopt;
   }
 }
 
@@ -164,7 +188,8 @@ Status StringCondition(SqlBuilder& b, std::string_view lhs, const Comparison& c)
       b.InList(lhs, *list, c.op == Comparator::kNotIn);
       return {};
     }
-    default: return BadComparator(c);
+    default:
+      return BadComparator(c);
   }
 }
 
@@ -241,7 +266,8 @@ Status CheckPaging(int64_t max_results, int64_t offset) {
   if (max_results <= 0) {
     return InvalidArgument("max_results must be positive, got " + std::to_string(max_results));
   }
-  if (offset < 0) return InvalidArgument("offset must not be negative, got " + std::to_string(offset));
+  if (offset < 0)
+    return InvalidArgument("offset must not be negative, got " + std::to_string(offset));
   return {};
 }
 
@@ -387,7 +413,9 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
         CAIRN_RETURN_IF_ERROR(AttributeCondition(where, attr, c));
         break;
       }
-      case Entity::kDataset: CAIRN_RETURN_IF_ERROR(DatasetCondition(where, c)); break;
+      case Entity::kDataset:
+        CAIRN_RETURN_IF_ERROR(DatasetCondition(where, c));
+        break;
     }
   }
 
@@ -435,17 +463,13 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
             .Sql(alias)
             .Sql(".key = ?")
             .Bind(BoundValue::Text(o.key));
-        order.Sql(alias).Sql(".value").Sql(BytewiseCollation(dialect)).Sql(dir).Sql(" NULLS LAST");
+        order.Sql(alias).Sql(".value").Sql(dir).Sql(" NULLS LAST");
         break;
       }
       case Entity::kAttribute: {
         const AttrColumn* attr = FindAttribute(kRunAttributes, o.key);
         if (attr == nullptr) return InvalidArgument("Invalid order_by attribute '" + o.key + "'");
-        order.Sql(attr->column);
-        if (attr->type == AttrType::kString && attr->key != "run_id") {
-          order.Sql(BytewiseCollation(dialect));
-        }
-        order.Sql(dir);
+        order.Sql(attr->column).Sql(dir);
         if (attr->nullable) order.Sql(" NULLS LAST");
         break;
       }
@@ -508,9 +532,7 @@ Result<CompiledQuery> CompileExperimentSearch(const ExperimentQuery& q, Dialect 
                              "'; expected one of: name, creation_time, last_update_time, "
                              "experiment_id");
     }
-    b.Sql(attr->column);
-    if (attr->type == AttrType::kString) b.Sql(BytewiseCollation(dialect));
-    b.Sql(o.ascending ? " ASC, " : " DESC, ");
+    b.Sql(attr->column).Sql(o.ascending ? " ASC, " : " DESC, ");
   }
   b.Sql("e.experiment_id ASC");
   AppendPaging(b, q.max_results, q.offset);

@@ -17,8 +17,8 @@
 // Pure: no I/O, thread-safe.
 
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/error.h"

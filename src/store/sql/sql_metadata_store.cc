@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -20,12 +21,15 @@ constexpr std::string_view kRunNameTag = "mlflow.runName";
 
 // ---- statements reused on every call (prepared once per connection) ----
 
+// Run columns in the order ReadRunInfo reads them.
+#define CAIRN_RUN_COLUMNS                                                                  \
+  "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, " \
+  "r.artifact_uri, r.lifecycle_stage"
 constexpr std::string_view kSelectRunById =
-    "SELECT r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, "
-    "r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r WHERE r.run_id = ?";
-constexpr std::string_view kSelectRunsIn =
-    "SELECT r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, "
-    "r.end_time, r.artifact_uri, r.lifecycle_stage FROM runs r WHERE r.run_id IN ";
+    "SELECT " CAIRN_RUN_COLUMNS " FROM runs r WHERE r.run_id = ?";
+constexpr std::string_view kSelectRunsWhereId =
+    "SELECT " CAIRN_RUN_COLUMNS " FROM runs r WHERE r.run_id";
+#undef CAIRN_RUN_COLUMNS
 constexpr std::string_view kSelectRunState =
     "SELECT lifecycle_stage, experiment_id FROM runs WHERE run_id = ?";
 constexpr std::string_view kSelectExperimentState =
@@ -36,6 +40,9 @@ constexpr std::string_view kSelectExperimentById =
 constexpr std::string_view kSelectExperimentByName =
     "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, "
     "e.last_update_time FROM experiments e WHERE e.name = ?";
+// Both read by ReadExperiment, like the search's columns.
+static_assert(kSelectExperimentById.substr(7, kExperimentColumns.size()) == kExperimentColumns);
+static_assert(kSelectExperimentByName.substr(7, kExperimentColumns.size()) == kExperimentColumns);
 constexpr std::string_view kSelectRunParams = "SELECT key, value FROM params WHERE run_id = ?";
 
 constexpr BulkInsert kInsertParams{"INSERT INTO params (run_id, key, value) VALUES", 3,
@@ -130,10 +137,13 @@ void SortByKey(std::vector<T>& v) {
   std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
 }
 
-// IN lists are padded to a few fixed sizes (repeating the last id) so the
-// statements that load a page's rows can be prepared once and cached.
+// Loading a page by ids. SQLite: "col IN (?, ...)" with the list padded to
+// a few fixed sizes (repeating the last id), so the statements are prepared
+// once and cached. PostgreSQL: "col = ANY(?)" with one array parameter, which
+// plans in a fraction of the time a long IN list of parameters takes.
 constexpr size_t kInListBuckets[] = {1, 4, 16, 64, 256};
 constexpr size_t kMaxInList = 256;
+constexpr size_t kMaxArrayIds = 10000;
 
 size_t InListBucket(size_t n) {
   for (size_t b : kInListBuckets) {
@@ -142,26 +152,51 @@ size_t InListBucket(size_t n) {
   return kMaxInList;
 }
 
-std::string InList(size_t n) {
-  std::string s = "(";
-  for (size_t i = 0; i < n; ++i) s.append(i == 0 ? "?" : ", ?");
-  s.push_back(')');
-  return s;
+void AppendArrayElement(std::string& out, std::string_view id) {
+  out.push_back('"');
+  for (char c : id) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
 }
+void AppendArrayElement(std::string& out, int64_t id) { out.append(std::to_string(id)); }
 
-// Visits `ids` in chunks; `run(sql_in_list, bind)` runs one chunk, where
-// `bind(stmt, first_index)` binds the chunk's padded ids from `first_index`.
+// Visits `ids` in chunks. `run(condition, bind)` runs one chunk: `condition`
+// follows the id column in the SQL (" IN (?, ?)" or " = ANY(CAST(? AS ...))")
+// and `bind(stmt, first_index)` binds the chunk's ids from `first_index`.
 template <typename Id, typename F>
-Status ForEachIdChunk(const std::vector<Id>& ids, F&& run) {
+Status ForEachIdChunk(Dialect dialect, const std::vector<Id>& ids, F&& run) {
+  constexpr bool kText = std::is_convertible_v<Id, std::string_view>;
+  if (dialect == Dialect::kPostgres) {
+    std::string array;  // bound by reference: lives until run() returns
+    const std::string condition =
+        kText ? " = ANY(CAST(? AS TEXT[]))" : " = ANY(CAST(? AS BIGINT[]))";
+    for (size_t first = 0; first < ids.size(); first += kMaxArrayIds) {
+      size_t n = std::min(kMaxArrayIds, ids.size() - first);
+      array.assign("{");
+      for (size_t i = 0; i < n; ++i) {
+        if (i > 0) array.push_back(',');
+        AppendArrayElement(array, ids[first + i]);
+      }
+      array.push_back('}');
+      auto bind = [&](Statement& s, int at) { s.Bind(at, Value::Text(array)); };
+      CAIRN_RETURN_IF_ERROR(run(condition, bind));
+    }
+    return {};
+  }
   for (size_t first = 0; first < ids.size(); first += kMaxInList) {
     size_t n = std::min(kMaxInList, ids.size() - first);
     size_t bucket = InListBucket(n);
+    std::string condition = " IN (";
+    for (size_t i = 0; i < bucket; ++i) condition.append(i == 0 ? "?" : ", ?");
+    condition.push_back(')');
     auto bind = [&](Statement& s, int at) {
       for (size_t b = 0; b < bucket; ++b) {
         s.Bind(at + static_cast<int>(b), Statement::ToValue(ids[first + std::min(b, n - 1)]));
       }
     };
-    CAIRN_RETURN_IF_ERROR(run(InList(bucket), bind));
+    CAIRN_RETURN_IF_ERROR(run(condition, bind));
   }
   return {};
 }
@@ -178,69 +213,75 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false
   for (const Run& r : runs) ids.push_back(r.info.run_id);
   for (size_t i = 0; i < ids.size(); ++i) pos.emplace(ids[i], i);
   auto run_at = [&](std::string_view id) -> Run& { return runs[pos.at(id)]; };
-  CAIRN_RETURN_IF_ERROR(ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
-    if (with_info) {
-      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(std::string(kSelectRunsIn) + in));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { run_at(s->Text(0)).info = ReadRunInfo(*s); }));
-    }
-    {
-      CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("SELECT run_id, key, value, is_nan, timestamp_ms, step FROM "
-                            "latest_metrics WHERE run_id IN " + in));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(
-          ForEachRow(*s, [&] { run_at(s->Text(0)).metrics.push_back(ReadMetric(*s, 1)); }));
-    }
-    {
-      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM params WHERE "
-                                               "run_id IN " + in));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
-        run_at(s->Text(0)).params.push_back(Param{s->TextCopy(1), s->TextCopy(2)});
-      }));
-    }
-    {
-      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM tags WHERE "
-                                               "run_id IN " + in));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
-        run_at(s->Text(0)).tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
-      }));
-    }
-    // Inputs, then their tags matched by (run, dataset).
-    std::map<std::pair<size_t, int64_t>, size_t> input_index;
-    {
-      CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("SELECT i.run_id, i.dataset_id, d.name, d.digest, d.source_type, "
-                            "d.source, d.dataset_schema, d.profile FROM inputs i JOIN datasets d "
-                            "ON d.dataset_id = i.dataset_id WHERE i.run_id IN " + in +
-                            " ORDER BY i.dataset_id"));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
-        size_t r = pos.at(s->Text(0));
-        DatasetInput in;
-        in.dataset = Dataset{s->TextCopy(2), s->TextCopy(3), s->TextCopy(4),
-                             s->TextCopy(5), s->TextCopy(6), s->TextCopy(7)};
-        input_index[{r, s->Int(1)}] = runs[r].inputs.size();
-        runs[r].inputs.push_back(std::move(in));
-      }));
-    }
-    if (!input_index.empty()) {
-      CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("SELECT run_id, dataset_id, key, value FROM input_tags WHERE "
-                            "run_id IN " + in));
-      bind(*s, 0);
-      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
-        size_t r = pos.at(s->Text(0));
-        auto it = input_index.find({r, s->Int(1)});
-        if (it != input_index.end()) {
-          runs[r].inputs[it->second].tags.push_back(Tag{s->TextCopy(2), s->TextCopy(3)});
+  CAIRN_RETURN_IF_ERROR(
+      ForEachIdChunk(c.dialect(), ids, [&](const std::string& in, auto&& bind) -> Status {
+        if (with_info) {
+          CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(std::string(kSelectRunsWhereId) + in));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { run_at(s->Text(0)).info = ReadRunInfo(*s); }));
         }
+        {
+          CAIRN_ASSIGN_OR_RETURN(
+              auto s, c.Prepare("SELECT run_id, key, value, is_nan, timestamp_ms, step FROM "
+                                "latest_metrics WHERE run_id" +
+                                in));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(
+              ForEachRow(*s, [&] { run_at(s->Text(0)).metrics.push_back(ReadMetric(*s, 1)); }));
+        }
+        {
+          CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM params WHERE "
+                                                   "run_id" +
+                                                   in));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
+            run_at(s->Text(0)).params.push_back(Param{s->TextCopy(1), s->TextCopy(2)});
+          }));
+        }
+        {
+          CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM tags WHERE "
+                                                   "run_id" +
+                                                   in));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
+            run_at(s->Text(0)).tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
+          }));
+        }
+        // Inputs, then their tags matched by (run, dataset).
+        std::map<std::pair<size_t, int64_t>, size_t> input_index;
+        {
+          CAIRN_ASSIGN_OR_RETURN(
+              auto s,
+              c.Prepare("SELECT i.run_id, i.dataset_id, d.name, d.digest, d.source_type, "
+                        "d.source, d.dataset_schema, d.profile FROM inputs i JOIN datasets d "
+                        "ON d.dataset_id = i.dataset_id WHERE i.run_id" +
+                        in + " ORDER BY i.dataset_id"));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
+            size_t r = pos.at(s->Text(0));
+            DatasetInput in;
+            in.dataset = Dataset{s->TextCopy(2), s->TextCopy(3), s->TextCopy(4),
+                                 s->TextCopy(5), s->TextCopy(6), s->TextCopy(7)};
+            input_index[{r, s->Int(1)}] = runs[r].inputs.size();
+            runs[r].inputs.push_back(std::move(in));
+          }));
+        }
+        if (!input_index.empty()) {
+          CAIRN_ASSIGN_OR_RETURN(
+              auto s, c.Prepare("SELECT run_id, dataset_id, key, value FROM input_tags WHERE "
+                                "run_id" +
+                                in));
+          bind(*s, 0);
+          CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
+            size_t r = pos.at(s->Text(0));
+            auto it = input_index.find({r, s->Int(1)});
+            if (it != input_index.end()) {
+              runs[r].inputs[it->second].tags.push_back(Tag{s->TextCopy(2), s->TextCopy(3)});
+            }
+          }));
+        }
+        return {};
       }));
-    }
-    return {};
-  }));
   // Byte order on every backend, whatever the database's collation.
   for (Run& r : runs) {
     SortByKey(r.metrics);
@@ -260,15 +301,17 @@ Status LoadExperimentTags(Connection& c, std::vector<Experiment>& experiments) {
     ids.push_back(id);
     pos.emplace(id, i);
   }
-  CAIRN_RETURN_IF_ERROR(ForEachIdChunk(ids, [&](const std::string& in, auto&& bind) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(auto s,
-                           c.Prepare("SELECT experiment_id, key, value FROM experiment_tags WHERE "
-                                     "experiment_id IN " + in));
-    bind(*s, 0);
-    return ForEachRow(*s, [&] {
-      experiments[pos.at(s->Int(0))].tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
-    });
-  }));
+  CAIRN_RETURN_IF_ERROR(
+      ForEachIdChunk(c.dialect(), ids, [&](const std::string& in, auto&& bind) -> Status {
+        CAIRN_ASSIGN_OR_RETURN(
+            auto s, c.Prepare("SELECT experiment_id, key, value FROM experiment_tags WHERE "
+                              "experiment_id" +
+                              in));
+        bind(*s, 0);
+        return ForEachRow(*s, [&] {
+          experiments[pos.at(s->Int(0))].tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
+        });
+      }));
   for (Experiment& e : experiments) SortByKey(e.tags);
   return {};
 }
@@ -451,9 +494,8 @@ Result<std::string> SqlMetadataStore::CreateExperiment(const NewExperiment& e) {
 Result<Experiment> SqlMetadataStore::GetExperiment(const std::string& experiment_id) {
   auto id = ParseExperimentId(experiment_id);
   if (!id) return ExperimentNotFound(experiment_id);
-  auto r = InReadTxn([&](Connection& c) {
-    return ReadOneExperiment(c, kSelectExperimentById, Value::Int(*id));
-  });
+  auto r = InReadTxn(
+      [&](Connection& c) { return ReadOneExperiment(c, kSelectExperimentById, Value::Int(*id)); });
   if (!r && r.error().code() == ErrorCode::kNotFound) return ExperimentNotFound(experiment_id);
   return r;
 }
@@ -565,8 +607,8 @@ Status SqlMetadataStore::CreateRun(const NewRun& r) {
     // The run name and the mlflow.runName tag say the same thing.
     std::string run_name = r.run_name;
     std::vector<Tag> tags = r.tags;
-    auto name_tag = std::find_if(tags.begin(), tags.end(),
-                                 [](const Tag& t) { return t.key == kRunNameTag; });
+    auto name_tag =
+        std::find_if(tags.begin(), tags.end(), [](const Tag& t) { return t.key == kRunNameTag; });
     if (run_name.empty() && name_tag != tags.end()) run_name = name_tag->value;
     if (!run_name.empty() && name_tag == tags.end()) {
       tags.push_back(Tag{std::string(kRunNameTag), run_name});
@@ -677,10 +719,10 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
       for (const Param& p : params) {
         auto it = stored.find(p.key);
         if (it != stored.end() && it->second != p.value) {
-          return InvalidArgument(
-              "Changing param values is not allowed. Param with key='" + p.key +
-              "' was already logged with value='" + it->second + "' for run ID='" + run_id +
-              "'. Attempted logging new value '" + p.value + "'.");
+          return InvalidArgument("Changing param values is not allowed. Param with key='" + p.key +
+                                 "' was already logged with value='" + it->second +
+                                 "' for run ID='" + run_id + "'. Attempted logging new value '" +
+                                 p.value + "'.");
         }
       }
     }
@@ -703,9 +745,8 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
       std::vector<uint32_t>& order = scratch.order;
       order.resize(metrics.size());
       for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        return metrics[a].key < metrics[b].key;
-      });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return metrics[a].key < metrics[b].key; });
       rows.reserve(metrics.size() * 6);
       for (uint32_t i : order) {
         const Metric& m = metrics[i];
@@ -723,9 +764,9 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
         for (; j < order.size() && metrics[order[j]].key == best->key; ++j) {
           if (LaterThan(metrics[order[j]], *best)) best = &metrics[order[j]];
         }
-        rows.insert(rows.end(), {run, Value::Text(best->key), MetricValue(*best),
-                                 MetricIsNan(*best), Value::Int(best->timestamp),
-                                 Value::Int(best->step)});
+        rows.insert(rows.end(),
+                    {run, Value::Text(best->key), MetricValue(*best), MetricIsNan(*best),
+                     Value::Int(best->timestamp), Value::Int(best->step)});
         i = j;
       }
       CAIRN_RETURN_IF_ERROR(c.InsertRows(kUpsertLatestMetrics, rows));

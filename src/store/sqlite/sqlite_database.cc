@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <thread>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -51,9 +51,15 @@ class SqliteStatement final : public sql::Statement {
   void Bind(int index, const Value& v) override {
     int i = index + 1;
     switch (v.kind) {
-      case Value::Kind::kNull: sqlite3_bind_null(stmt_, i); break;
-      case Value::Kind::kInt: sqlite3_bind_int64(stmt_, i, v.i); break;
-      case Value::Kind::kDouble: sqlite3_bind_double(stmt_, i, v.d); break;
+      case Value::Kind::kNull:
+        sqlite3_bind_null(stmt_, i);
+        break;
+      case Value::Kind::kInt:
+        sqlite3_bind_int64(stmt_, i, v.i);
+        break;
+      case Value::Kind::kDouble:
+        sqlite3_bind_double(stmt_, i, v.d);
+        break;
       case Value::Kind::kText:
         // The caller keeps the text alive until the statement is reset.
         sqlite3_bind_text(stmt_, i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
@@ -92,7 +98,8 @@ class SqliteStatement final : public sql::Statement {
   std::string_view Text(int col) const override {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
     if (p == nullptr) return {};
-    return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+    return {reinterpret_cast<const char*>(p),
+            static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
   }
   void Reset() override {
     sqlite3_reset(stmt_);
@@ -132,8 +139,8 @@ class SqliteConnection final : public sql::Connection {
     if (rc != SQLITE_OK) {
       std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
-      return std::unexpected(SqliteError(db_, sqlite3_extended_errcode(db_),
-                                         "running script (" + msg + ")"));
+      return std::unexpected(
+          SqliteError(db_, sqlite3_extended_errcode(db_), "running script (" + msg + ")"));
     }
     return {};
   }
@@ -147,8 +154,8 @@ class SqliteConnection final : public sql::Connection {
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                 cached ? SQLITE_PREPARE_PERSISTENT : 0, &raw, nullptr);
     if (rc != SQLITE_OK) {
-      return std::unexpected(SqliteError(
-          db_, rc, "preparing '" + std::string(sql.substr(0, 120)) + "'"));
+      return std::unexpected(
+          SqliteError(db_, rc, "preparing '" + std::string(sql.substr(0, 120)) + "'"));
     }
     auto stmt = std::make_unique<SqliteStatement>(db_, raw);
     if (!cached) {
@@ -235,16 +242,15 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
   }
   sqlite3_extended_result_codes(db, 1);
   auto conn = std::make_unique<SqliteConnection>(db);
-  std::string pragmas =
-      "PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) +
-      ";"
-      "PRAGMA foreign_keys=ON;"
-      "PRAGMA case_sensitive_like=ON;"
-      "PRAGMA synchronous=NORMAL;"
-      "PRAGMA temp_store=MEMORY;"
-      "PRAGMA cache_size=-32768;"
-      "PRAGMA mmap_size=268435456;"
-      "PRAGMA journal_size_limit=67108864;";
+  std::string pragmas = "PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) +
+                        ";"
+                        "PRAGMA foreign_keys=ON;"
+                        "PRAGMA case_sensitive_like=ON;"
+                        "PRAGMA synchronous=NORMAL;"
+                        "PRAGMA temp_store=MEMORY;"
+                        "PRAGMA cache_size=-32768;"
+                        "PRAGMA mmap_size=268435456;"
+                        "PRAGMA journal_size_limit=67108864;";
   if (path != ":memory:") pragmas += "PRAGMA journal_mode=WAL;";
   if (reader) pragmas += "PRAGMA query_only=ON;";
   CAIRN_RETURN_IF_ERROR(conn->ExecScript(pragmas));
@@ -315,8 +321,7 @@ class BackgroundMaintainer {
       if (stop_) return;
       pending_ = false;
       lock.unlock();
-      sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr);
+      sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       MaybeAnalyze(/*at_start=*/false);
       lock.lock();
     }
@@ -466,8 +471,8 @@ Result<std::unique_ptr<sql::Database>> OpenSqliteDatabase(const std::string& pat
     CAIRN_ASSIGN_OR_RETURN(auto conn, OpenConnection(path, /*reader=*/false, options));
     maintainer = std::make_unique<BackgroundMaintainer>(std::move(conn));
   }
-  return std::unique_ptr<sql::Database>(std::make_unique<SqliteDatabase>(
-      path, options, std::move(writer), std::move(maintainer)));
+  return std::unique_ptr<sql::Database>(
+      std::make_unique<SqliteDatabase>(path, options, std::move(writer), std::move(maintainer)));
 }
 
 }  // namespace cairn::store::sqlite
