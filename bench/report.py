@@ -6,7 +6,8 @@ Input: lines "RESULT label=<name>[_rN] key=value ..." (from loadgen,
 sqlite_insert_bench, search_bench) and "MEM label=<name> key=value ..." and
 "INFO key=value" lines written by run.sh. Repeated measurements of one label
 (suffix _r1, _r2, ...) are reduced to their median; each ratio divides
-figures measured in the same run. Standard library only.
+figures measured in the same run: for load runs, the median over rounds of
+the per-round ratio. Standard library only.
 """
 
 import re
@@ -32,7 +33,10 @@ def parse(path):
         label = kv.pop("label", None)
         if label is None:
             continue
-        label = re.sub(r"_r\d+$", "", label)
+        m = re.search(r"_r(\d+)$", label)
+        if m:
+            kv["_round"] = m.group(1)
+            label = label[: m.start()]
         target = results if kind == "RESULT" else mem if kind == "MEM" else None
         if target is None:
             continue
@@ -48,6 +52,26 @@ def med(rows, key):
         except (KeyError, ValueError):
             pass
     return statistics.median(vals) if vals else None
+
+
+def round_ratio(results, a_label, a_key, b_label, b_key):
+    """Median over rounds of a/b, pairing the two figures of the same round
+    (both measured minutes apart); the ratio of medians when not in rounds."""
+    a_rows = {r.get("_round"): r for r in results.get(a_label, [])}
+    b_rows = {r.get("_round"): r for r in results.get(b_label, [])}
+    ratios = []
+    for rnd, a in a_rows.items():
+        b = b_rows.get(rnd)
+        if rnd is None or b is None:
+            continue
+        try:
+            if float(b[b_key]) != 0:
+                ratios.append(float(a[a_key]) / float(b[b_key]))
+        except (KeyError, ValueError):
+            pass
+    if ratios:
+        return statistics.median(ratios)
+    return ratio(med(results.get(a_label), a_key), med(results.get(b_label), b_key))
 
 
 def fmt(v, unit=""):
@@ -79,25 +103,28 @@ def main():
     r = lambda label, key: med(results.get(label), key)
     n = lambda label: len(results.get(label, []))
     out = []
+    out.append("Figures are medians over rounds; a ratio is the median of the per-round ratios.")
+    out.append("")
     out.append("| benchmark | Cairn | reference | ratio | goal | verdict |")
     out.append("|---|---|---|---|---|---|")
 
     cb = r("cairn_logbatch", "items_per_s")
     sq = r("sqlite_batch1000", "rows_per_s")
     mb = r("mlflow_logbatch", "items_per_s")
-    x = ratio(cb, sq)
+    rr = lambda a, ak, b, bk: round_ratio(results, a, ak, b, bk)
+    x = rr("cairn_logbatch", "items_per_s", "sqlite_batch1000", "rows_per_s")
     out.append(
         f"| log-batch ingest, 1000 metrics/request, {info.get('logbatch_clients', '?')} clients "
         f"(metrics/s, median of {n('cairn_logbatch')}) | {fmt(cb)} | raw SQLite 1000 rows/txn: "
         f"{fmt(sq)} rows/s | {fmt(x * 100 if x else None, ' %')} | ≥ 50 % | "
         f"{verdict(None if x is None else x >= 0.5)} |")
     pk = r("sqlite_batch1000_pk", "rows_per_s")
-    x = ratio(cb, pk)
+    x = rr("cairn_logbatch", "items_per_s", "sqlite_batch1000_pk", "rows_per_s")
     out.append(
         f"| log-batch ingest vs SQLite with a metrics primary key (metrics/s) | {fmt(cb)} | "
         f"SQLite WITHOUT ROWID, PK (run_id,key,step,ts,value): {fmt(pk)} rows/s | "
         f"{fmt(x * 100 if x else None, ' %')} | (context) | — |")
-    x = ratio(cb, mb)
+    x = rr("cairn_logbatch", "items_per_s", "mlflow_logbatch", "items_per_s")
     out.append(
         f"| log-batch ingest vs MLflow (metrics/s) | {fmt(cb)} | MLflow server: {fmt(mb)} | "
         f"{fmt(x, '×')} | ≥ 25× | {verdict(None if x is None else x >= 25)} |")
@@ -105,12 +132,12 @@ def main():
     cm = r("cairn_logmetric", "rps")
     mm = r("mlflow_logmetric", "rps")
     s1 = r("sqlite_batch1", "rows_per_s")
-    x = ratio(cm, mm)
+    x = rr("cairn_logmetric", "rps", "mlflow_logmetric", "rps")
     out.append(
         f"| log-metric, 1 metric/request, {info.get('logmetric_clients', '?')} clients (req/s, "
         f"median of {n('cairn_logmetric')}) | {fmt(cm)} | MLflow server: {fmt(mm)} | "
         f"{fmt(x, '×')} | ≥ 100× | {verdict(None if x is None else x >= 100)} |")
-    x = ratio(cm, s1)
+    x = rr("cairn_logmetric", "rps", "sqlite_batch1", "rows_per_s")
     out.append(
         f"| log-metric vs raw SQLite, 1 row/txn (req/s) | {fmt(cm)} | SQLite: {fmt(s1)} rows/s | "
         f"{fmt(x * 100 if x else None, ' %')} | (context) | — |")

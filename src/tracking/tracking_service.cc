@@ -332,14 +332,8 @@ Status TrackingService::SetTag(const std::string& run_id, const Tag& tag) {
   CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
   if (tag.key.empty()) return std::unexpected(MissingRequired("key"));
   CAIRN_RETURN_IF_ERROR(ValidateRunTag(tag));
-  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
-  if (tag.key == kRunNameTag) {
-    // The run's name and its mlflow.runName tag are one fact.
-    store::RunUpdate u;
-    u.run_name = tag.value;
-    CAIRN_RETURN_IF_ERROR(store_.UpdateRun(run_id, u));
-    return {};
-  }
+  // The store checks the run exists and is active in the same transaction,
+  // and keeps the run name and its mlflow.runName tag as one fact.
   return store_.LogBatch(run_id, {}, {}, {tag});
 }
 
@@ -357,7 +351,6 @@ Status TrackingService::LogMetric(const std::string& run_id, const Metric& metri
   CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
   if (metric.key.empty()) return std::unexpected(MissingRequired("key"));
   CAIRN_RETURN_IF_ERROR(ValidateMetric(metric));
-  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
   return store_.LogBatch(run_id, {metric}, {}, {});
 }
 
@@ -365,7 +358,6 @@ Status TrackingService::LogParam(const std::string& run_id, const Param& param) 
   CAIRN_RETURN_IF_ERROR(ValidateRunId(run_id));
   if (param.key.empty()) return std::unexpected(MissingRequired("key"));
   CAIRN_RETURN_IF_ERROR(ValidateParam(param));
-  CAIRN_RETURN_IF_ERROR(GetActiveRun(run_id));
   return store_.LogBatch(run_id, {}, {param}, {});
 }
 
@@ -385,21 +377,10 @@ Status TrackingService::LogBatch(const std::string& run_id, const std::vector<Me
     CAIRN_RETURN_IF_ERROR(ValidateRunTag(tags[i], "tags[" + std::to_string(i) + "]"));
   }
   CAIRN_RETURN_IF_ERROR(ValidateParamKeysUnique(params));
-  CAIRN_ASSIGN_OR_RETURN(Run run, GetActiveRun(run_id));
-  if (metrics.empty() && params.empty() && tags.empty()) return {};
-  CAIRN_RETURN_IF_ERROR(store_.LogBatch(run_id, metrics, params, tags));
-  // A batch that sets mlflow.runName renames the run, as set-tag does.
-  for (auto it = tags.rbegin(); it != tags.rend(); ++it) {
-    if (it->key == kRunNameTag) {
-      if (it->value != run.info.run_name) {
-        store::RunUpdate u;
-        u.run_name = it->value;
-        CAIRN_RETURN_IF_ERROR(store_.UpdateRun(run_id, u));
-      }
-      break;
-    }
-  }
-  return {};
+  // One store transaction: it checks the run exists and is active, refuses a
+  // changed param, and renames the run when the batch sets mlflow.runName.
+  // An empty batch still reports an unknown or deleted run.
+  return store_.LogBatch(run_id, metrics, params, tags);
 }
 
 Status TrackingService::LogInputs(const std::string& run_id,
