@@ -18,6 +18,7 @@
 // Output: a human summary on stderr and one machine-readable line on stdout:
 //   RESULT label=<l> requests=<n> seconds=<s> rps=<r> items_per_s=<i>
 //          p50_ms=.. p90_ms=.. p99_ms=.. non2xx=<n> errors=<n> loadgen_cpu_s=..
+//          total_requests=<n incl. warm-up> wall_s=<s incl. warm-up and drain>
 //
 // Exit status: 0 when the run completed (even with non-2xx answers, which
 // are counted), 1 on setup failure (cannot connect, cannot create runs),
@@ -524,11 +525,12 @@ int LoadGenerator::Run() {
                o_.label.c_str(), measured_, seconds, rps, items, pct(0.5), pct(0.9), pct(0.99),
                non2xx_, errors_, cpu, first_non2xx_.empty() ? "" : ", first failure: ",
                first_non2xx_.c_str());
+  double wall = std::chrono::duration<double>(t_done - t_start_).count();
   std::printf("RESULT label=%s requests=%" PRId64 " seconds=%.3f rps=%.2f items_per_s=%.1f "
               "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f non2xx=%" PRId64 " errors=%" PRId64
-              " loadgen_cpu_s=%.3f\n",
+              " loadgen_cpu_s=%.3f total_requests=%" PRId64 " wall_s=%.3f\n",
               o_.label.c_str(), measured_, seconds, rps, items, pct(0.5), pct(0.9), pct(0.99),
-              non2xx_, errors_, cpu);
+              non2xx_, errors_, cpu, completed_total_, wall);
   std::fflush(stdout);
   for (auto& c : conns_) {
     if (c->fd >= 0) close(c->fd);

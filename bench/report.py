@@ -4,7 +4,8 @@
 
 Input: lines "RESULT label=<name>[_rN] key=value ..." (from loadgen,
 sqlite_insert_bench, search_bench) and "MEM label=<name> key=value ..." and
-"INFO key=value" lines written by run.sh. Repeated measurements of one label
+"INFO key=value" lines written by run.sh, and "SRV label=<name>_rN cpu_s=<s>"
+(the server's CPU time during one load run, all its processes). Repeated measurements of one label
 (suffix _r1, _r2, ...) are reduced to their median; each ratio divides
 figures measured in the same run: for load runs, the median over rounds of
 the per-round ratio. Standard library only.
@@ -16,7 +17,7 @@ import sys
 
 
 def parse(path):
-    results, mem, info = {}, {}, {}
+    results, mem, info, srv = {}, {}, {}, {}
     for line in open(path):
         parts = line.split()
         if not parts:
@@ -37,11 +38,11 @@ def parse(path):
         if m:
             kv["_round"] = m.group(1)
             label = label[: m.start()]
-        target = results if kind == "RESULT" else mem if kind == "MEM" else None
+        target = {"RESULT": results, "MEM": mem, "SRV": srv}.get(kind)
         if target is None:
             continue
         target.setdefault(label, []).append(kv)
-    return results, mem, info
+    return results, mem, info, srv
 
 
 def med(rows, key):
@@ -99,7 +100,7 @@ def verdict(ok):
 
 
 def main():
-    results, mem, info = parse(sys.argv[1])
+    results, mem, info, srv = parse(sys.argv[1])
     r = lambda label, key: med(results.get(label), key)
     n = lambda label: len(results.get(label, []))
     out = []
@@ -181,15 +182,30 @@ def main():
     out.append("")
     out.append("Latency of the load runs (median over rounds):")
     out.append("")
-    out.append("| run | req/s | p50 ms | p90 ms | p99 ms | non-2xx | loadgen CPU s |")
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("| run | req/s | p50 ms | p90 ms | p99 ms | non-2xx | server CPU ms/request "
+               "| server cores busy | loadgen CPU s |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     for label in ("cairn_logbatch", "mlflow_logbatch", "cairn_logmetric", "mlflow_logmetric"):
         if label not in results:
             continue
+        per_req, cores = [], []
+        rounds = {x.get("_round"): x for x in results[label]}
+        for s_row in srv.get(label, []):
+            res = rounds.get(s_row.get("_round"))
+            try:
+                cpu = float(s_row["cpu_s"])
+                if res and float(res.get("total_requests", 0)) > 0:
+                    per_req.append(1000 * cpu / float(res["total_requests"]))
+                    cores.append(cpu / float(res["wall_s"]))
+            except (KeyError, ValueError, ZeroDivisionError):
+                pass
+        m_per_req = statistics.median(per_req) if per_req else None
+        m_cores = statistics.median(cores) if cores else None
         out.append(
             f"| {label} | {fmt(r(label, 'rps'))} | {fmt(r(label, 'p50_ms'))} | "
             f"{fmt(r(label, 'p90_ms'))} | {fmt(r(label, 'p99_ms'))} | "
-            f"{fmt(r(label, 'non2xx'))} | {fmt(r(label, 'loadgen_cpu_s'))} |")
+            f"{fmt(r(label, 'non2xx'))} | {fmt(m_per_req)} | {fmt(m_cores)} | "
+            f"{fmt(r(label, 'loadgen_cpu_s'))} |")
     seeds = [(k, v) for k, v in results.items() if "seed" in k]
     if seeds:
         out.append("")

@@ -203,7 +203,8 @@ GIT_REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "INFO logbatch_clients=$LOGBATCH_CLIENTS logmetric_clients=$LOGMETRIC_CLIENTS"
   echo "INFO search_runs_10k=$SEARCH_RUNS_SMALL search_runs_1m=$SEARCH_RUNS_LARGE"
 } >>"$RESULTS"
-log "work dir $WORK; $(nproc) CPUs ($CPU_MODEL); mlflow $MLFLOW_VERSION, $MLFLOW_WORKERS workers"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "work dir $WORK; $(nproc) CPUs ($CPU_MODEL); mlflow $MLFLOW_VERSION, $MLFLOW_WORKERS workers; load average $LOAD_START"
 
 # ---------------------------------------------------------------- ingest
 CAIRN_PID="" MLFLOW_PID="" CAIRN_PORT="" MLFLOW_PORT="" CAIRN_THREADS="?"
@@ -221,17 +222,44 @@ sleep 3
 [[ -n "$CAIRN_PID" ]] && mem_snapshot cairn_idle "$CAIRN_PID"
 [[ -n "$MLFLOW_PID" ]] && mem_snapshot mlflow_idle "$MLFLOW_PID"
 
+# CPU seconds (user + system) used so far by a process and its descendants.
+cpu_seconds() {  # pid
+  "$PY" - "$1" <<'EOF'
+import os, sys
+root, hz = int(sys.argv[1]), os.sysconf("SC_CLK_TCK")
+children, ticks = {}, {}
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(f[1]), []).append(int(p))
+        ticks[int(p)] = int(f[11]) + int(f[12])  # utime + stime
+todo, total = [root], 0
+while todo:
+    p = todo.pop()
+    total += ticks.get(p, 0)
+    todo.extend(children.get(p, []))
+print(f"{total / hz:.2f}")
+EOF
+}
+
 load() {  # server mode clients label
-  local port
-  if [[ "$1" == cairn ]]; then port="$CAIRN_PORT"; else port="$MLFLOW_PORT"; fi
+  local port pid
+  if [[ "$1" == cairn ]]; then port="$CAIRN_PORT" pid="$CAIRN_PID"; else port="$MLFLOW_PORT" pid="$MLFLOW_PID"; fi
   [[ -n "$port" ]] || return 0
   log "$4: $2, $3 clients, ${DURATION}s"
+  local c0 c1
+  c0="$(cpu_seconds "$pid")"
   record "$4" "$LOADGEN" --url "http://127.0.0.1:$port" --mode "$2" -c "$3" \
     --duration "$DURATION" --warmup "$WARMUP" --label "$4" --verify || true
+  c1="$(cpu_seconds "$pid")"
+  echo "SRV label=$4 cpu_s=$("$PY" -c "print(round($c1 - $c0, 2))")" | tee -a "$RESULTS" >&2
 }
 
 for r in $(seq "$ROUNDS"); do
-  log "round $r/$ROUNDS"
+  log "round $r/$ROUNDS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   record_suffixed "_r$r" "$SQLITE_BENCH" --dir "$WORK" --rows 2000000 --single-rows 50000 \
     --with-index
   # Alternate which server goes first so drift on the shared machine hits both.
@@ -321,6 +349,7 @@ REPORT="$WORK/results.md"
   echo "Cairn \`$CAIRN_BIN server\` ${CAIRN_SERVER_ARGS:+$CAIRN_SERVER_ARGS }(${CAIRN_THREADS} HTTP threads, SQLite store);"
   echo "MLflow $MLFLOW_VERSION (uvicorn, $MLFLOW_WORKERS workers, SQLite store); load runs ${DURATION}s"
   echo "after ${WARMUP}s warm-up, $ROUNDS round(s), servers alternated; medians over rounds."
+  echo "Machine load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   "$PY" "$ROOT/bench/report.py" "$RESULTS"
 } >"$REPORT"

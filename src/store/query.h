@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -23,6 +24,36 @@ enum class Entity {
 };
 
 enum class Comparator { kEq, kNe, kLt, kLe, kGt, kGe, kLike, kILike, kIn, kNotIn, kIsNull, kIsNotNull };
+
+// Names as they appear in filters and error messages ("metric", "NOT IN").
+constexpr std::string_view EntityName(Entity e) {
+  switch (e) {
+    case Entity::kMetric: return "metric";
+    case Entity::kParam: return "param";
+    case Entity::kTag: return "tag";
+    case Entity::kAttribute: return "attribute";
+    case Entity::kDataset: return "dataset";
+  }
+  return "?";
+}
+
+constexpr std::string_view ComparatorName(Comparator c) {
+  switch (c) {
+    case Comparator::kEq: return "=";
+    case Comparator::kNe: return "!=";
+    case Comparator::kLt: return "<";
+    case Comparator::kLe: return "<=";
+    case Comparator::kGt: return ">";
+    case Comparator::kGe: return ">=";
+    case Comparator::kLike: return "LIKE";
+    case Comparator::kILike: return "ILIKE";
+    case Comparator::kIn: return "IN";
+    case Comparator::kNotIn: return "NOT IN";
+    case Comparator::kIsNull: return "IS NULL";
+    case Comparator::kIsNotNull: return "IS NOT NULL";
+  }
+  return "?";
+}
 
 // String values for params/tags/string attributes/datasets, double for metrics,
 // int64 for time attributes; a list for IN / NOT IN; monostate for IS [NOT] NULL.

@@ -364,36 +364,6 @@ Result<Field> ResolveField(Target target, const Token& t, const ErrorSink& err) 
   return f;
 }
 
-std::string_view ComparatorName(Comparator c) {
-  switch (c) {
-    case Comparator::kEq:
-      return "=";
-    case Comparator::kNe:
-      return "!=";
-    case Comparator::kLt:
-      return "<";
-    case Comparator::kLe:
-      return "<=";
-    case Comparator::kGt:
-      return ">";
-    case Comparator::kGe:
-      return ">=";
-    case Comparator::kLike:
-      return "LIKE";
-    case Comparator::kILike:
-      return "ILIKE";
-    case Comparator::kIn:
-      return "IN";
-    case Comparator::kNotIn:
-      return "NOT IN";
-    case Comparator::kIsNull:
-      return "IS NULL";
-    case Comparator::kIsNotNull:
-      return "IS NOT NULL";
-  }
-  return "?";
-}
-
 // Which comparators each kind of field accepts, as MLflow.
 std::vector<Comparator> AllowedComparators(const Field& f) {
   using C = Comparator;
@@ -512,9 +482,9 @@ class Parser {
       std::string names;
       for (Comparator a : allowed) {
         if (!names.empty()) names += ", ";
-        names += ComparatorName(a);
+        names += store::ComparatorName(a);
       }
-      return err_.At("comparator '" + std::string(ComparatorName(cmp)) + "' is not supported for " +
+      return err_.At("comparator '" + std::string(store::ComparatorName(cmp)) + "' is not supported for " +
                          field.label + " (use one of " + names + ")",
                      op.pos);
     }

@@ -12,59 +12,14 @@ using store::Comparator;
 using store::Comparison;
 using store::Entity;
 
-std::string EntityName(Entity e) {
-  switch (e) {
-    case Entity::kMetric:
-      return "metric";
-    case Entity::kParam:
-      return "param";
-    case Entity::kTag:
-      return "tag";
-    case Entity::kAttribute:
-      return "attribute";
-    case Entity::kDataset:
-      return "dataset";
-  }
-  return "?";
-}
-
-std::string OpName(Comparator c) {
-  switch (c) {
-    case Comparator::kEq:
-      return "=";
-    case Comparator::kNe:
-      return "!=";
-    case Comparator::kLt:
-      return "<";
-    case Comparator::kLe:
-      return "<=";
-    case Comparator::kGt:
-      return ">";
-    case Comparator::kGe:
-      return ">=";
-    case Comparator::kLike:
-      return "LIKE";
-    case Comparator::kILike:
-      return "ILIKE";
-    case Comparator::kIn:
-      return "IN";
-    case Comparator::kNotIn:
-      return "NOT IN";
-    case Comparator::kIsNull:
-      return "IS NULL";
-    case Comparator::kIsNotNull:
-      return "IS NOT NULL";
-  }
-  return "?";
-}
-
 // A canonical text of a parsed tree, so expectations read like the input:
 // metric[loss] < d:0.5 ; param[lr] = s:'0.1'
 std::string Show(const std::vector<Comparison>& cs) {
   std::string out;
   for (const Comparison& c : cs) {
     if (!out.empty()) out += " ; ";
-    out += EntityName(c.entity) + "[" + c.key + "] " + OpName(c.op);
+    out += std::string(store::EntityName(c.entity)) + "[" + c.key + "] " +
+           std::string(store::ComparatorName(c.op));
     if (auto* s = std::get_if<std::string>(&c.value)) out += " s:'" + *s + "'";
     if (auto* d = std::get_if<double>(&c.value)) {
       char buf[64];

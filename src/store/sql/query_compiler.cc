@@ -11,52 +11,6 @@
 namespace cairn::store::sql {
 namespace {
 
-std::string_view EntityName(Entity e) {
-  switch (e) {
-    case Entity::kMetric:
-      return "metric";
-    case Entity::kParam:
-      return "param";
-    case Entity::kTag:
-      return "tag";
-    case Entity::kAttribute:
-      return "attribute";
-    case Entity::kDataset:
-      return "dataset";
-  }
-  return "?";
-}
-
-std::string_view ComparatorName(Comparator c) {
-  switch (c) {
-    case Comparator::kEq:
-      return "=";
-    case Comparator::kNe:
-      return "!=";
-    case Comparator::kLt:
-      return "<";
-    case Comparator::kLe:
-      return "<=";
-    case Comparator::kGt:
-      return ">";
-    case Comparator::kGe:
-      return ">=";
-    case Comparator::kLike:
-      return "LIKE";
-    case Comparator::kILike:
-      return "ILIKE";
-    case Comparator::kIn:
-      return "IN";
-    case Comparator::kNotIn:
-      return "NOT IN";
-    case Comparator::kIsNull:
-      return "IS NULL";
-    case Comparator::kIsNotNull:
-      return "IS NOT NULL";
-  }
-  return "?";
-}
-
 // SQL operator for the plain binary comparators.
 std::optional<std::string_view> BinaryOperator(Comparator c) {
   switch (c) {
