@@ -1,16 +1,11 @@
 #include "blob/artifact_path.h"
 
+#include "core/ids.h"
+
 #include <cstdio>
 
 namespace cairn::blob {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
@@ -53,8 +48,8 @@ Result<std::vector<std::string>> SplitArtifactPath(std::string_view path, bool a
     if (IsControl(c)) return Refuse(path, "control characters are not allowed");
     if (c == '\\') return Refuse(path, "backslashes are not allowed");
     if (c == '%' && i + 2 < path.size()) {
-      int hi = HexValue(path[i + 1]);
-      int lo = HexValue(path[i + 2]);
+      int hi = HexDigitValue(path[i + 1]);
+      int lo = HexDigitValue(path[i + 2]);
       if (hi >= 0 && lo >= 0) {
         unsigned char decoded = static_cast<unsigned char>(hi * 16 + lo);
         if (decoded == '/' || decoded == '.' || decoded == '\\' || IsControl(decoded)) {

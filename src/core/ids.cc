@@ -20,6 +20,13 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string NewRunId() {
   std::array<unsigned char, 16> raw{};
   if (RAND_bytes(raw.data(), raw.size()) != 1) {

@@ -14,5 +14,7 @@ std::string NewRunId();
 bool IsValidId(std::string_view id);
 // Lowercase hex of raw bytes.
 std::string HexEncode(std::string_view bytes);
+// The value of one hex digit (either case), or -1 when `c` is not one.
+int HexDigitValue(char c);
 
 }  // namespace cairn

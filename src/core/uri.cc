@@ -1,28 +1,19 @@
 #include "core/uri.h"
 
+#include "core/ids.h"
+
 #include <cctype>
 #include <charconv>
 #include <filesystem>
 
 namespace cairn {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 Result<std::string> PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
-      int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
-      int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+      int hi = i + 1 < s.size() ? HexDigitValue(s[i + 1]) : -1;
+      int lo = i + 2 < s.size() ? HexDigitValue(s[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return InvalidArgument("bad percent-encoding in '" + std::string(s) + "'");
       }

@@ -1,17 +1,8 @@
 #include "http/request_target.h"
 
+#include "core/ids.h"
+
 namespace cairn::http {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 bool AppendPercentDecoded(std::string_view in, bool plus_as_space, std::string& out) {
   size_t i = 0;
   while (i < in.size()) {
@@ -26,8 +17,8 @@ bool AppendPercentDecoded(std::string_view in, bool plus_as_space, std::string& 
       continue;
     }
     if (j + 2 >= in.size()) return false;  // fewer than two hex digits follow
-    const int hi = HexValue(in[j + 1]);
-    const int lo = HexValue(in[j + 2]);
+    const int hi = HexDigitValue(in[j + 1]);
+    const int lo = HexDigitValue(in[j + 2]);
     if (hi < 0 || lo < 0) return false;
     const char c = static_cast<char>(hi * 16 + lo);
     if (c == '\0') return false;
