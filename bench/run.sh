@@ -143,8 +143,10 @@ start_mlflow() {  # db_path artifacts_dir
   log "mlflow pid $STARTED_PID on port $STARTED_PORT ($((SECONDS - t0)) s to ready)"
 }
 
-# MEM line for a process and all its descendants: RSS and PSS summed, VmHWM
-# summed (an upper bound for a multi-process server).
+# MEM line for a process and all its descendants: RSS, PSS and anonymous RSS
+# summed, VmHWM summed (an upper bound for a multi-process server). RSS
+# counts file pages a process maps (SQLite's mmap of the database), which
+# the kernel can drop; anonymous RSS is the memory the server allocated.
 mem_snapshot() {  # label pid
   "$PY" - "$1" "$2" >>"$RESULTS" <<'EOF'
 import os, sys
@@ -162,7 +164,7 @@ while todo:
     p = todo.pop()
     procs.append(p)
     todo.extend(children.get(p, []))
-rss = hwm = pss = 0
+rss = hwm = pss = anon = 0
 for p in procs:
     try:
         for line in open(f"/proc/{p}/status"):
@@ -170,12 +172,14 @@ for p in procs:
                 rss += int(line.split()[1])
             elif line.startswith("VmHWM:"):
                 hwm += int(line.split()[1])
+            elif line.startswith("RssAnon:"):
+                anon += int(line.split()[1])
         for line in open(f"/proc/{p}/smaps_rollup"):
             if line.startswith("Pss:"):
                 pss += int(line.split()[1])
     except OSError:
         pass
-print(f"MEM label={label} rss_kb={rss} hwm_kb={hwm} pss_kb={pss} procs={len(procs)}")
+print(f"MEM label={label} rss_kb={rss} hwm_kb={hwm} pss_kb={pss} anon_kb={anon} procs={len(procs)}")
 EOF
   log "$(tail -n1 "$RESULTS")"
 }
