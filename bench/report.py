@@ -123,7 +123,7 @@ def main():
     x = rr("cairn_logbatch", "items_per_s", "sqlite_batch1000_pk", "rows_per_s")
     out.append(
         f"| log-batch ingest vs SQLite with a metrics primary key (metrics/s) | {fmt(cb)} | "
-        f"SQLite WITHOUT ROWID, PK (run_id,key,step,ts,value): {fmt(pk)} rows/s | "
+        f"SQLite WITHOUT ROWID, PK (run_id,key,step,ts,value,is_nan): {fmt(pk)} rows/s | "
         f"{fmt(x * 100 if x else None, ' %')} | (context) | — |")
     x = rr("cairn_logbatch", "items_per_s", "mlflow_logbatch", "items_per_s")
     out.append(
@@ -207,6 +207,18 @@ def main():
             f"{fmt(r(label, 'p90_ms'))} | {fmt(r(label, 'p99_ms'))} | "
             f"{fmt(r(label, 'non2xx'))} | {fmt(m_per_req)} | {fmt(m_cores)} | "
             f"{fmt(r(label, 'loadgen_cpu_s'))} |")
+    layouts = [(k, v) for k, v in results.items() if k.startswith("layout_")]
+    if layouts:
+        base = med(results.get("layout_text_pk"), "rows_per_s")
+        out.append("")
+        out.append("SQLite storage-layout experiments (sqlite_insert_bench --layouts-only; "
+                   "1000-row batches from 4 runs in turn):")
+        out.append("")
+        out.append("| layout | rows/s | vs Cairn schema v1 (layout_text_pk) |")
+        out.append("|---|---|---|")
+        for k, v in layouts:
+            x = ratio(med(v, "rows_per_s"), base)
+            out.append(f"| {k} | {fmt(med(v, 'rows_per_s'))} | {fmt(x, '×')} |")
     seeds = [(k, v) for k, v in results.items() if "seed" in k]
     if seeds:
         out.append("")

@@ -3,7 +3,9 @@
 # reference measured in the same run on the same machine (raw SQLite inserts,
 # the real MLflow server). `make bench` runs it.
 #
-#   ./bench/run.sh            full run (~15-25 min; seeds 1M runs for search)
+#   ./bench/run.sh            full run (~15-25 min; seeds 1M runs for search;
+#                             the first run also seeds MLflow's 10k-run store,
+#                             3-15 min, cached in <BUILD_DIR>/bench-cache)
 #   ./bench/run.sh --quick    short durations, 1 round, 100k-run large search
 #
 # Environment (all optional):
@@ -17,6 +19,8 @@
 #   SEARCH_QUERIES=50 MLFLOW_SEARCH_QUERIES=10
 #   SKIP_MLFLOW=1 SKIP_CAIRN=1  measure one side only
 #   BENCH_NO_BUILD=1            use the binaries as they are
+#   BENCH_LAYOUTS=1             also run the SQLite storage-layout experiments
+#                               (sqlite_insert_bench --layouts-only; ~40 s)
 #   BENCH_OUT=<file>            also write the Markdown report there
 #   BENCH_KEEP=1                keep the temp dir (dbs, server logs)
 #
@@ -271,6 +275,10 @@ for r in $(seq "$ROUNDS"); do
   for s in "${order[@]}"; do load "$s" log-batch "$LOGBATCH_CLIENTS" "${s}_logbatch_r$r"; done
   for s in "${order[@]}"; do load "$s" log-metric "$LOGMETRIC_CLIENTS" "${s}_logmetric_r$r"; done
 done
+if [[ "${BENCH_LAYOUTS:-0}" == 1 ]]; then
+  log "SQLite storage-layout experiments"
+  record_suffixed "" "$SQLITE_BENCH" --dir "$WORK" --rows 2000000 --layouts-only || true
+fi
 [[ -n "$CAIRN_PID" ]] && mem_snapshot cairn_loaded "$CAIRN_PID"
 [[ -n "$MLFLOW_PID" ]] && mem_snapshot mlflow_loaded "$MLFLOW_PID"
 for pid in $CAIRN_PID $MLFLOW_PID; do stop_server "$pid"; done
@@ -351,7 +359,8 @@ REPORT="$WORK/results.md"
 {
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $GIT_REV, $(nproc) CPUs ($CPU_MODEL),"
   echo "Cairn \`$CAIRN_BIN server\` ${CAIRN_SERVER_ARGS:+$CAIRN_SERVER_ARGS }(${CAIRN_THREADS} HTTP threads, SQLite store);"
-  echo "MLflow $MLFLOW_VERSION (uvicorn, $MLFLOW_WORKERS workers, SQLite store); load runs ${DURATION}s"
+  if [[ "$SKIP_MLFLOW" == 1 ]]; then echo "MLflow not measured (SKIP_MLFLOW=1); load runs ${DURATION}s"
+  else echo "MLflow $MLFLOW_VERSION (uvicorn, $MLFLOW_WORKERS workers, SQLite store); load runs ${DURATION}s"; fi
   echo "after ${WARMUP}s warm-up, $ROUNDS round(s), servers alternated; medians over rounds."
   echo "Machine load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
