@@ -1066,6 +1066,59 @@ TEST_P(StoreContractTest, ConcurrentBatchesToDifferentRuns) {
   }
 }
 
+// Concurrent writers whose batches fail and succeed side by side (on SQLite
+// they share group-committed transactions): a failing batch writes nothing,
+// its neighbours write everything, and each caller gets its own answer.
+TEST_P(StoreContractTest, ConcurrentFailingAndSucceedingBatchesStayIsolated) {
+  constexpr int kThreads = 8;
+  constexpr int kBatches = 20;
+  std::vector<std::string> runs;
+  for (int t = 0; t < kThreads; ++t) {
+    runs.push_back(NewRunIn("0", "g" + std::to_string(t)));
+    Log(runs[t], {}, {{"fixed", "1"}});
+  }
+  std::atomic<int> wrong_answers{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        const bool bad = (b + t) % 3 == 0;  // changes an immutable param
+        std::vector<Metric> m{M("ok", b, b, 1), M("b" + std::to_string(b), b, b, 1)};
+        // The new key is inserted before the changed one is detected, so a
+        // failing batch must undo a write it already made.
+        std::vector<Param> p{{"new" + std::to_string(b), "x"}, {"fixed", bad ? "2" : "1"}};
+        auto s = store_->LogBatch(runs[t], m, p, {{"t" + std::to_string(b), "v"}});
+        if (static_cast<bool>(s) == bad) ++wrong_answers;
+        if (!s && s.error().code() != ErrorCode::kInvalidArgument) ++wrong_answers;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong_answers.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    auto r = store_->GetRun(runs[t]);
+    ASSERT_TRUE(r);
+    size_t good = 0;
+    for (int b = 0; b < kBatches; ++b) {
+      const bool bad = (b + t) % 3 == 0;
+      auto h = store_->GetMetricHistory(runs[t], "b" + std::to_string(b), 0, 0);
+      ASSERT_TRUE(h);
+      EXPECT_EQ(h->size(), bad ? 0u : 1u) << "run " << t << " batch " << b;
+      bool has_tag = std::any_of(r->tags.begin(), r->tags.end(),
+                                 [&](const Tag& g) { return g.key == "t" + std::to_string(b); });
+      EXPECT_EQ(has_tag, !bad) << "run " << t << " batch " << b;
+      if (!bad) ++good;
+    }
+    EXPECT_EQ(store_->GetMetricHistory(runs[t], "ok", 0, 0)->size(), good);
+    EXPECT_EQ(r->params.size(), good + 1);
+    for (const Param& p : r->params) {
+      if (p.key == "fixed") continue;
+      int b = std::stoi(p.key.substr(3));
+      EXPECT_NE((b + t) % 3, 0) << "param of failed batch " << b << " was kept";
+    }
+  }
+}
+
 std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"),
