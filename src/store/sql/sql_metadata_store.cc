@@ -1,13 +1,5 @@
 #include "store/sql/sql_metadata_store.h"
 
-#include <functional>
-
-#include <mutex>
-
-#include <deque>
-
-#include <condition_variable>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -432,100 +424,13 @@ Value MetricIsNan(const Metric& m) { return Value::Int(std::isnan(m.value) ? 1 :
 
 }  // namespace
 
-struct SqlMetadataStore::GroupCommit {
-  struct Op {
-    const std::function<Status(Connection&)>* fn;
-    Status result;
-    bool done = false;
-  };
-  // At most this many operations share one transaction, so one leader's
-  // turn (and the latency it adds to the first waiter) stays bounded.
-  static constexpr size_t kMaxGroup = 64;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Op*> queue;
-  bool leader_active = false;
-};
-
 SqlMetadataStore::SqlMetadataStore(std::unique_ptr<Database> db, const Clock& clock)
-    : db_(std::move(db)), clock_(clock) {
-  if (db_->dialect() == Dialect::kSqlite) group_ = std::make_unique<GroupCommit>();
-}
+    : db_(std::move(db)), clock_(clock) {}
 
 SqlMetadataStore::~SqlMetadataStore() = default;
 
-Status SqlMetadataStore::RunGrouped(const std::function<Status(Connection&)>& fn) {
-  GroupCommit& g = *group_;
-  GroupCommit::Op op{&fn, {}, false};
-  std::unique_lock lock(g.mu);
-  g.queue.push_back(&op);
-  while (!op.done) {
-    if (g.leader_active) {
-      g.cv.wait(lock);
-      continue;
-    }
-    g.leader_active = true;
-    std::vector<GroupCommit::Op*> batch;
-    while (!g.queue.empty() && batch.size() < GroupCommit::kMaxGroup) {
-      batch.push_back(g.queue.front());
-      g.queue.pop_front();
-    }
-    lock.unlock();
-    auto run_all = [&]() -> Status {
-      CAIRN_ASSIGN_OR_RETURN(auto conn, db_->Writer());
-      CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
-      if (batch.size() == 1) {
-        batch[0]->result = (*batch[0]->fn)(*conn);
-        if (!batch[0]->result) {
-          conn->Rollback();
-          return {};
-        }
-      } else {
-        CAIRN_ASSIGN_OR_RETURN(auto save, conn->Prepare("SAVEPOINT group_op"));
-        CAIRN_ASSIGN_OR_RETURN(auto undo, conn->Prepare("ROLLBACK TO group_op"));
-        CAIRN_ASSIGN_OR_RETURN(auto release, conn->Prepare("RELEASE group_op"));
-        for (GroupCommit::Op* o : batch) {
-          CAIRN_RETURN_IF_ERROR(save->Exec());
-          o->result = (*o->fn)(*conn);
-          if (!o->result) CAIRN_RETURN_IF_ERROR(undo->Exec());
-          CAIRN_RETURN_IF_ERROR(release->Exec());
-        }
-      }
-      auto committed = conn->Commit();
-      if (!committed) {
-        conn->Rollback();
-        return committed;
-      }
-      return {};
-    };
-    Status group_status = run_all();
-    lock.lock();
-    for (GroupCommit::Op* o : batch) {
-      // A failure of the transaction itself (begin, savepoint, commit) is
-      // every member's failure: none of their writes were committed.
-      if (!group_status && o->result) o->result = std::unexpected(group_status.error());
-      o->done = true;
-    }
-    g.leader_active = false;
-    g.cv.notify_all();
-  }
-  return std::move(op.result);
-}
-
 template <typename F>
 auto SqlMetadataStore::InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  using R = decltype(body(std::declval<Connection&>()));
-  if (group_) {
-    std::optional<R> out;
-    const std::function<Status(Connection&)> op = [&](Connection& c) -> Status {
-      out.emplace(body(c));
-      if (!*out) return std::unexpected(out->error());
-      return {};
-    };
-    Status st = RunGrouped(op);
-    if (!st) return std::unexpected(st.error());
-    return std::move(*out);
-  }
   CAIRN_ASSIGN_OR_RETURN(auto conn, db_->Writer());
   CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
   auto result = body(*conn);

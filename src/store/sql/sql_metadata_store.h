@@ -10,7 +10,6 @@
 //
 // Thread safety: safe for concurrent use; all state lives in the Database.
 
-#include <functional>
 #include <memory>
 
 #include "core/clock.h"
@@ -59,17 +58,6 @@ class SqlMetadataStore final : public MetadataStore {
  private:
   template <typename F>
   auto InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
-  // Group commit for single-writer engines (SQLite): concurrent write
-  // operations queue here; one of the waiting threads becomes the leader and
-  // runs every queued operation in one transaction, each inside its own
-  // savepoint (a failing operation rolls back only its own writes), then
-  // commits once and wakes the others. Every operation still returns only
-  // after its writes are committed (or with the error that stopped them), so
-  // an acknowledged write is durable exactly as before; the commit and its
-  // WAL writes are shared by the group.
-  Status RunGrouped(const std::function<Status(Connection&)>& op);
-  struct GroupCommit;
-  std::unique_ptr<GroupCommit> group_;
   template <typename F>
   auto InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
 
