@@ -8,7 +8,9 @@ Result<std::unique_ptr<ArtifactRepository>> ArtifactRepository::Open(const std::
   if (root_uri.empty()) return InvalidArgument("artifact root URI is empty");
   if (root_uri.starts_with("s3://")) {
     return MakeError(ErrorCode::kUnimplemented,
-                     "artifact root '" + root_uri + "': S3 storage is not implemented yet");
+                     "artifact root '" + root_uri +
+                         "': S3 artifact storage is not available in this version; use a local "
+                         "path or a file:// URI");
   }
   // LocalPathFromUri refuses any other scheme with kInvalidArgument naming it.
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifactRepository> local,
