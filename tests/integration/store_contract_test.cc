@@ -689,6 +689,102 @@ TEST_P(StoreContractTest, LargeBatch) {
   EXPECT_EQ(store_->GetMetricHistory(run, "k7", 0, 0)->size(), 50u);
 }
 
+// History is keyed by a series id per (run, key): runs sharing key names,
+// and a batch that mixes known and new keys, keep every series apart.
+TEST_P(StoreContractTest, MetricHistoriesAreSeparatePerRunAndKey) {
+  std::string r1 = NewRunIn("0");
+  std::string r2 = NewRunIn("0");
+  Log(r1, {M("a", 1, 0, 1), M("b", 2, 0, 1)});
+  Log(r2, {M("b", 20, 0, 1), M("c", 30, 0, 1)});
+  Log(r1, {M("c", 3, 0, 1), M("a", 11, 1, 2), M("b", 2, 0, 1)});  // b: a retry
+  auto values = [&](const std::string& run, const std::string& key) {
+    std::vector<double> out;
+    auto h = store_->GetMetricHistory(run, key, 0, 0);
+    EXPECT_TRUE(h) << h.error().ToString();
+    if (h) {
+      for (const Metric& m : *h) {
+        EXPECT_EQ(m.key, key);
+        out.push_back(m.value);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(values(r1, "a"), (std::vector<double>{1, 11}));
+  EXPECT_EQ(values(r1, "b"), (std::vector<double>{2}));
+  EXPECT_EQ(values(r1, "c"), (std::vector<double>{3}));
+  EXPECT_EQ(values(r2, "a"), (std::vector<double>{}));
+  EXPECT_EQ(values(r2, "b"), (std::vector<double>{20}));
+  EXPECT_EQ(values(r2, "c"), (std::vector<double>{30}));
+}
+
+// More distinct keys than one id lookup takes at once (SQLite chunks IN
+// lists at 256), half of them already known on the second batch.
+TEST_P(StoreContractTest, BatchWithManyKnownAndNewKeys) {
+  std::string run = NewRunIn("0");
+  auto batch = [](int from, int to, int step) {
+    std::vector<Metric> m;
+    for (int k = from; k < to; ++k) m.push_back(M("key" + std::to_string(k), k + step, step, 1));
+    return m;
+  };
+  Log(run, batch(0, 400, 0));
+  Log(run, batch(200, 600, 1));
+  auto r = store_->GetRun(run);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->metrics.size(), 600u);
+  for (int k : {0, 199, 200, 255, 256, 399, 400, 599}) {
+    auto h = store_->GetMetricHistory(run, "key" + std::to_string(k), 0, 0);
+    ASSERT_TRUE(h);
+    std::vector<int64_t> steps;
+    for (const Metric& m : *h) {
+      EXPECT_EQ(m.value, k + m.step);
+      steps.push_back(m.step);
+    }
+    EXPECT_EQ(steps, k < 200   ? (std::vector<int64_t>{0})
+                     : k < 400 ? (std::vector<int64_t>{0, 1})
+                               : (std::vector<int64_t>{1}))
+        << "key" << k;
+  }
+}
+
+// Writers racing to create the same new keys of one run: every batch
+// succeeds and all points land in one series per key.
+TEST_P(StoreContractTest, ConcurrentBatchesToOneRunShareSeries) {
+  constexpr int kThreads = 6;
+  constexpr int kBatches = 5;
+  constexpr int kKeys = 20;
+  std::string run = NewRunIn("0");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<Metric> m;
+        // Each batch brings new keys that every thread logs at once.
+        for (int k = 0; k < kKeys; ++k) {
+          m.push_back(M("b" + std::to_string(b) + "k" + std::to_string(k), t, t, b));
+        }
+        auto s = store_->LogBatch(run, m, {}, {});
+        if (!s) {
+          ADD_FAILURE() << s.error().ToString();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto r = store_->GetRun(run);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->metrics.size(), static_cast<size_t>(kBatches * kKeys));
+  for (int b = 0; b < kBatches; ++b) {
+    auto h = store_->GetMetricHistory(run, "b" + std::to_string(b) + "k7", 0, 0);
+    ASSERT_TRUE(h);
+    std::vector<int64_t> steps;
+    for (const Metric& m : *h) steps.push_back(m.step);
+    EXPECT_EQ(steps, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  }
+}
+
 // ---------------------------------------------------------------- inputs
 
 TEST_P(StoreContractTest, LogInputsDeduplicates) {

@@ -52,9 +52,15 @@ constexpr BulkInsert kUpsertTags{"INSERT INTO tags (run_id, key, value) VALUES",
 constexpr BulkInsert kUpsertExperimentTags{
     "INSERT INTO experiment_tags (experiment_id, key, value) VALUES", 3,
     "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value"};
-// An identical (run, key, step, timestamp, value) row is a client retry: kept once.
+// One series per (run, key); a concurrent writer may have created it first.
+constexpr BulkInsert kInsertMetricSeries{"INSERT INTO metric_series (run_id, key) VALUES", 2,
+                                         "ON CONFLICT (run_id, key) DO NOTHING"};
+// Followed by the key condition (" IN (...)" or " = ANY(...)").
+constexpr std::string_view kSelectSeriesIdsWhereKey =
+    "SELECT key, series_id FROM metric_series WHERE run_id = ? AND key";
+// An identical (series, step, timestamp, value) row is a client retry: kept once.
 constexpr BulkInsert kInsertMetrics{
-    "INSERT INTO metrics (run_id, key, step, timestamp_ms, value, is_nan) VALUES", 6,
+    "INSERT INTO metrics (series_id, step, timestamp_ms, value, is_nan) VALUES", 5,
     "ON CONFLICT DO NOTHING"};
 // MLflow's rule: the latest value is the one with the greatest
 // (step, timestamp, value); a tie keeps the stored one.
@@ -395,18 +401,77 @@ Result<Experiment> ReadOneExperiment(Connection& c, std::string_view sql, const 
   return std::move(one[0]);
 }
 
+// The metrics of one key in a batch: order[begin, end) index them.
+struct KeyGroup {
+  std::string_view key;
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  int64_t series_id = kNoSeries;
+  static constexpr int64_t kNoSeries = -1;
+};
+
 // Rows staged for one LogBatch. Reused per thread so a batch of a thousand
 // metrics does not allocate its row buffers again and again.
 struct BatchScratch {
   std::vector<Value> rows;
   std::vector<uint32_t> order;
+  std::vector<KeyGroup> groups;        // sorted by key
+  std::vector<KeyGroup> by_series;     // the same, sorted by series id
+  std::vector<std::string_view> keys;  // keys to look up
 };
 
 BatchScratch& ThreadScratch() {
   thread_local BatchScratch scratch;
   scratch.rows.clear();
   scratch.order.clear();
+  scratch.groups.clear();
+  scratch.by_series.clear();
+  scratch.keys.clear();
   return scratch;
+}
+
+// Sets the series id of every group (sorted by key) for `run`, creating
+// the series that do not exist yet. In the steady state (every key logged
+// before) this is one indexed SELECT; new keys cost one bulk insert and a
+// second SELECT for just those keys. Keys are inserted in sorted order, so
+// concurrent PostgreSQL writers creating the same keys cannot deadlock.
+// Measured against one cached SELECT per key (store_bench, 1000 metrics):
+// equal on SQLite at 50 keys, and 6.5 ms vs 12 ms per batch on PostgreSQL
+// at 100 keys, where each per-key SELECT is a round trip.
+Status ResolveSeriesIds(Connection& c, const Value& run, std::vector<KeyGroup>& groups,
+                        std::vector<std::string_view>& keys, std::vector<Value>& rows) {
+  auto lookup = [&]() -> Status {
+    return ForEachIdChunk(c.dialect(), keys, [&](const std::string& in, auto&& bind) -> Status {
+      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(std::string(kSelectSeriesIdsWhereKey) + in));
+      s->Bind(0, run);
+      bind(*s, 1);
+      return ForEachRow(*s, [&] {
+        auto it = std::lower_bound(groups.begin(), groups.end(), s->Text(0),
+                                   [](const KeyGroup& g, std::string_view k) { return g.key < k; });
+        if (it != groups.end() && it->key == s->Text(0)) it->series_id = s->Int(1);
+      });
+    });
+  };
+  keys.clear();
+  for (const KeyGroup& g : groups) keys.push_back(g.key);
+  CAIRN_RETURN_IF_ERROR(lookup());
+  keys.clear();
+  rows.clear();
+  for (const KeyGroup& g : groups) {
+    if (g.series_id != KeyGroup::kNoSeries) continue;
+    keys.push_back(g.key);
+    rows.insert(rows.end(), {run, Value::Text(g.key)});
+  }
+  if (keys.empty()) return {};
+  CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetricSeries, rows));
+  rows.clear();
+  CAIRN_RETURN_IF_ERROR(lookup());
+  for (const KeyGroup& g : groups) {
+    if (g.series_id == KeyGroup::kNoSeries) {
+      return Internal("metric series for key '" + std::string(g.key) + "' was not created");
+    }
+  }
+  return {};
 }
 
 // Compare two metrics by MLflow's latest-value rule (NaN counts as 0, as it
@@ -747,27 +812,43 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
       for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
       std::stable_sort(order.begin(), order.end(),
                        [&](uint32_t a, uint32_t b) { return metrics[a].key < metrics[b].key; });
-      rows.reserve(metrics.size() * 6);
-      for (uint32_t i : order) {
-        const Metric& m = metrics[i];
-        rows.insert(rows.end(), {run, Value::Text(m.key), Value::Int(m.step),
-                                 Value::Int(m.timestamp), MetricValue(m), MetricIsNan(m)});
+      std::vector<KeyGroup>& groups = scratch.groups;
+      for (uint32_t i = 0; i < order.size();) {
+        uint32_t j = i + 1;
+        while (j < order.size() && metrics[order[j]].key == metrics[order[i]].key) ++j;
+        groups.push_back({metrics[order[i]].key, i, j});
+        i = j;
+      }
+      CAIRN_RETURN_IF_ERROR(ResolveSeriesIds(c, run, groups, scratch.keys, rows));
+
+      // History rows in primary-key order (series, then the batch order
+      // within a series), so the inserts walk the B-tree forward.
+      std::vector<KeyGroup>& by_series = scratch.by_series;
+      by_series.assign(groups.begin(), groups.end());
+      std::sort(by_series.begin(), by_series.end(),
+                [](const KeyGroup& a, const KeyGroup& b) { return a.series_id < b.series_id; });
+      rows.reserve(metrics.size() * 5);
+      for (const KeyGroup& g : by_series) {
+        const Value series = Value::Int(g.series_id);
+        for (uint32_t k = g.begin; k < g.end; ++k) {
+          const Metric& m = metrics[order[k]];
+          rows.insert(rows.end(), {series, Value::Int(m.step), Value::Int(m.timestamp),
+                                   MetricValue(m), MetricIsNan(m)});
+        }
       }
       CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetrics, rows));
       rows.clear();
 
       // One latest-value upsert per key: the greatest (step, timestamp,
       // value) of each group.
-      for (size_t i = 0; i < order.size();) {
-        const Metric* best = &metrics[order[i]];
-        size_t j = i + 1;
-        for (; j < order.size() && metrics[order[j]].key == best->key; ++j) {
-          if (LaterThan(metrics[order[j]], *best)) best = &metrics[order[j]];
+      for (const KeyGroup& g : groups) {
+        const Metric* best = &metrics[order[g.begin]];
+        for (uint32_t k = g.begin + 1; k < g.end; ++k) {
+          if (LaterThan(metrics[order[k]], *best)) best = &metrics[order[k]];
         }
         rows.insert(rows.end(),
                     {run, Value::Text(best->key), MetricValue(*best), MetricIsNan(*best),
                      Value::Int(best->timestamp), Value::Int(best->step)});
-        i = j;
       }
       CAIRN_RETURN_IF_ERROR(c.InsertRows(kUpsertLatestMetrics, rows));
       rows.clear();
@@ -796,9 +877,10 @@ Result<std::vector<Metric>> SqlMetadataStore::GetMetricHistory(const std::string
   return InReadTxn([&](Connection& c) -> Result<std::vector<Metric>> {
     CAIRN_RETURN_IF_ERROR(GetRunState(c, run_id));
     CAIRN_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("SELECT key, value, is_nan, timestamp_ms, step FROM metrics "
-                          "WHERE run_id = ? AND key = ? ORDER BY step, timestamp_ms, value "
-                          "LIMIT ? OFFSET ?"));
+        auto s, c.Prepare("SELECT s.key, m.value, m.is_nan, m.timestamp_ms, m.step "
+                          "FROM metric_series s JOIN metrics m ON m.series_id = s.series_id "
+                          "WHERE s.run_id = ? AND s.key = ? "
+                          "ORDER BY m.step, m.timestamp_ms, m.value LIMIT ? OFFSET ?"));
     s->BindAll(run_id, key, limit, offset);
     std::vector<Metric> out;
     CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { out.push_back(ReadMetric(*s, 0)); }));
