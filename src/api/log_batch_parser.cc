@@ -165,13 +165,9 @@ Result<std::optional<double>> ReadDouble(sj::value& v, const FieldPath& path) {
   return WrongTypeOf(v, t, path);
 }
 
-// Calls `fn(key, value)` for each field of an object value.
+// Calls `fn(key, value)` for each field of an object being iterated.
 template <typename Fn>
-Status ForEachField(sj::value& v, const FieldPath& path, Fn&& fn) {
-  CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
-  if (t != sj::json_type::object) return WrongTypeOf(v, t, path);
-  sj::object obj;
-  if (auto e = v.get_object().get(obj)) return Malformed(e);
+Status ForEachObjectField(sj::object& obj, Fn&& fn) {
   for (auto field_result : obj) {
     sj::field field;
     if (auto e = std::move(field_result).get(field)) return Malformed(e);
@@ -181,6 +177,16 @@ Status ForEachField(sj::value& v, const FieldPath& path, Fn&& fn) {
     CAIRN_RETURN_IF_ERROR(fn(key, value));
   }
   return {};
+}
+
+// Calls `fn(key, value)` for each field of an object value.
+template <typename Fn>
+Status ForEachField(sj::value& v, const FieldPath& path, Fn&& fn) {
+  CAIRN_ASSIGN_OR_RETURN(sj::json_type t, TypeOf(v));
+  if (t != sj::json_type::object) return WrongTypeOf(v, t, path);
+  sj::object obj;
+  if (auto e = v.get_object().get(obj)) return Malformed(e);
+  return ForEachObjectField(obj, fn);
 }
 
 // Calls `fn(index, item)` for each element of an array value; null is empty.
@@ -230,14 +236,7 @@ Status ForEachTopField(std::string_view body, Fn&& fn, int depth = 0) {
   }
   sj::object obj;
   if (auto e = doc.get_object().get(obj)) return Malformed(e);
-  for (auto field_result : obj) {
-    sj::field field;
-    if (auto e = std::move(field_result).get(field)) return Malformed(e);
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return Malformed(e);
-    sj::value value = field.value();
-    CAIRN_RETURN_IF_ERROR(fn(key, value));
-  }
+  CAIRN_RETURN_IF_ERROR(ForEachObjectField(obj, fn));
   // In bounds after the closing brace means there is more JSON text.
   const char* trailing = nullptr;
   if (!doc.current_location().get(trailing)) {
