@@ -279,4 +279,10 @@ Result<std::optional<std::string>> RequestFields::Enum(std::string_view name,
   return Wrong(*v, name);
 }
 
+std::string ActorOf(const http::Request& req) {
+  std::optional<std::string> user = req.Header("x-cairn-user");
+  if (!user || user->empty()) return "anonymous";
+  return *user;
+}
+
 }  // namespace cairn::api

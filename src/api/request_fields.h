@@ -63,6 +63,10 @@ class RequestFields {
   nlohmann::json json_;  // always an object
 };
 
+// Who makes the request, for the audit log: the X-Cairn-User header, else
+// "anonymous" (authentication comes later and will take its place).
+std::string ActorOf(const http::Request& req);
+
 // "int", "float", "str", "bool", "list", "dict", "NoneType" for a JSON value.
 std::string_view PythonTypeName(const nlohmann::json& v);
 // The value as MLflow prints it in messages (compact JSON, sorted keys).
