@@ -18,6 +18,7 @@
 #   SEARCH_RUNS_SMALL=10000 SEARCH_RUNS_LARGE=1000000 (0 skips the large one)
 #   SEARCH_QUERIES=50 MLFLOW_SEARCH_QUERIES=10
 #   SKIP_MLFLOW=1 SKIP_CAIRN=1  measure one side only
+#   REGISTRY_VERSIONS=1000 REGISTRY_CLIENTS=8 SKIP_REGISTRY=1   registry bench (registry_bench.py)
 #   BENCH_NO_BUILD=1            use the binaries as they are
 #   BENCH_LAYOUTS=1             also run the SQLite storage-layout experiments
 #                               (sqlite_insert_bench --layouts-only; ~40 s)
@@ -354,6 +355,34 @@ elif [[ "$SEARCH_RUNS_SMALL" -gt 0 ]]; then
   fi
 fi
 
+# ---------------------------------------------------------------- registry
+# registry_bench.py: REGISTRY_VERSIONS versions of one model, then `models:/name@alias`
+# resolved by REGISTRY_CLIENTS keep-alive clients for BENCH_DURATION s, on both servers.
+REGISTRY_VERSIONS="${REGISTRY_VERSIONS:-1000}"
+REGISTRY_CLIENTS="${REGISTRY_CLIENTS:-8}"
+if [[ "${SKIP_REGISTRY:-0}" != 1 ]]; then
+  reg_args=() R_PIDS=()
+  if [[ "$SKIP_CAIRN" != 1 ]]; then
+    mkdir -p "$WORK/reg-cairn-art"
+    start_cairn "$WORK/reg-cairn.db" "$WORK/reg-cairn-art"
+    R_PIDS+=("$STARTED_PID") reg_args+=(--url "cairn=http://127.0.0.1:$STARTED_PORT")
+  fi
+  if [[ "$SKIP_MLFLOW" != 1 ]]; then
+    mkdir -p "$WORK/reg-mlflow-art"
+    start_mlflow "$WORK/reg-mlflow.db" "$WORK/reg-mlflow-art"
+    R_PIDS+=("$STARTED_PID") reg_args+=(--url "mlflow=http://127.0.0.1:$STARTED_PORT")
+  fi
+  if [[ ${#reg_args[@]} -gt 0 ]]; then
+    log "registry: $REGISTRY_VERSIONS versions, alias resolution by $REGISTRY_CLIENTS clients"
+    # A target that fails (e.g. a server without the registry) is reported in the table; the others stay.
+    "$PY" "$ROOT/bench/registry_bench.py" "${reg_args[@]}" --versions "$REGISTRY_VERSIONS" \
+      --clients "$REGISTRY_CLIENTS" --duration "$DURATION" --warmup "$WARMUP" \
+      --out "$WORK/registry.md" >"$WORK/registry.out" || log "registry bench: a target failed (see the table)"
+    grep '^RESULT' "$WORK/registry.out" | tee -a "$RESULTS" >&2 || true
+  fi
+  for pid in "${R_PIDS[@]}"; do stop_server "$pid"; done
+fi
+
 # ---------------------------------------------------------------- report
 REPORT="$WORK/results.md"
 {
@@ -365,6 +394,7 @@ REPORT="$WORK/results.md"
   echo "Machine load average (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   "$PY" "$ROOT/bench/report.py" "$RESULTS"
+  if [[ -s "$WORK/registry.md" ]]; then echo; cat "$WORK/registry.md"; fi
 } >"$REPORT"
 [[ -n "${BENCH_OUT:-}" ]] && cp "$REPORT" "$BENCH_OUT"
 [[ "${BENCH_KEEP:-0}" == 1 ]] && log "raw results: $RESULTS"

@@ -38,6 +38,24 @@ if [ -n "${CAIRN_SETUP_PY:-}" ]; then
       echo "setup: installing $spec into $VENV"
       "$VENV/bin/pip" install -q --disable-pip-version-check "$spec" pytest requests
     fi
+    # Model flavors for the registry tests (tests/compat/test_models_e2e.py), pinned to versions
+    # that work with mlflow 3.x and 2.22 on Python 3.11. xgboost-cpu is XGBoost's CPU-only wheel
+    # (same `import xgboost`, without the ~300 MB NCCL dependency of the `xgboost` wheel).
+    # pandas and numpy come with mlflow. The 2.x venv also needs SQLAlchemy < 2.1 for its own
+    # `mlflow server` to start (CAIRN_COMPAT_TARGET=mlflow CAIRN_COMPAT_MLFLOW_SERVER=own).
+    extras=(scikit-learn==1.9.1 xgboost-cpu==3.2.0)
+    [ $v = 2 ] && extras+=("sqlalchemy>=2.0,<2.1")
+    if ! "$VENV/bin/python" - "${extras[@]}" <<'PYEOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+from packaging.requirements import Requirement
+sys.exit(0 if all(Requirement(r).specifier.contains(version(Requirement(r).name), prereleases=True)
+                  for r in sys.argv[1:]) else 1)
+PYEOF
+    then
+      echo "setup: installing ${extras[*]} into $VENV"
+      "$VENV/bin/pip" install -q --disable-pip-version-check "${extras[@]}"
+    fi
   done
 fi
 echo "setup: ok"

@@ -11,6 +11,8 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uri.h"
+#include "registry/registry_service.h"
+#include "registry/webhook_dispatcher.h"
 #include "store/metadata_store.h"
 #include "tracking/tracking_service.h"
 
@@ -20,14 +22,25 @@ namespace {
 class AppImpl final : public App {
  public:
   // Members are destroyed in reverse order: the server (which calls into the
-  // service) goes first, the store last.
+  // services) goes first, then the registry service (which notifies the
+  // dispatcher), the dispatcher (which reads the store), the store last.
   std::unique_ptr<store::MetadataStore> store;
   std::unique_ptr<blob::ArtifactRepository> artifacts;
   std::unique_ptr<tracking::TrackingService> service;
+  std::unique_ptr<registry::WebhookDispatcher> dispatcher;
+  std::unique_ptr<registry::RegistryService> registry;
   std::unique_ptr<http::HttpServer> server;
 
-  Result<int> Start() override { return server->Start(); }
-  void Stop() override { server->Stop(); }
+  Result<int> Start() override {
+    dispatcher->Start();
+    Result<int> port = server->Start();
+    if (!port) dispatcher->Stop();
+    return port;
+  }
+  void Stop() override {
+    server->Stop();
+    dispatcher->Stop();
+  }
   void Wait() override { server->Wait(); }
 };
 
@@ -80,10 +93,20 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
 
   app->service = std::make_unique<tracking::TrackingService>(*app->store, SystemClock::Get(),
                                                              config.default_artifact_root);
+  // Webhook deliveries are sent by the dispatcher's thread (started with the
+  // server); the registry wakes it after each mutation that enqueued some.
+  app->dispatcher =
+      std::make_unique<registry::WebhookDispatcher>(app->store->registry(), SystemClock::Get());
+  registry::WebhookDispatcher* dispatcher = app->dispatcher.get();
+  app->registry = std::make_unique<registry::RegistryService>(
+      *app->store, app->artifacts.get(), config.default_artifact_root, SystemClock::Get(),
+      [dispatcher] { dispatcher->Notify(); });
   http::Router router;
   MountHealthRoutes(router);
   MountMlflowTrackingRoutes(router, *app->service, app->artifacts.get());
+  MountMlflowRegistryRoutes(router, *app->registry);
   MountNativeRoutes(router, *app->service);
+  MountNativeRegistryRoutes(router, *app->registry);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
 
   CAIRN_LOG_INFO(

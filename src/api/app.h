@@ -1,10 +1,13 @@
 #pragma once
 // The assembled control plane: opens the metadata store and artifact
-// repository named by URIs, migrates the schema, builds the tracking service,
-// mounts every REST route (MLflow /api/2.0/mlflow, /ajax-api/2.0/mlflow,
+// repository named by URIs, migrates the schema, builds the tracking service
+// and the registry service (whose model copies go to the artifact repository
+// under the default artifact root), mounts every REST route (MLflow
+// /api/2.0/mlflow, /ajax-api/2.0/mlflow, including the model registry,
 // artifact proxy /api/2.0/mlflow-artifacts, native /api/v1, /health) on one
-// Router, and runs the HTTP server. Used by `cairn server` and by tests that
-// need a live server on port 0.
+// Router, and runs the HTTP server and the webhook dispatcher thread
+// (started by Start, stopped by Stop). Used by `cairn server` and by tests
+// that need a live server on port 0.
 //
 // Thread safety: Start/Stop/Wait from one controlling thread (Stop may also
 // be called from a signal-watching thread).

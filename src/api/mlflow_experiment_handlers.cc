@@ -34,7 +34,7 @@ Result<std::string> CreateExperiment(tracking::TrackingService& s, const http::R
   CAIRN_ASSIGN_OR_RETURN(r.name, f.StringOrEmpty("name"));
   CAIRN_ASSIGN_OR_RETURN(r.artifact_location, f.StringOrEmpty("artifact_location"));
   CAIRN_ASSIGN_OR_RETURN(r.tags, f.KeyValueList("tags"));
-  CAIRN_ASSIGN_OR_RETURN(std::string id, s.CreateExperiment(r));
+  CAIRN_ASSIGN_OR_RETURN(std::string id, s.CreateExperiment(r, ActorOf(req)));
   JsonWriter w;
   w.BeginObject().Field("experiment_id", id).EndObject();
   return w.Take();
@@ -78,21 +78,21 @@ Result<std::string> UpdateExperiment(tracking::TrackingService& s, const http::R
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string id, f.StringOrEmpty("experiment_id"));
   CAIRN_ASSIGN_OR_RETURN(std::string new_name, f.StringOrEmpty("new_name"));
-  CAIRN_RETURN_IF_ERROR(s.RenameExperiment(id, new_name));
+  CAIRN_RETURN_IF_ERROR(s.RenameExperiment(id, new_name, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> DeleteExperiment(tracking::TrackingService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string id, f.StringOrEmpty("experiment_id"));
-  CAIRN_RETURN_IF_ERROR(s.DeleteExperiment(id));
+  CAIRN_RETURN_IF_ERROR(s.DeleteExperiment(id, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> RestoreExperiment(tracking::TrackingService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string id, f.StringOrEmpty("experiment_id"));
-  CAIRN_RETURN_IF_ERROR(s.RestoreExperiment(id));
+  CAIRN_RETURN_IF_ERROR(s.RestoreExperiment(id, ActorOf(req)));
   return Empty();
 }
 
@@ -102,7 +102,7 @@ Result<std::string> SetExperimentTag(tracking::TrackingService& s, const http::R
   store::Tag tag;
   CAIRN_ASSIGN_OR_RETURN(tag.key, f.StringOrEmpty("key"));
   CAIRN_ASSIGN_OR_RETURN(tag.value, f.StringOrEmpty("value"));
-  CAIRN_RETURN_IF_ERROR(s.SetExperimentTag(id, tag));
+  CAIRN_RETURN_IF_ERROR(s.SetExperimentTag(id, tag, ActorOf(req)));
   return Empty();
 }
 
@@ -110,7 +110,7 @@ Result<std::string> DeleteExperimentTag(tracking::TrackingService& s, const http
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string id, f.StringOrEmpty("experiment_id"));
   CAIRN_ASSIGN_OR_RETURN(std::string key, f.StringOrEmpty("key"));
-  CAIRN_RETURN_IF_ERROR(s.DeleteExperimentTag(id, key));
+  CAIRN_RETURN_IF_ERROR(s.DeleteExperimentTag(id, key, ActorOf(req)));
   return Empty();
 }
 

@@ -65,10 +65,23 @@ Result<std::string> GetMetricHistoryBulkInterval(tracking::TrackingService& s,
 Result<std::string> ListRunArtifacts(tracking::TrackingService& s,
                                      blob::ArtifactRepository* artifacts, const http::Request& req);
 
-// logged-models/search (MLflow 3): Cairn stores no logged models yet, so
-// every search is a valid, empty page ({"models": []}). mlflow 3's
-// list_artifacts() and runs:/ downloads call it and work with the empty answer.
+// MLflow 3 logged models (mlflow_logged_model_handlers.cc):
+//   POST   logged-models                          create -> {"model": LoggedModel}
+//   POST   logged-models/search                   {"models": [...], "next_page_token"}
+//   GET    logged-models/{id}[?allow_deleted=true] {"model": ...}
+//   PATCH  logged-models/{id}                     finalize {"status"} -> {"model": ...}
+//   DELETE logged-models/{id}                     {}
+//   PATCH  logged-models/{id}/tags                {"tags": [...]} -> {}
+//   DELETE logged-models/{id}/tags/{key}          {}
+//   POST   logged-models/{id}/params              {"params": [...]} -> {}
+//   POST   runs/outputs                           {"run_id", "models": [{"model_id","step"}]} -> {}
+// The {id} routes are one prefix route; LoggedModelSubresource splits
+// Request::route_suffix ("<id>[/tags[/<key>]|/params]") and answers 404
+// ENDPOINT_NOT_FOUND for any other shape or method.
+Result<std::string> CreateLoggedModel(tracking::TrackingService& s, const http::Request& req);
 Result<std::string> SearchLoggedModels(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LoggedModelSubresource(tracking::TrackingService& s, const http::Request& req);
+Result<std::string> LogOutputs(tracking::TrackingService& s, const http::Request& req);
 
 // MLflow's limit on a log-batch request body, in bytes.
 inline constexpr size_t kMaxLogBatchBodyBytes = 1'000'000;

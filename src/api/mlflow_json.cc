@@ -43,7 +43,8 @@ void WriteRunInfo(JsonWriter& w, const store::RunInfo& info) {
   w.EndObject();
 }
 
-void WriteRun(JsonWriter& w, const store::Run& run) {
+void WriteRun(JsonWriter& w, const store::Run& run,
+              const std::vector<store::LoggedModelOutput>* outputs) {
   w.BeginObject();
   w.Key("info");
   WriteRunInfo(w, run.info);
@@ -76,6 +77,70 @@ void WriteRun(JsonWriter& w, const store::Run& run) {
     w.EndObject();
   }
   w.EndArray();
+  w.EndObject();
+  if (outputs != nullptr && !outputs->empty()) {
+    w.Key("outputs").BeginObject();
+    w.Key("model_outputs").BeginArray();
+    for (const store::LoggedModelOutput& o : *outputs) {
+      w.BeginObject();
+      w.Field("model_id", o.model_id);
+      w.Field("step", o.step);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+std::string_view LoggedModelStatusName(std::string_view status) {
+  if (status == "PENDING") return "LOGGED_MODEL_PENDING";
+  if (status == "READY") return "LOGGED_MODEL_READY";
+  if (status == "FAILED") return "LOGGED_MODEL_UPLOAD_FAILED";
+  return "LOGGED_MODEL_STATUS_UNSPECIFIED";
+}
+
+void WriteLoggedModel(JsonWriter& w, const store::LoggedModel& m) {
+  w.BeginObject();
+  w.Key("info").BeginObject();
+  w.Field("model_id", m.model_id);
+  w.Field("experiment_id", m.experiment_id);
+  w.Field("name", m.name);
+  w.Field("creation_timestamp_ms", m.creation_time);
+  w.Field("last_updated_timestamp_ms", m.last_updated_time);
+  w.Field("artifact_uri", m.artifact_location);
+  w.Field("status", LoggedModelStatusName(m.status));
+  w.Field("model_type", m.model_type);
+  w.Field("source_run_id", m.source_run_id);
+  if (!m.status_message.empty()) w.Field("status_message", m.status_message);
+  if (!m.tags.empty()) {
+    w.Key("tags").BeginArray();
+    for (const store::Tag& t : m.tags) WriteKeyValue(w, t.key, t.value);
+    w.EndArray();
+  }
+  w.EndObject();
+  w.Key("data").BeginObject();
+  if (!m.params.empty()) {
+    w.Key("params").BeginArray();
+    for (const store::Param& p : m.params) WriteKeyValue(w, p.key, p.value);
+    w.EndArray();
+  }
+  if (!m.metrics.empty()) {
+    w.Key("metrics").BeginArray();
+    for (const store::LoggedModelMetric& x : m.metrics) {
+      w.BeginObject();
+      w.Field("key", x.key);
+      w.Key("value").Double(x.value);
+      w.Field("timestamp", x.timestamp);
+      w.Field("step", x.step);
+      if (!x.dataset_name.empty()) w.Field("dataset_name", x.dataset_name);
+      if (!x.dataset_digest.empty()) w.Field("dataset_digest", x.dataset_digest);
+      w.Field("model_id", x.model_id);
+      if (!x.run_id.empty()) w.Field("run_id", x.run_id);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   w.EndObject();
 }

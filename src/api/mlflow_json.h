@@ -4,7 +4,10 @@
 // lists are written as [] (protobuf would omit them; clients accept both).
 // Pure functions over a caller-owned JsonWriter; thread-compatible.
 
+#include <vector>
+
 #include "core/json_writer.h"
+#include "store/logged_model_store.h"
 #include "store/types.h"
 #include "tracking/tracking_service.h"
 
@@ -19,8 +22,20 @@ void WriteKeyValue(JsonWriter& w, const std::string& key, const std::string& val
 // {run_id, run_uuid, run_name, experiment_id, user_id, status, start_time,
 //  end_time (only when set), artifact_uri, lifecycle_stage}
 void WriteRunInfo(JsonWriter& w, const store::RunInfo& info);
-// {"info": ..., "data": {"metrics","params","tags"}, "inputs": {"dataset_inputs"}}
-void WriteRun(JsonWriter& w, const store::Run& run);
+// {"info": ..., "data": {"metrics","params","tags"}, "inputs": {"dataset_inputs"}},
+// plus MLflow 3's "outputs": {"model_outputs": [{"model_id","step"}]} when
+// `outputs` is given and not empty.
+void WriteRun(JsonWriter& w, const store::Run& run,
+              const std::vector<store::LoggedModelOutput>* outputs = nullptr);
+// MLflow 3's LoggedModel: {"info": {model_id, experiment_id, name,
+// creation_timestamp_ms, last_updated_timestamp_ms, artifact_uri, status
+// (LOGGED_MODEL_PENDING | LOGGED_MODEL_READY | LOGGED_MODEL_UPLOAD_FAILED),
+// model_type, source_run_id, status_message (when set), tags (when any)},
+// "data": {params (when any), metrics (when any; each with model_id, run_id,
+// and dataset_name/dataset_digest when set)}}, as MLflow's server writes it.
+void WriteLoggedModel(JsonWriter& w, const store::LoggedModel& m);
+// "READY" -> "LOGGED_MODEL_READY", "FAILED" -> "LOGGED_MODEL_UPLOAD_FAILED", ...
+std::string_view LoggedModelStatusName(std::string_view status);
 // {experiment_id, name, artifact_location, lifecycle_stage, last_update_time,
 //  creation_time, tags}
 void WriteExperiment(JsonWriter& w, const store::Experiment& e);

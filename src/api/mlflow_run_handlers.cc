@@ -22,13 +22,48 @@ Result<std::string> RunIdOf(const RequestFields& f) {
   return f.StringOrEmpty("run_uuid");
 }
 
-std::string RenderRun(const store::Run& run) {
+std::string RenderRun(const store::Run& run,
+                      const std::vector<store::LoggedModelOutput>* outputs = nullptr) {
   JsonWriter w;
   w.BeginObject();
   w.Key("run");
-  WriteRun(w, run);
+  WriteRun(w, run, outputs);
   w.EndObject();
   return w.Take();
+}
+
+// The model-scoped fields MLflow 3 may send on a metric ("model_id",
+// "dataset_name", "dataset_digest"). Absent model_id: not a model metric.
+Result<std::optional<store::LoggedModelMetric>> ModelMetricFields(const nlohmann::json& m,
+                                                                  const std::string& path) {
+  if (!m.is_object()) return std::optional<store::LoggedModelMetric>();
+  auto field = [&](const char* name, std::string& out) -> Status {
+    auto it = m.find(name);
+    if (it == m.end() || it->is_null()) return {};
+    CAIRN_ASSIGN_OR_RETURN(out, JsonToString(*it, path.empty() ? name : path + "." + name));
+    return {};
+  };
+  store::LoggedModelMetric mm;
+  CAIRN_RETURN_IF_ERROR(field("model_id", mm.model_id));
+  if (mm.model_id.empty()) return std::optional<store::LoggedModelMetric>();
+  CAIRN_RETURN_IF_ERROR(field("dataset_name", mm.dataset_name));
+  CAIRN_RETURN_IF_ERROR(field("dataset_digest", mm.dataset_digest));
+  return std::optional<store::LoggedModelMetric>(std::move(mm));
+}
+
+// Fills key/value/timestamp/step of a model metric from the parsed metric.
+store::LoggedModelMetric WithValue(store::LoggedModelMetric mm, const store::Metric& m) {
+  mm.key = m.key;
+  mm.value = m.value;
+  mm.timestamp = m.timestamp;
+  mm.step = m.step;
+  return mm;
+}
+
+// The hot parsers skip model fields; bodies that carry any are read again
+// (cold path: only MLflow 3's log_model sends them).
+bool MentionsModelId(std::string_view body) {
+  return body.find("\"model_id\"") != std::string_view::npos;
 }
 
 }  // namespace
@@ -41,7 +76,7 @@ Result<std::string> CreateRun(tracking::TrackingService& s, const http::Request&
   CAIRN_ASSIGN_OR_RETURN(r.run_name, f.StringOrEmpty("run_name"));
   CAIRN_ASSIGN_OR_RETURN(r.start_time, f.Int64("start_time"));
   CAIRN_ASSIGN_OR_RETURN(r.tags, f.KeyValueList("tags"));
-  CAIRN_ASSIGN_OR_RETURN(store::Run run, s.CreateRun(r));
+  CAIRN_ASSIGN_OR_RETURN(store::Run run, s.CreateRun(r, ActorOf(req)));
   return RenderRun(run);
 }
 
@@ -49,7 +84,8 @@ Result<std::string> GetRun(tracking::TrackingService& s, const http::Request& re
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
   CAIRN_ASSIGN_OR_RETURN(store::Run run, s.GetRun(run_id));
-  return RenderRun(run);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<store::LoggedModelOutput> outputs, s.GetRunOutputs(run_id));
+  return RenderRun(run, &outputs);
 }
 
 Result<std::string> UpdateRun(tracking::TrackingService& s, const http::Request& req) {
@@ -59,7 +95,7 @@ Result<std::string> UpdateRun(tracking::TrackingService& s, const http::Request&
   CAIRN_ASSIGN_OR_RETURN(r.status, f.Enum("status", kStatuses, 1));
   CAIRN_ASSIGN_OR_RETURN(r.end_time, f.Int64("end_time"));
   CAIRN_ASSIGN_OR_RETURN(r.run_name, f.String("run_name"));
-  CAIRN_ASSIGN_OR_RETURN(store::RunInfo info, s.UpdateRun(r));
+  CAIRN_ASSIGN_OR_RETURN(store::RunInfo info, s.UpdateRun(r, ActorOf(req)));
   JsonWriter w;
   w.BeginObject();
   w.Key("run_info");
@@ -71,19 +107,29 @@ Result<std::string> UpdateRun(tracking::TrackingService& s, const http::Request&
 Result<std::string> DeleteRun(tracking::TrackingService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
-  CAIRN_RETURN_IF_ERROR(s.DeleteRun(run_id));
+  CAIRN_RETURN_IF_ERROR(s.DeleteRun(run_id, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> RestoreRun(tracking::TrackingService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   CAIRN_ASSIGN_OR_RETURN(std::string run_id, RunIdOf(f));
-  CAIRN_RETURN_IF_ERROR(s.RestoreRun(run_id));
+  CAIRN_RETURN_IF_ERROR(s.RestoreRun(run_id, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> LogMetric(tracking::TrackingService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(LogMetricBody body, ParseLogMetricBody(req.body));
+  if (MentionsModelId(req.body)) {
+    CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromJsonBody(req.body));
+    CAIRN_ASSIGN_OR_RETURN(std::optional<store::LoggedModelMetric> mm,
+                           ModelMetricFields(f.json(), ""));
+    if (mm) {
+      CAIRN_RETURN_IF_ERROR(s.LogBatchWithModelMetrics(body.run_id, {body.metric}, {}, {},
+                                                       {WithValue(*mm, body.metric)}));
+      return Empty();
+    }
+  }
   CAIRN_RETURN_IF_ERROR(s.LogMetric(body.run_id, body.metric));
   return Empty();
 }
@@ -123,6 +169,23 @@ Result<std::string> LogBatch(tracking::TrackingService& s, const http::Request& 
         " bytes, got a request of size " + std::to_string(req.body.size()) + ".");
   }
   CAIRN_ASSIGN_OR_RETURN(LogBatchBody body, ParseLogBatchBody(req.body));
+  if (MentionsModelId(req.body)) {
+    CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromJsonBody(req.body));
+    std::vector<store::LoggedModelMetric> model_metrics;
+    auto metrics = f.json().find("metrics");
+    if (metrics != f.json().end() && metrics->is_array() &&
+        metrics->size() == body.metrics.size()) {
+      for (size_t i = 0; i < metrics->size(); ++i) {
+        CAIRN_ASSIGN_OR_RETURN(
+            std::optional<store::LoggedModelMetric> mm,
+            ModelMetricFields((*metrics)[i], "metrics[" + std::to_string(i) + "]"));
+        if (mm) model_metrics.push_back(WithValue(std::move(*mm), body.metrics[i]));
+      }
+    }
+    CAIRN_RETURN_IF_ERROR(s.LogBatchWithModelMetrics(body.run_id, body.metrics, body.params,
+                                                     body.tags, model_metrics));
+    return Empty();
+  }
   CAIRN_RETURN_IF_ERROR(s.LogBatch(body.run_id, body.metrics, body.params, body.tags));
   return Empty();
 }

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "api/mlflow_handlers.h"
+#include "api/mlflow_registry_handlers.h"
+#include "api/native_registry_handlers.h"
 #include "api/native_v1_handlers.h"
 
 #ifndef CAIRN_VERSION
@@ -21,6 +23,7 @@ struct Endpoint {
   Method method;
   const char* path;  // after the /mlflow/ prefix
   Handler handler;
+  bool prefix = false;  // also matches path + "/..." (see http::Route)
 };
 
 // Every MLflow tracking endpoint, with the method the stock client uses.
@@ -50,7 +53,13 @@ constexpr Endpoint kMlflowEndpoints[] = {
     {Method::kPost, "runs/search", mlflow::SearchRuns},
     {Method::kGet, "metrics/get-history", mlflow::GetMetricHistory},
     {Method::kGet, "metrics/get-history-bulk-interval", mlflow::GetMetricHistoryBulkInterval},
+    {Method::kPost, "runs/outputs", mlflow::LogOutputs},
+    {Method::kPost, "logged-models", mlflow::CreateLoggedModel},
     {Method::kPost, "logged-models/search", mlflow::SearchLoggedModels},
+    {Method::kGet, "logged-models", mlflow::LoggedModelSubresource, true},
+    {Method::kPatch, "logged-models", mlflow::LoggedModelSubresource, true},
+    {Method::kDelete, "logged-models", mlflow::LoggedModelSubresource, true},
+    {Method::kPost, "logged-models", mlflow::LoggedModelSubresource, true},
 };
 
 constexpr const char* kMlflowPrefixes[] = {"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"};
@@ -63,6 +72,54 @@ http::Handler Bind(tracking::TrackingService& service, Handler h) {
   };
 }
 
+// ------------------------------------------------------------------ registry
+
+using RegistryHandler = Result<std::string> (*)(registry::RegistryService&, const http::Request&);
+
+struct RegistryEndpoint {
+  Method method;
+  const char* path;  // after the /mlflow/ prefix
+  RegistryHandler handler;
+};
+
+// Every MLflow model registry endpoint, with the method of model_registry.proto.
+constexpr RegistryEndpoint kMlflowRegistryEndpoints[] = {
+    {Method::kPost, "registered-models/create", mlflow_registry::CreateRegisteredModel},
+    {Method::kGet, "registered-models/get", mlflow_registry::GetRegisteredModel},
+    {Method::kPost, "registered-models/rename", mlflow_registry::RenameRegisteredModel},
+    {Method::kPatch, "registered-models/update", mlflow_registry::UpdateRegisteredModel},
+    {Method::kDelete, "registered-models/delete", mlflow_registry::DeleteRegisteredModel},
+    {Method::kGet, "registered-models/search", mlflow_registry::SearchRegisteredModels},
+    {Method::kPost, "registered-models/set-tag", mlflow_registry::SetRegisteredModelTag},
+    {Method::kDelete, "registered-models/delete-tag", mlflow_registry::DeleteRegisteredModelTag},
+    {Method::kPost, "registered-models/alias", mlflow_registry::SetAlias},
+    {Method::kDelete, "registered-models/alias", mlflow_registry::DeleteAlias},
+    {Method::kGet, "registered-models/alias", mlflow_registry::GetVersionByAlias},
+    {Method::kPost, "registered-models/get-latest-versions", mlflow_registry::GetLatestVersions},
+    {Method::kGet, "registered-models/get-latest-versions", mlflow_registry::GetLatestVersions},
+    {Method::kPost, "model-versions/create", mlflow_registry::CreateModelVersion},
+    {Method::kGet, "model-versions/get", mlflow_registry::GetModelVersion},
+    {Method::kPatch, "model-versions/update", mlflow_registry::UpdateModelVersion},
+    {Method::kDelete, "model-versions/delete", mlflow_registry::DeleteModelVersion},
+    {Method::kGet, "model-versions/search", mlflow_registry::SearchModelVersions},
+    {Method::kPost, "model-versions/set-tag", mlflow_registry::SetModelVersionTag},
+    {Method::kDelete, "model-versions/delete-tag", mlflow_registry::DeleteModelVersionTag},
+    {Method::kGet, "model-versions/get-download-uri", mlflow_registry::GetDownloadUri},
+    {Method::kPost, "model-versions/transition-stage", mlflow_registry::TransitionStage},
+};
+
+http::Handler BindRegistry(registry::RegistryService& service, RegistryHandler h) {
+  return [&service, h](http::Request& req) -> http::Response {
+    Result<std::string> body = h(service, req);
+    if (!body) return http::ErrorResponse(body.error());
+    return http::Response::Json(200, std::move(*body));
+  };
+}
+
+void AddPrefixRoute(http::Router& router, Method m, const char* path, http::Handler h) {
+  router.Add(http::Route{m, path, /*prefix=*/true, http::BodyMode::kBuffer, std::move(h)});
+}
+
 }  // namespace
 
 const char* CairnVersion() { return CAIRN_VERSION; }
@@ -71,7 +128,8 @@ void MountMlflowTrackingRoutes(http::Router& router, tracking::TrackingService& 
                                blob::ArtifactRepository* artifacts) {
   for (const char* prefix : kMlflowPrefixes) {
     for (const Endpoint& e : kMlflowEndpoints) {
-      router.Add(e.method, std::string(prefix) + e.path, Bind(service, e.handler));
+      router.Add(http::Route{e.method, std::string(prefix) + e.path, e.prefix,
+                             http::BodyMode::kBuffer, Bind(service, e.handler)});
     }
     // The one endpoint that needs the artifact repository as well.
     router.Add(Method::kGet, std::string(prefix) + "artifacts/list",
@@ -94,6 +152,32 @@ void MountNativeRoutes(http::Router& router, tracking::TrackingService& service)
   router.Add(Method::kGet, "/api/v1/health", Bind(service, native::Health));
   router.Add(http::Route{Method::kGet, "/api/v1/experiments", /*prefix=*/true,
                          http::BodyMode::kBuffer, Bind(service, native::ExperimentSubresource)});
+}
+
+void MountMlflowRegistryRoutes(http::Router& router, registry::RegistryService& service) {
+  for (const char* prefix : kMlflowPrefixes) {
+    for (const RegistryEndpoint& e : kMlflowRegistryEndpoints) {
+      router.Add(e.method, std::string(prefix) + e.path, BindRegistry(service, e.handler));
+    }
+  }
+}
+
+void MountNativeRegistryRoutes(http::Router& router, registry::RegistryService& service) {
+  namespace nr = native_registry;
+  router.Add(Method::kGet, "/api/v1/audit", BindRegistry(service, nr::SearchAudit));
+  for (Method m : {Method::kGet, Method::kPost, Method::kPut}) {
+    AddPrefixRoute(router, m, "/api/v1/models", BindRegistry(service, nr::ModelSubresource));
+  }
+  router.Add(Method::kGet, "/api/v1/approvals", BindRegistry(service, nr::ListApprovals));
+  AddPrefixRoute(router, Method::kPost, "/api/v1/approvals",
+                 BindRegistry(service, nr::DecideApproval));
+  router.Add(Method::kPost, "/api/v1/webhooks", BindRegistry(service, nr::CreateWebhook));
+  router.Add(Method::kGet, "/api/v1/webhooks", BindRegistry(service, nr::ListWebhooks));
+  for (Method m : {Method::kGet, Method::kDelete}) {
+    AddPrefixRoute(router, m, "/api/v1/webhooks", BindRegistry(service, nr::WebhookSubresource));
+  }
+  AddPrefixRoute(router, Method::kGet, "/api/v1/datasets",
+                 BindRegistry(service, nr::DatasetSubresource));
 }
 
 }  // namespace cairn::api

@@ -11,7 +11,10 @@
 //        delete-experiment-tag}, runs/{create,update,delete,restore,log-metric,
 //        log-parameter,set-tag,delete-tag,log-batch,log-model,log-inputs,search}
 //   GET  artifacts/list (a run's artifacts, through the server)
-//   POST logged-models/search (MLflow 3; always an empty page, see mlflow_handlers.h)
+//   MLflow 3 logged models: POST logged-models, POST logged-models/search,
+//        GET|PATCH|DELETE logged-models/{id}, PATCH logged-models/{id}/tags,
+//        DELETE logged-models/{id}/tags/{key}, POST logged-models/{id}/params,
+//        POST runs/outputs (see mlflow_handlers.h)
 // Plus /health (text "OK"), /version (text), /api/v1/health and
 // GET /api/v1/experiments/{id}/runs.
 //
@@ -19,6 +22,7 @@
 
 #include "blob/artifact_repository.h"
 #include "http/server.h"
+#include "registry/registry_service.h"
 #include "tracking/tracking_service.h"
 
 namespace cairn::api {
@@ -29,6 +33,21 @@ void MountMlflowTrackingRoutes(http::Router& router, tracking::TrackingService& 
                                blob::ArtifactRepository* artifacts);
 void MountHealthRoutes(http::Router& router);
 void MountNativeRoutes(http::Router& router, tracking::TrackingService& service);
+
+// MLflow model registry API (mlflow_registry_handlers.h), each under
+// /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, with the methods of MLflow's
+// model_registry.proto (which the stock client uses):
+//   POST   registered-models/{create,rename,set-tag,alias,get-latest-versions}
+//   GET    registered-models/{get,search,alias,get-latest-versions}
+//   PATCH  registered-models/update;  DELETE registered-models/{delete,delete-tag,alias}
+//   POST   model-versions/{create,set-tag,transition-stage}
+//   GET    model-versions/{get,search,get-download-uri}
+//   PATCH  model-versions/update;  DELETE model-versions/{delete,delete-tag}
+// The service must outlive the router.
+void MountMlflowRegistryRoutes(http::Router& router, registry::RegistryService& service);
+// Native registry API under /api/v1 (native_registry_handlers.h): audit,
+// models/{name}/..., approvals, webhooks, datasets/{digest}/model-versions.
+void MountNativeRegistryRoutes(http::Router& router, registry::RegistryService& service);
 
 // The version string /version answers with.
 const char* CairnVersion();

@@ -20,9 +20,21 @@
 //   a `dir` that is a file, lists as empty (as MLflow does).
 // - Delete(path) removes a file or a whole folder; deleting what does not
 //   exist succeeds (as MLflow does). The root itself cannot be deleted.
+// - CopyTree(from, to) copies the file or folder at `from` (for a folder,
+//   the whole tree below it) to `to`, creating `to`'s parent folders. The
+//   copy shares content with the original (no bytes are copied where the
+//   storage allows it) and is independent of it: deleting or replacing
+//   `from` afterwards leaves `to` unchanged. kNotFound (naming `from`) when
+//   `from` does not exist; kAlreadyExists (naming `to`) when `to` exists,
+//   file or folder: a copy never merges into or replaces anything. Atomic:
+//   readers see nothing at `to` or the complete copy, and a failure or crash
+//   midway leaves nothing at `to`. Neither path may be the root. Symbolic
+//   links and special files inside a copied folder are not artifacts and are
+//   not copied. The registry uses it for its immutable copy of a model.
 //
 // Errors: kInvalidArgument (bad path, path crossing a symbolic link, file vs
-// folder conflicts), kNotFound, kResourceExhausted (disk full), kInternal
+// folder conflicts), kNotFound, kAlreadyExists (CopyTree only),
+// kResourceExhausted (disk full), kInternal
 // (other I/O failures; the message names the file).
 //
 // Thread safety: all methods may be called concurrently from many threads;
@@ -79,6 +91,7 @@ class ArtifactRepository {
   virtual Result<ArtifactFile> Download(std::string_view path) = 0;
   virtual Result<std::vector<ArtifactEntry>> List(std::string_view dir) = 0;
   virtual Status Delete(std::string_view path) = 0;
+  virtual Status CopyTree(std::string_view from, std::string_view to) = 0;
 
   // A local folder on the repository's filesystem in which callers may
   // create files to hand to Upload(kTake) (the HTTP server's spool_dir), so

@@ -1,12 +1,14 @@
 #include "blob/artifact_repository.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -469,6 +471,162 @@ TEST_F(ArtifactRepositoryTest, FailedUploadLeavesNothingBehind) {
   ASSERT_FALSE(bytes);
   EXPECT_EQ(Snapshot(Root()), before);
   EXPECT_EQ(ReadFile(big).size(), 128u * 1024);
+}
+
+// ---- CopyTree --------------------------------------------------------------
+
+TEST_F(ArtifactRepositoryTest, CopyTreeLinksTheSameObjectsWithoutCopyingBytes) {
+  const std::string weights(50000, 'w');
+  ASSERT_TRUE(repo_->UploadBytes("1/run/artifacts/model/MLmodel", "flavors: {}\n"));
+  ASSERT_TRUE(repo_->UploadBytes("1/run/artifacts/model/data/model.xgb", weights));
+  ASSERT_TRUE(repo_->UploadBytes("1/run/artifacts/model/data/deep/er/x.txt", "x"));
+  ASSERT_TRUE(repo_->UploadBytes("1/run/artifacts/other.txt", "not copied"));
+  const std::string object = repo_->blobs().ObjectPath(Sha256Hex(weights));
+  ASSERT_EQ(StatOf(object).st_nlink, 2u);
+  const int objects_before = CountFiles(Objects());
+
+  ArtifactRepository& iface = *repo_;
+  Status copied = iface.CopyTree("1/run/artifacts/model", "_registry/fraud/1");
+  ASSERT_TRUE(copied) << copied.error().ToString();
+
+  // Same inode as the object: a link, not a copy; one more link on it.
+  struct stat entry = StatOf(Tree() + "/_registry/fraud/1/data/model.xgb");
+  EXPECT_EQ(entry.st_ino, StatOf(object).st_ino);
+  EXPECT_EQ(StatOf(object).st_nlink, 3u);
+  EXPECT_EQ(StatOf(Tree() + "/_registry/fraud/1/MLmodel").st_ino,
+            StatOf(Tree() + "/1/run/artifacts/model/MLmodel").st_ino);
+  EXPECT_EQ(CountFiles(Objects()), objects_before);
+  EXPECT_EQ(Download("_registry/fraud/1/data/model.xgb"), weights);
+  EXPECT_EQ(Download("_registry/fraud/1/data/deep/er/x.txt"), "x");
+  EXPECT_EQ(*repo_->List("_registry/fraud/1"),
+            (std::vector<ArtifactEntry>{{"_registry/fraud/1/MLmodel", false, 12},
+                                        {"_registry/fraud/1/data", true, 0}}));
+  EXPECT_EQ(*repo_->List("_registry/fraud/1/data"),
+            (std::vector<ArtifactEntry>{{"_registry/fraud/1/data/deep", true, 0},
+                                        {"_registry/fraud/1/data/model.xgb", false, 50000}}));
+  EXPECT_EQ(CountFiles(Tree() + "/_registry"), 3);
+  EXPECT_EQ(Snapshot(Tmp()).size(), 0u);
+}
+
+TEST_F(ArtifactRepositoryTest, CopyTreeCopiesASingleFile) {
+  ASSERT_TRUE(repo_->UploadBytes("r/model.pkl", "pickle"));
+  ASSERT_TRUE(repo_->CopyTree("r/model.pkl", "copies/a/model.pkl"));
+  EXPECT_EQ(Download("copies/a/model.pkl"), "pickle");
+  EXPECT_EQ(StatOf(Tree() + "/copies/a/model.pkl").st_ino,
+            StatOf(repo_->blobs().ObjectPath(Sha256Hex("pickle"))).st_ino);
+  EXPECT_EQ(StatOf(Tree() + "/copies/a/model.pkl").st_nlink, 3u);
+  EXPECT_EQ(Snapshot(Tmp()).size(), 0u);
+}
+
+TEST_F(ArtifactRepositoryTest, CopyTreeErrors) {
+  ASSERT_TRUE(repo_->UploadBytes("src/a.txt", "a"));
+  ASSERT_TRUE(repo_->UploadBytes("dst/existing/keep.txt", "keep"));
+  ASSERT_TRUE(repo_->UploadBytes("dst/file.txt", "f"));
+  ASSERT_EQ(::mkdir((Tree() + "/dst/empty").c_str(), 0755), 0);
+  const auto before = Snapshot(Root());
+
+  auto missing = repo_->CopyTree("src/nope", "dst/new");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("'src/nope'"), std::string::npos)
+      << missing.error().message();
+  EXPECT_EQ(repo_->CopyTree("nowhere/at/all", "dst/new").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(repo_->CopyTree("src/a.txt/below", "dst/new").error().code(), ErrorCode::kNotFound);
+
+  // Never over an existing file or folder, not even an empty one: no merge.
+  for (std::string to : {"dst/existing", "dst/file.txt", "dst/empty", "src"}) {
+    SCOPED_TRACE(to);
+    auto exists = repo_->CopyTree("src", to);
+    ASSERT_FALSE(exists);
+    EXPECT_EQ(exists.error().code(), ErrorCode::kAlreadyExists);
+    EXPECT_NE(exists.error().message().find("'" + to + "'"), std::string::npos)
+        << exists.error().message();
+  }
+  EXPECT_EQ(repo_->CopyTree("src/a.txt", "dst/file.txt").error().code(), ErrorCode::kAlreadyExists);
+  // A destination below a file, bad paths and the root.
+  EXPECT_EQ(repo_->CopyTree("src", "dst/file.txt/sub").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repo_->CopyTree("src", "../escape").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repo_->CopyTree("../src", "x").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repo_->CopyTree("", "x").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repo_->CopyTree("src", "").error().code(), ErrorCode::kInvalidArgument);
+
+  EXPECT_EQ(Snapshot(Root()), before);
+  EXPECT_EQ(Download("dst/existing/keep.txt"), "keep");
+}
+
+TEST_F(ArtifactRepositoryTest, CopyTreeIsIndependentOfTheSource) {
+  ASSERT_TRUE(repo_->UploadBytes("run/model/MLmodel", "manifest"));
+  ASSERT_TRUE(repo_->UploadBytes("run/model/model.bin", "weights v1"));
+  ASSERT_TRUE(repo_->CopyTree("run/model", "_registry/m/1"));
+  // Replacing a source file does not show through (entries are never
+  // written in place) ...
+  ASSERT_TRUE(repo_->UploadBytes("run/model/model.bin", "weights v2"));
+  EXPECT_EQ(Download("_registry/m/1/model.bin"), "weights v1");
+  // ... and deleting the source, then collecting garbage, keeps the copy.
+  ASSERT_TRUE(repo_->Delete("run"));
+  auto gc = repo_->CollectGarbage();
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->objects_removed, 1u);  // only "weights v2"
+  EXPECT_EQ(Download("_registry/m/1/MLmodel"), "manifest");
+  EXPECT_EQ(Download("_registry/m/1/model.bin"), "weights v1");
+  EXPECT_EQ(StatOf(repo_->blobs().ObjectPath(Sha256Hex("weights v1"))).st_nlink, 2u);
+}
+
+TEST_F(ArtifactRepositoryTest, CopyTreeSkipsSymlinksInsideTheSource) {
+  std::string outside = dir_ / "outside";
+  WriteFile(outside + "/secret", "do not copy");
+  ASSERT_TRUE(repo_->UploadBytes("run/ok.txt", "ok"));
+  ASSERT_EQ(::symlink(outside.c_str(), (Tree() + "/run/evil").c_str()), 0);
+  ASSERT_EQ(::symlink((outside + "/secret").c_str(), (Tree() + "/run/evil.txt").c_str()), 0);
+  ASSERT_TRUE(repo_->CopyTree("run", "copy"));
+  EXPECT_EQ(Snapshot(Tree() + "/copy"), (std::map<std::string, std::string>{{"ok.txt", "f2"}}));
+  // A symlink as the source itself is refused.
+  EXPECT_EQ(repo_->CopyTree("run/evil", "copy2").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(PathExists(Tree() + "/copy2"));
+}
+
+// An error midway through a folder copy (here: a folder nested deeper than
+// the repository copies) leaves nothing at the destination, nothing in tmp/,
+// and no extra links on the objects.
+TEST_F(ArtifactRepositoryTest, CopyTreeFailingMidwayLeavesNothing) {
+  ASSERT_TRUE(repo_->UploadBytes("run/model/a.txt", "shared"));
+  ASSERT_TRUE(repo_->UploadBytes("run/model/b/c.txt", "shared"));
+  std::string deep = "run/model/z";
+  for (int i = 0; i < 300; ++i) deep += "/d";
+  ASSERT_TRUE(repo_->UploadBytes(deep + "/leaf.txt", "leaf"));
+  ASSERT_TRUE(repo_->UploadBytes("run/model/z/d/d/shallow.txt", "shared"));
+  const std::string object = repo_->blobs().ObjectPath(Sha256Hex("shared"));
+  ASSERT_EQ(StatOf(object).st_nlink, 4u);
+  const auto before = Snapshot(Root());
+
+  auto copied = repo_->CopyTree("run/model", "_registry/m/1");
+  ASSERT_FALSE(copied);
+  EXPECT_EQ(copied.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(copied.error().message().find("nested too deeply"), std::string::npos)
+      << copied.error().message();
+  EXPECT_FALSE(PathExists(Tree() + "/_registry"));
+  EXPECT_EQ(Snapshot(Tmp()).size(), 0u);
+  EXPECT_EQ(StatOf(object).st_nlink, 4u);  // the partial links were removed
+  EXPECT_EQ(Snapshot(Root()), before);
+  // The shallower part of the same tree copies fine.
+  ASSERT_TRUE(repo_->CopyTree("run/model/b", "_registry/m/1"));
+  EXPECT_EQ(StatOf(object).st_nlink, 5u);
+}
+
+TEST_F(ArtifactRepositoryTest, OpenRemovesStaleCopiesOnly) {
+  ASSERT_TRUE(repo_->UploadBytes("f.txt", "f"));
+  std::string stale = Tmp() + "/copy-stale";
+  std::string fresh = Tmp() + "/copy-fresh";
+  ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(fresh.c_str(), 0755), 0);
+  ASSERT_EQ(::link((Tree() + "/f.txt").c_str(), (stale + "/f.txt").c_str()), 0);
+  struct timespec old_times[2] = {{1000000, 0}, {1000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, stale.c_str(), old_times, 0), 0);
+  auto reopened = LocalArtifactRepository::Open(Root());
+  ASSERT_TRUE(reopened);
+  EXPECT_FALSE(PathExists(stale));
+  EXPECT_TRUE(PathExists(fresh));
+  EXPECT_EQ(Download("f.txt"), "f");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #pragma once
 // Plumbing shared by the `cairn` subcommands. Each command group lives in its
 // own file (server_command.cc, db_command.cc, experiments_command.cc,
-// runs_command.cc, artifacts_command.cc) and registers itself on the CLI11
-// app with Add*Command. A leaf subcommand's parse callback stores what to do
+// runs_command.cc, artifacts_command.cc, models_command.cc) and registers
+// itself on the CLI11 app with Add*Command. A leaf subcommand's parse callback stores what to do
 // in `action`; main() runs it after parsing, so parsing never does I/O.
 //
 // Output contract (scripts rely on it):
@@ -65,5 +65,6 @@ void AddDbCommand(CLI::App& app, Action& action);
 void AddExperimentsCommand(CLI::App& app, Action& action);
 void AddRunsCommand(CLI::App& app, Action& action);
 void AddArtifactsCommand(CLI::App& app, Action& action);
+void AddModelsCommand(CLI::App& app, Action& action);
 
 }  // namespace cairn::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   AddExperimentsCommand(app, action);
   AddRunsCommand(app, action);
   AddArtifactsCommand(app, action);
+  AddModelsCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -21,6 +21,21 @@
 //    as they are and storage_location = source. The copy's MLmodel, when
 //    present, is parsed (model/mlmodel.h); a malformed one is
 //    kInvalidArgument naming the file and field; its signature is stored.
+//    Also accepted: "models:/<name>/<version>" and "models:/<name>@<alias>"
+//    (a copy of another registered version). A runs:/ source fills run_id,
+//    and a models:/<model_id> source model_id and run_id, when the request
+//    leaves them empty. The MLmodel is read from the source before the
+//    store's transaction; the copy is made inside it (NewModelVersion::place)
+//    and the version's webhook payload is completed there too, once the
+//    number is known (this relies on the store reading `event` after calling
+//    place, as SqlRegistryStore does). A percent-encoded name ("my%20model")
+//    is encoded once more in storage_location
+//    ("mlflow-artifacts:/_registry/my%2520model/1") so the URI decodes to the
+//    folder. Renaming a model leaves its copies where they are (each
+//    version's storage_location still names them); if a later model of the
+//    old name clashes with such a folder, its copy goes to
+//    "_registry/<model>/<version>-<time ms>". Deleting a version or a model
+//    deletes its copies (never a run's files).
 //  - approvals: when a model lists a target (alias or stage) as protected,
 //    SetAlias / TransitionStage to it create a pending ApprovalRequest
 //    instead of changing anything (the MutationOutcome says "pending" and
@@ -29,6 +44,9 @@
 //    see an error rather than a silent no-op.
 //    A request is approved or rejected by a different user than the
 //    requester (kPermissionDenied otherwise); approval applies the change.
+//    Protected targets are stage names (any case, stored canonical) or
+//    settable aliases. A protected alias cannot be deleted
+//    (kFailedPrecondition): take it off the protected targets first.
 //  - rollback: RollbackAlias points the alias at the version it held
 //    before its current one (from the alias history); kFailedPrecondition
 //    when there is none.
@@ -39,7 +57,12 @@
 //    at most 1000; versions: default 10000, at most 200000); page tokens.
 //  - webhooks: events are enqueued by the store in the mutation's
 //    transaction; a WebhookDispatcher thread (registry/webhook_dispatcher.h)
-//    delivers them off the request path.
+//    delivers them off the request path. Payload (JSON object):
+//    {"event", "model_name", "version" (string or null), "alias" (or null),
+//    "stage" (or null), "actor", "time" (ms)} plus "source"/"run_id" for
+//    model_version.created, "comment" when given, and "approval" {"id",
+//    "kind", "target", "version", "status", "requested_by", "decided_by"}
+//    for approval events. Webhooks are returned without their secret.
 //
 // Errors: kInvalidArgument (400 INVALID_PARAMETER_VALUE), kNotFound (404
 // RESOURCE_DOES_NOT_EXIST), kAlreadyExists (RESOURCE_ALREADY_EXISTS),
@@ -49,6 +72,7 @@
 // Thread safety: safe for concurrent use.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,8 +122,8 @@ struct MutationOutcome {
 
 struct Lineage {
   store::ModelVersion version;
-  std::optional<store::Run> run;  // absent when the version has no run or it is gone
-  std::vector<store::Run> parent_runs;  // nearest first (mlflow.parentRunId chain)
+  std::optional<store::Run> run;              // absent when the version has no run or it is gone
+  std::vector<store::Run> parent_runs;        // nearest first (mlflow.parentRunId chain)
   std::vector<store::ModelVersion> siblings;  // other versions from the same run
 };
 
@@ -108,8 +132,12 @@ class RegistryService {
   // `artifacts` is the artifact repository behind the default artifact root
   // (null when the server does not serve artifacts: no copies are made).
   // `artifact_root_uri` is that root as clients see it ("mlflow-artifacts:/").
+  // `on_events` (optional) is called after every mutation that enqueued
+  // webhook deliveries, e.g. [&] { dispatcher.Notify(); }, so they go out at
+  // once rather than at the dispatcher's next poll. It must not block.
   RegistryService(store::MetadataStore& store, blob::ArtifactRepository* artifacts,
-                  std::string artifact_root_uri, const Clock& clock);
+                  std::string artifact_root_uri, const Clock& clock,
+                  std::function<void()> on_events = {});
 
   // -------------------------------------------------------- registered models
   Result<store::RegisteredModel> CreateRegisteredModel(const std::string& name,
@@ -187,7 +215,38 @@ class RegistryService {
                                                                 const std::string& name);
 
  private:
-  // (the implementer adds members here)
+  // Where a version's source lives, once resolved.
+  struct ResolvedSource {
+    std::optional<std::string> repo_path;  // a folder/file of `artifacts_`, to copy
+    std::string location;                  // otherwise: the storage location to keep
+    std::string run_id;                    // filled from a logged model, when known
+    std::string model_id;                  // from a models:/<model_id> source
+  };
+  Result<ResolvedSource> ResolveSource(const std::string& source, int depth = 0);
+  // The repository path of `uri` when it names something inside the
+  // artifact repository; nullopt for foreign URIs.
+  Result<std::optional<std::string>> RepoPathOf(const std::string& uri) const;
+  std::string UriOfRepoPath(std::string_view repo_path) const;
+  Result<std::string> SignatureOf(const std::string& repo_path);
+  // Deletes the registry copy behind `storage_location`, if it is one.
+  void DeleteRegistryCopy(const std::string& storage_location);
+  store::Actor ActorOf(const std::string& user) const;
+  bool IsProtected(const store::RegisteredModel& m, const std::string& target) const;
+  Result<MutationOutcome> ApplyAlias(const std::string& name, const std::string& alias,
+                                     int64_t version, const std::string& actor);
+  Result<MutationOutcome> ApplyStage(const std::string& name, int64_t version,
+                                     const std::string& stage, bool archive_existing,
+                                     const std::string& actor);
+  Result<MutationOutcome> RequestApproval(const store::ApprovalRequest& r,
+                                          const std::string& actor);
+  void Notify() const;
+
+  store::MetadataStore& store_;
+  store::RegistryStore& registry_;
+  blob::ArtifactRepository* artifacts_;
+  std::string artifact_root_uri_;
+  const Clock& clock_;
+  std::function<void()> on_events_;
 };
 
 }  // namespace cairn::registry

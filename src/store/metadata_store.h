@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "store/logged_model_store.h"
 #include "store/query.h"
+#include "store/registry_store.h"
 #include "store/types.h"
 
 namespace cairn::store {
@@ -90,6 +92,14 @@ class MetadataStore {
   // Dataset inputs; a dataset (experiment, name, digest) is stored once.
   virtual Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) = 0;
   virtual Result<RunPage> SearchRuns(const RunQuery& q) = 0;
+
+  // MLflow 3 logged models and run outputs, in the same database. Owned by
+  // the metadata store; valid as long as it is.
+  virtual LoggedModelStore& logged_models() = 0;
+
+  // The model registry, audit log, approvals and webhooks, in the same
+  // database. Owned by the metadata store; valid as long as it is.
+  virtual RegistryStore& registry() = 0;
 };
 
 // Opens the store named by `uri`: "sqlite:///abs/path.db" (created with its

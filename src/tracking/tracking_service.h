@@ -18,6 +18,12 @@
 //  - search: MLflow's filter/order_by syntax (tracking/filter_parser.h),
 //    max_results 1..50000 (default 1000), page tokens base64 {"offset": N}.
 //
+// Audit: experiment mutations (create, rename, delete, restore, tag set and
+// delete) and run lifecycle changes (create, update, delete, restore) append
+// a store::AuditEntry (action "experiment.create", "run.delete", ...;
+// before/after JSON documents of the entity) with the given actor right
+// after the change commits (docs/registry.md).
+//
 // Errors: kInvalidArgument (400 INVALID_PARAMETER_VALUE), kNotFound (404
 // RESOURCE_DOES_NOT_EXIST), kAlreadyExists, kFailedPrecondition (INVALID_STATE);
 // store errors (kUnavailable, kInternal) pass through.
@@ -120,6 +126,52 @@ struct MetricWithRunId {
   store::Metric metric;
 };
 
+// ---------------------------------------------------------- logged models
+
+// search-logged-models default page size (MLflow's).
+inline constexpr int64_t kLoggedModelsMaxResultsDefault = 100;
+
+struct CreateLoggedModelRequest {
+  std::string experiment_id;  // required; the experiment must be active
+  std::string name;           // empty: generated ("adjective-noun-123")
+  std::string model_type;
+  std::string source_run_id;  // empty: none; else the run must exist
+  std::vector<store::Tag> tags;
+  std::vector<store::Param> params;
+};
+
+// One order_by entry of search-logged-models: field_name is an attribute
+// (creation_timestamp, last_updated_timestamp, name, model_id, status,
+// model_type, source_run_id; the "_ms"/"_time" spellings too) or
+// "metrics.<key>". dataset_name/dataset_digest are not supported (an error).
+struct LoggedModelOrderBy {
+  std::string field_name;
+  bool ascending = true;
+  std::string dataset_name;
+  std::string dataset_digest;
+};
+
+// filter: MLflow's logged-model filter, comparisons joined by AND over
+// attributes (name, model_id, source_run_id, status, model_type with
+// = != LIKE ILIKE IN NOT IN; creation_timestamp, last_updated_timestamp with
+// = != < <= > >=), tags.<k> / params.<k> (string ops) and metrics.<k>
+// (numeric ops). status takes READY, PENDING, FAILED (or the LOGGED_MODEL_*
+// wire names). `datasets` (metric filters scoped to a dataset) are not
+// supported: an error when non-empty.
+struct SearchLoggedModelsRequest {
+  std::vector<std::string> experiment_ids;  // required, at least one
+  std::string filter;
+  std::vector<LoggedModelOrderBy> order_by;
+  std::vector<std::string> datasets;   // dataset names
+  std::optional<int64_t> max_results;  // default 100
+  std::string page_token;
+};
+
+struct LoggedModelsPage {
+  std::vector<store::LoggedModel> models;
+  std::string next_page_token;  // empty on the last page
+};
+
 struct TrackingOptions {
   // Source of random 64-bit values (run names). Default: an OS-seeded generator.
   std::function<uint64_t()> random;
@@ -132,23 +184,29 @@ class TrackingService {
 
   // ------------------------------------------------------------ experiments
   // Returns the new experiment id.
-  Result<std::string> CreateExperiment(const CreateExperimentRequest& r);
+  Result<std::string> CreateExperiment(const CreateExperimentRequest& r,
+                                       const std::string& actor = "anonymous");
   Result<store::Experiment> GetExperiment(const std::string& experiment_id);
   Result<store::Experiment> GetExperimentByName(const std::string& name);
   Result<ExperimentsPage> SearchExperiments(const SearchExperimentsRequest& r);
-  Status RenameExperiment(const std::string& experiment_id, const std::string& new_name);
+  Status RenameExperiment(const std::string& experiment_id, const std::string& new_name,
+                          const std::string& actor = "anonymous");
   // Deletes (soft) the experiment and all its runs; restores them.
-  Status DeleteExperiment(const std::string& experiment_id);
-  Status RestoreExperiment(const std::string& experiment_id);
-  Status SetExperimentTag(const std::string& experiment_id, const store::Tag& tag);
-  Status DeleteExperimentTag(const std::string& experiment_id, const std::string& key);
+  Status DeleteExperiment(const std::string& experiment_id, const std::string& actor = "anonymous");
+  Status RestoreExperiment(const std::string& experiment_id,
+                           const std::string& actor = "anonymous");
+  Status SetExperimentTag(const std::string& experiment_id, const store::Tag& tag,
+                          const std::string& actor = "anonymous");
+  Status DeleteExperimentTag(const std::string& experiment_id, const std::string& key,
+                             const std::string& actor = "anonymous");
 
   // ------------------------------------------------------------------- runs
-  Result<store::Run> CreateRun(const CreateRunRequest& r);
+  Result<store::Run> CreateRun(const CreateRunRequest& r, const std::string& actor = "anonymous");
   Result<store::Run> GetRun(const std::string& run_id);
-  Result<store::RunInfo> UpdateRun(const UpdateRunRequest& r);
-  Status DeleteRun(const std::string& run_id);
-  Status RestoreRun(const std::string& run_id);
+  Result<store::RunInfo> UpdateRun(const UpdateRunRequest& r,
+                                   const std::string& actor = "anonymous");
+  Status DeleteRun(const std::string& run_id, const std::string& actor = "anonymous");
+  Status RestoreRun(const std::string& run_id, const std::string& actor = "anonymous");
   Status SetTag(const std::string& run_id, const store::Tag& tag);
   Status DeleteTag(const std::string& run_id, const std::string& key);
   Status LogMetric(const std::string& run_id, const store::Metric& metric);
@@ -166,6 +224,36 @@ class TrackingService {
   Result<std::vector<MetricWithRunId>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& r);
   Result<RunsPage> SearchRuns(const SearchRunsRequest& r);
 
+  // MLflow 3 run outputs: the models the run produced (run must be active).
+  Status LogOutputs(const std::string& run_id,
+                    const std::vector<store::LoggedModelOutput>& outputs);
+  // In the order logged; kNotFound for an unknown run.
+  Result<std::vector<store::LoggedModelOutput>> GetRunOutputs(const std::string& run_id);
+  // log-batch / log-metric values sent with a model_id: validated like run
+  // metrics, every model must exist (kNotFound otherwise, checked before the
+  // run's batch is written), then the run batch, then the model values.
+  Status LogBatchWithModelMetrics(const std::string& run_id,
+                                  const std::vector<store::Metric>& metrics,
+                                  const std::vector<store::Param>& params,
+                                  const std::vector<store::Tag>& tags,
+                                  const std::vector<store::LoggedModelMetric>& model_metrics);
+
+  // ---------------------------------------------------------- logged models
+  // model_id = "m-" + 32 hex; artifact_location =
+  // <experiment artifact location>/models/<model_id>/artifacts; status PENDING.
+  Result<store::LoggedModel> CreateLoggedModel(const CreateLoggedModelRequest& r);
+  // kNotFound for an unknown model, and for a deleted one unless allow_deleted.
+  Result<store::LoggedModel> GetLoggedModel(const std::string& model_id,
+                                            bool allow_deleted = false);
+  // status: "PENDING", "READY" or "FAILED".
+  Result<store::LoggedModel> FinalizeLoggedModel(const std::string& model_id,
+                                                 const std::string& status);
+  Status DeleteLoggedModel(const std::string& model_id);
+  Status SetLoggedModelTags(const std::string& model_id, const std::vector<store::Tag>& tags);
+  Status DeleteLoggedModelTag(const std::string& model_id, const std::string& key);
+  Status LogLoggedModelParams(const std::string& model_id, const std::vector<store::Param>& params);
+  Result<LoggedModelsPage> SearchLoggedModels(const SearchLoggedModelsRequest& r);
+
   // The experiment's artifact location: stored, else <default root>/<id>.
   std::string ArtifactLocationFor(const store::Experiment& e) const;
   const std::string& default_artifact_root() const { return default_artifact_root_; }
@@ -175,6 +263,15 @@ class TrackingService {
   Result<store::Run> GetActiveRun(const std::string& run_id);
   Result<int64_t> CheckMaxResults(std::optional<int64_t> max_results) const;
   std::string NewRunName();
+  // Appends one audit entry (store.registry().AppendAudit) for a tracking
+  // mutation that has committed. A failure to append is logged, not
+  // returned: the change itself is durable and a retry by the client would
+  // repeat it.
+  void Audit(const std::string& actor, std::string action, std::string entity_type,
+             std::string entity_id, std::string before, std::string after);
+  // The entity as the audit log records it ("" when it cannot be read).
+  std::string ExperimentDocument(const std::string& experiment_id);
+  std::string RunDocument(const std::string& run_id);
 
   store::MetadataStore& store_;
   const Clock& clock_;

@@ -531,5 +531,288 @@ TEST_F(TrackingServiceTest, SearchExperiments) {
   EXPECT_EQ(service_->SearchExperiments(bad).error().code(), ErrorCode::kInvalidArgument);
 }
 
+// ------------------------------------------------------------ logged models
+
+TEST_F(TrackingServiceTest, CreateLoggedModelDerivesIdLocationAndName) {
+  std::string exp = NewExperiment("lm");
+  store::Run run = NewRun(exp);
+  CreateLoggedModelRequest r;
+  r.experiment_id = exp;
+  r.name = "model";
+  r.source_run_id = run.info.run_id;
+  r.model_type = "sklearn";
+  r.tags = {{"t", "v"}};
+  r.params = {{"lr", "0.1"}};
+  auto m = service_->CreateLoggedModel(r);
+  ASSERT_TRUE(m) << m.error().ToString();
+  ASSERT_EQ(m->model_id.size(), 34u);
+  EXPECT_TRUE(m->model_id.starts_with("m-"));
+  EXPECT_EQ(m->artifact_location,
+            "mlflow-artifacts:/" + exp + "/models/" + m->model_id + "/artifacts");
+  EXPECT_EQ(m->status, "PENDING");
+  EXPECT_EQ(m->creation_time, 1'700'000'000'000);
+  EXPECT_EQ(m->source_run_id, run.info.run_id);
+  EXPECT_EQ(m->tags, (std::vector<Tag>{{"t", "v"}}));
+  EXPECT_EQ(m->params, (std::vector<Param>{{"lr", "0.1"}}));
+
+  CreateLoggedModelRequest unnamed;
+  unnamed.experiment_id = exp;
+  auto u = service_->CreateLoggedModel(unnamed);
+  ASSERT_TRUE(u) << u.error().ToString();
+  EXPECT_FALSE(u->name.empty());
+  EXPECT_NE(u->model_id, m->model_id);
+}
+
+TEST_F(TrackingServiceTest, CreateLoggedModelRejectsBadInput) {
+  std::string exp = NewExperiment("lm");
+  CreateLoggedModelRequest r;
+  auto missing = service_->CreateLoggedModel(r);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message(),
+            "Missing value for required parameter 'experiment_id'. See the API docs for more "
+            "information about request parameters.");
+  r.experiment_id = exp;
+  r.name = "a/b";
+  auto bad_name = service_->CreateLoggedModel(r);
+  ASSERT_FALSE(bad_name);
+  EXPECT_EQ(bad_name.error().code(), ErrorCode::kInvalidArgument);
+  r.name = "ok";
+  r.source_run_id = "0123456789abcdef0123456789abcdef";
+  auto no_run = service_->CreateLoggedModel(r);
+  ASSERT_FALSE(no_run);
+  EXPECT_EQ(no_run.error().code(), ErrorCode::kNotFound);
+  r.source_run_id.clear();
+  r.experiment_id = "424242";
+  auto no_exp = service_->CreateLoggedModel(r);
+  ASSERT_FALSE(no_exp);
+  EXPECT_EQ(no_exp.error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(service_->DeleteExperiment(exp));
+  r.experiment_id = exp;
+  auto deleted = service_->CreateLoggedModel(r);
+  ASSERT_FALSE(deleted);
+  EXPECT_EQ(deleted.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(TrackingServiceTest, LoggedModelFinalizeTagsParamsDelete) {
+  std::string exp = NewExperiment("lm");
+  CreateLoggedModelRequest r;
+  r.experiment_id = exp;
+  r.name = "m";
+  auto m = service_->CreateLoggedModel(r);
+  ASSERT_TRUE(m);
+  clock_.Advance(5);
+  auto ready = service_->FinalizeLoggedModel(m->model_id, "LOGGED_MODEL_READY");
+  ASSERT_TRUE(ready) << ready.error().ToString();
+  EXPECT_EQ(ready->status, "READY");
+  EXPECT_EQ(ready->last_updated_time, 1'700'000'000'005);
+  auto failed = service_->FinalizeLoggedModel(m->model_id, "LOGGED_MODEL_UPLOAD_FAILED");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, "FAILED");
+  auto bogus = service_->FinalizeLoggedModel(m->model_id, "LOGGED_MODEL_STATUS_UNSPECIFIED");
+  ASSERT_FALSE(bogus);
+  EXPECT_EQ(bogus.error().code(), ErrorCode::kInvalidArgument);
+
+  ASSERT_TRUE(service_->SetLoggedModelTags(m->model_id, {{"a", "1"}}));
+  ASSERT_TRUE(service_->LogLoggedModelParams(m->model_id, {{"p", "2"}}));
+  auto got = service_->GetLoggedModel(m->model_id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->tags, (std::vector<Tag>{{"a", "1"}}));
+  EXPECT_EQ(got->params, (std::vector<Param>{{"p", "2"}}));
+  ASSERT_TRUE(service_->DeleteLoggedModelTag(m->model_id, "a"));
+  EXPECT_EQ(service_->DeleteLoggedModelTag(m->model_id, "a").error().code(), ErrorCode::kNotFound);
+
+  ASSERT_TRUE(service_->DeleteLoggedModel(m->model_id));
+  auto hidden = service_->GetLoggedModel(m->model_id);
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(hidden.error().message(), "Logged model with ID '" + m->model_id + "' not found.");
+  auto shown = service_->GetLoggedModel(m->model_id, /*allow_deleted=*/true);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->lifecycle_stage, store::kDeleted);
+  EXPECT_EQ(service_->GetLoggedModel("../etc").error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(TrackingServiceTest, SearchLoggedModelsParsesFilterAndOrder) {
+  std::string exp = NewExperiment("lm");
+  store::Run run = NewRun(exp);
+  std::vector<std::string> ids;
+  for (const char* name : {"alpha", "beta", "gamma"}) {
+    CreateLoggedModelRequest r;
+    r.experiment_id = exp;
+    r.name = name;
+    r.source_run_id = std::string(name) == "beta" ? run.info.run_id : "";
+    r.tags = {{"team", std::string(name) == "gamma" ? "y" : "x"}};
+    auto m = service_->CreateLoggedModel(r);
+    ASSERT_TRUE(m);
+    ids.push_back(m->model_id);
+    clock_.Advance(10);
+  }
+  ASSERT_TRUE(service_->FinalizeLoggedModel(ids[0], "READY"));
+  // A run's metrics logged with a model_id land on the model too.
+  store::LoggedModelMetric acc;
+  acc.model_id = ids[1];
+  Metric run_metric{"acc", 0.9, 5, 0};
+  acc.key = "acc";
+  acc.value = 0.9;
+  acc.timestamp = 5;
+  ASSERT_TRUE(service_->LogBatchWithModelMetrics(run.info.run_id, {run_metric}, {}, {}, {acc}));
+  auto with_metric = service_->GetLoggedModel(ids[1]);
+  ASSERT_TRUE(with_metric);
+  ASSERT_EQ(with_metric->metrics.size(), 1u);
+  EXPECT_EQ(with_metric->metrics[0].run_id, run.info.run_id);
+
+  auto names = [&](const std::string& filter, std::vector<LoggedModelOrderBy> order = {}) {
+    SearchLoggedModelsRequest r;
+    r.experiment_ids = {exp};
+    r.filter = filter;
+    r.order_by = std::move(order);
+    auto page = service_->SearchLoggedModels(r);
+    EXPECT_TRUE(page) << filter << ": " << page.error().ToString();
+    std::vector<std::string> out;
+    if (page) {
+      for (const auto& m : page->models) out.push_back(m.name);
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(""), (V{"gamma", "beta", "alpha"}));
+  EXPECT_EQ(names("name = 'beta'"), (V{"beta"}));
+  EXPECT_EQ(names("name != 'beta' AND tags.team = 'x'"), (V{"alpha"}));
+  EXPECT_EQ(names("attributes.name LIKE 'a%'"), (V{"alpha"}));
+  EXPECT_EQ(names("name IN ('alpha', 'gamma')"), (V{"gamma", "alpha"}));
+  EXPECT_EQ(names("name not in ('alpha')"), (V{"gamma", "beta"}));
+  EXPECT_EQ(names("source_run_id = '" + run.info.run_id + "'"), (V{"beta"}));
+  EXPECT_EQ(names("status = 'READY'"), (V{"alpha"}));
+  EXPECT_EQ(names("status = 'LOGGED_MODEL_PENDING'"), (V{"gamma", "beta"}));
+  EXPECT_EQ(names("tags.`team` != 'x'"), (V{"gamma"}));
+  EXPECT_EQ(names("metrics.acc >= 0.9"), (V{"beta"}));
+  EXPECT_EQ(names("creation_timestamp > 1700000000005"), (V{"gamma", "beta"}));
+  EXPECT_EQ(names("", {{"name", true, "", ""}}), (V{"alpha", "beta", "gamma"}));
+  EXPECT_EQ(names("", {{"creation_timestamp", true, "", ""}}), (V{"alpha", "beta", "gamma"}));
+  EXPECT_EQ(names("", {{"metrics.acc", false, "", ""}})[0], "beta");
+
+  auto error_of = [&](const std::string& filter, std::vector<LoggedModelOrderBy> order = {}) {
+    SearchLoggedModelsRequest r;
+    r.experiment_ids = {exp};
+    r.filter = filter;
+    r.order_by = std::move(order);
+    auto page = service_->SearchLoggedModels(r);
+    EXPECT_FALSE(page) << filter;
+    return page ? ErrorCode::kInternal : page.error().code();
+  };
+  EXPECT_EQ(error_of("foo = 'x'"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("name = 'a' OR name = 'b'"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("name > 'a'"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("metrics.acc LIKE '1'"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("name = 'unterminated"), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("", {{"bogus", true, "", ""}}), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("", {{"params.x", true, "", ""}}), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_of("", {{"metrics.acc", true, "ds", ""}}), ErrorCode::kInvalidArgument);
+
+  SearchLoggedModelsRequest paged;
+  paged.experiment_ids = {exp};
+  paged.max_results = 2;
+  auto p1 = service_->SearchLoggedModels(paged);
+  ASSERT_TRUE(p1);
+  ASSERT_EQ(p1->models.size(), 2u);
+  ASSERT_FALSE(p1->next_page_token.empty());
+  paged.page_token = p1->next_page_token;
+  auto p2 = service_->SearchLoggedModels(paged);
+  ASSERT_TRUE(p2);
+  ASSERT_EQ(p2->models.size(), 1u);
+  EXPECT_EQ(p2->models[0].name, "alpha");
+  EXPECT_TRUE(p2->next_page_token.empty());
+
+  SearchLoggedModelsRequest none;
+  auto no_ids = service_->SearchLoggedModels(none);
+  ASSERT_FALSE(no_ids);
+  EXPECT_EQ(no_ids.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(TrackingServiceTest, RunOutputsAndModelMetricsNeedExistingEntities) {
+  std::string exp = NewExperiment("lm");
+  store::Run run = NewRun(exp);
+  CreateLoggedModelRequest r;
+  r.experiment_id = exp;
+  auto m = service_->CreateLoggedModel(r);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(service_->LogOutputs(run.info.run_id, {{m->model_id, 3}}));
+  auto outs = service_->GetRunOutputs(run.info.run_id);
+  ASSERT_TRUE(outs);
+  EXPECT_EQ(*outs, (std::vector<store::LoggedModelOutput>{{m->model_id, 3}}));
+  EXPECT_EQ(
+      service_->LogOutputs("0123456789abcdef0123456789abcdef", {{m->model_id, 0}}).error().code(),
+      ErrorCode::kNotFound);
+  EXPECT_EQ(service_->LogOutputs(run.info.run_id, {{"", 0}}).error().code(),
+            ErrorCode::kInvalidArgument);
+
+  // An unknown model_id on a metric fails before the run's batch is written.
+  store::LoggedModelMetric ghost;
+  ghost.model_id = "m-0123456789abcdef0123456789abcdef";
+  ghost.key = "acc";
+  auto s = service_->LogBatchWithModelMetrics(run.info.run_id, {Metric{"acc", 1, 1, 0}}, {}, {},
+                                              {ghost});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kNotFound);
+  auto after = service_->GetRun(run.info.run_id);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->metrics.empty());
+}
+
+// ------------------------------------------------------------------- audit
+
+TEST_F(TrackingServiceTest, TrackingMutationsAreAudited) {
+  auto id = service_->CreateExperiment({"audited", "", {}}, "alice");
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(service_->RenameExperiment(*id, "audited2", "bob"));
+  ASSERT_TRUE(service_->SetExperimentTag(*id, {"k", "v"}, "bob"));
+  ASSERT_TRUE(service_->DeleteExperimentTag(*id, "k", "bob"));
+  CreateRunRequest cr;
+  cr.experiment_id = *id;
+  auto run = service_->CreateRun(cr, "carol");
+  ASSERT_TRUE(run);
+  UpdateRunRequest ur;
+  ur.run_id = run->info.run_id;
+  ur.status = "FINISHED";
+  ASSERT_TRUE(service_->UpdateRun(ur, "carol"));
+  ASSERT_TRUE(service_->DeleteRun(run->info.run_id, "dave"));
+  ASSERT_TRUE(service_->RestoreRun(run->info.run_id, "dave"));
+  ASSERT_TRUE(service_->DeleteExperiment(*id));
+  ASSERT_TRUE(service_->RestoreExperiment(*id, "erin"));
+  // A failed mutation writes nothing.
+  ASSERT_FALSE(service_->RenameExperiment(*id, "", "mallory"));
+
+  store::AuditQuery q;
+  q.max_results = 100;
+  auto page = store_->registry().SearchAudit(q);
+  ASSERT_TRUE(page) << page.error().ToString();
+  std::vector<std::string> actions;
+  for (auto it = page->entries.rbegin(); it != page->entries.rend(); ++it) {
+    actions.push_back(it->action + ":" + it->actor);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{
+                         "experiment.create:alice", "experiment.rename:bob",
+                         "experiment.set_tag:bob", "experiment.delete_tag:bob", "run.create:carol",
+                         "run.update:carol", "run.delete:dave", "run.restore:dave",
+                         "experiment.delete:anonymous", "experiment.restore:erin"}));
+  // Entities and documents.
+  const store::AuditEntry& rename = page->entries[page->entries.size() - 2];
+  EXPECT_EQ(rename.entity_type, "experiment");
+  EXPECT_EQ(rename.entity_id, *id);
+  EXPECT_EQ(nlohmann::json::parse(rename.before)["name"], "audited");
+  EXPECT_EQ(nlohmann::json::parse(rename.after)["name"], "audited2");
+  const store::AuditEntry& create = page->entries.back();
+  EXPECT_EQ(create.before, "");
+  EXPECT_EQ(create.time, 1'700'000'000'000);
+  const store::AuditEntry& update = page->entries[4];
+  EXPECT_EQ(update.action, "run.update");
+  EXPECT_EQ(update.entity_type, "run");
+  EXPECT_EQ(update.entity_id, run->info.run_id);
+  EXPECT_EQ(nlohmann::json::parse(update.before)["status"], "RUNNING");
+  EXPECT_EQ(nlohmann::json::parse(update.after)["status"], "FINISHED");
+  const store::AuditEntry& del = page->entries[3];
+  EXPECT_EQ(del.action, "run.delete");
+  EXPECT_EQ(nlohmann::json::parse(del.after)["lifecycle_stage"], "deleted");
+}
+
 }  // namespace
 }  // namespace cairn::tracking

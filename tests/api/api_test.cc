@@ -14,13 +14,21 @@
 //     "body": {...},                                 // JSON, ${vars} substituted in strings
 //     "raw_body": "{not json",                       // sent verbatim instead of "body"
 //     "pad_body_to": 200000,                         // pads "body" with a "_pad" field to N bytes
+//     "headers": {"X-Cairn-User": "alice"},          // extra request headers, ${vars} substituted
 //     "repeat": 3,                                   // run the step N times with ${i} = 0..N-1
 //     "status": 200,
 //     "expect": {...},                               // a JSON subset of the response
 //     "expect_text": "OK",                           // exact non-JSON body
-//     "capture": {"run_id": "run.info.run_id"}       // dotted paths; array indices are numbers
+//     "capture": {"run_id": "run.info.run_id"},      // dotted paths; array indices are numbers
+//     "target": "receiver",                          // send to the webhook receiver, not the app
+//     "poll_ms": 5000                                // resend until status and expect match
 //   }]
 // }
+//
+// "webhook_receiver": true at the top starts a second server that records
+// every POST it gets (any path, answered 200 {}) and lists them at GET
+// /received as [{"path", "event", "delivery", "signature", "body"}] (body
+// parsed as JSON); ${receiver} is its base URL ("http://127.0.0.1:<port>").
 //
 // Inside "body", {"$repeat": {"count": 1001, "item": {...}}} expands to an
 // array of `count` copies of item with ${j} = 0..count-1.
@@ -38,13 +46,17 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "api/app.h"
+#include "http/server.h"
 
 #ifndef CAIRN_API_CASES_DIR
 #error "CAIRN_API_CASES_DIR must be defined"
@@ -69,7 +81,8 @@ size_t CollectBody(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-HttpResult Send(const std::string& method, const std::string& url, const std::string* body) {
+HttpResult Send(const std::string& method, const std::string& url, const std::string* body,
+                const std::vector<std::string>& extra_headers = {}) {
   HttpResult r;
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -81,6 +94,7 @@ HttpResult Send(const std::string& method, const std::string& url, const std::st
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
+  for (const std::string& h : extra_headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   if (body != nullptr) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->data());
@@ -308,6 +322,10 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
       app_->Stop();
       app_.reset();
     }
+    if (receiver_) {
+      receiver_->Stop();
+      receiver_.reset();
+    }
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -331,9 +349,65 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
     base_ = "http://127.0.0.1:" + std::to_string(*port);
   }
 
+  // A webhook receiver: records POSTs, lists them at GET /received.
+  void StartReceiver(Vars& vars) {
+    http::Router router;
+    router.Add(http::Method::kGet, "/received", [this](http::Request&) {
+      std::lock_guard<std::mutex> lock(received_mu_);
+      return http::Response::Json(200, received_.dump());
+    });
+    router.Add(http::Route{http::Method::kPost, "/", /*prefix=*/true, http::BodyMode::kBuffer,
+                           [this](http::Request& req) {
+                             json rec = {
+                                 {"path", req.path},
+                                 {"event", req.Header("x-cairn-event").value_or("")},
+                                 {"delivery", req.Header("x-cairn-delivery").value_or("")},
+                                 {"signature", req.Header("x-cairn-signature").value_or("")},
+                                 {"body", json::parse(req.body, nullptr, false)}};
+                             std::lock_guard<std::mutex> lock(received_mu_);
+                             received_.push_back(std::move(rec));
+                             return http::Response::Json(200, "{}");
+                           }});
+    http::ServerOptions options;
+    options.port = 0;
+    options.threads = 1;
+    options.access_log = false;
+    receiver_ = std::make_unique<http::HttpServer>(options, std::move(router));
+    auto port = receiver_->Start();
+    ASSERT_TRUE(port) << port.error().ToString();
+    receiver_base_ = "http://127.0.0.1:" + std::to_string(*port);
+    vars["receiver"] = receiver_base_;
+  }
+
   void RunStep(const json& step, Vars& vars, const std::string& label) {
-    std::string method = step.value("method", "GET");
-    std::string url = base_ + Substitute(step.at("path").get<std::string>(), vars);
+    const int poll_ms = step.value("poll_ms", 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(poll_ms);
+    while (poll_ms > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (StepMatches(step, vars)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    RunStepOnce(step, vars, label);
+  }
+
+  // Sends the step and reports whether status and expect match (no assertions).
+  bool StepMatches(const json& step, const Vars& vars) {
+    std::string url, method, body;
+    bool has_body = false;
+    std::vector<std::string> headers;
+    BuildRequest(step, vars, url, method, body, has_body, headers);
+    HttpResult r = Send(method, url, has_body ? &body : nullptr, headers);
+    if (r.status != step.value("status", 200)) return false;
+    if (!step.contains("expect")) return true;
+    json actual = json::parse(r.body, nullptr, false);
+    if (actual.is_discarded()) return false;
+    return Match(SubstituteJson(step["expect"], vars), &actual, "$").empty();
+  }
+
+  void BuildRequest(const json& step, const Vars& vars, std::string& url, std::string& method,
+                    std::string& body, bool& has_body, std::vector<std::string>& headers) {
+    method = step.value("method", "GET");
+    const std::string& base = step.value("target", "") == "receiver" ? receiver_base_ : base_;
+    url = base + Substitute(step.at("path").get<std::string>(), vars);
     if (step.contains("query")) {
       std::string q;
       for (auto& [k, v] : step["query"].items()) {
@@ -349,8 +423,6 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
       }
       url += (url.find('?') == std::string::npos ? "?" : "&") + q;
     }
-    std::string body;
-    bool has_body = false;
     if (step.contains("raw_body")) {
       body = Substitute(step["raw_body"].get<std::string>(), vars);
       has_body = true;
@@ -365,7 +437,19 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
       body = b.dump();
       has_body = true;
     }
-    HttpResult r = Send(method, url, has_body ? &body : nullptr);
+    if (step.contains("headers")) {
+      for (auto& [k, v] : step["headers"].items()) {
+        headers.push_back(k + ": " + Substitute(v.get<std::string>(), vars));
+      }
+    }
+  }
+
+  void RunStepOnce(const json& step, Vars& vars, const std::string& label) {
+    std::string url, method, body;
+    bool has_body = false;
+    std::vector<std::string> headers;
+    BuildRequest(step, vars, url, method, body, has_body, headers);
+    HttpResult r = Send(method, url, has_body ? &body : nullptr, headers);
     std::string context = label + " [" + method + " " + url + "] -> " + std::to_string(r.status) +
                           " " + r.body.substr(0, 600);
     int want_status = step.value("status", 200);
@@ -397,6 +481,10 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
   fs::path dir_;
   std::unique_ptr<App> app_;
   std::string base_;
+  std::unique_ptr<http::HttpServer> receiver_;
+  std::string receiver_base_;
+  std::mutex received_mu_;
+  json received_ = json::array();
 };
 
 TEST_P(ApiCaseTest, Replay) {
@@ -407,6 +495,9 @@ TEST_P(ApiCaseTest, Replay) {
   ASSERT_FALSE(doc.is_discarded()) << file << " is not valid JSON";
   ASSERT_NO_FATAL_FAILURE(StartApp(doc.value("server", json::object())));
   Vars vars;
+  if (doc.value("webhook_receiver", false)) {
+    ASSERT_NO_FATAL_FAILURE(StartReceiver(vars));
+  }
   const json& steps = doc.at("steps");
   for (size_t i = 0; i < steps.size(); ++i) {
     const json& step = steps[i];

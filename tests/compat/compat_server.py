@@ -2,8 +2,10 @@
 
 The target is chosen by CAIRN_COMPAT_TARGET:
   cairn  (default) -- the binary named by CAIRN_BIN (`cairn server ...`);
-  mlflow           -- the real `mlflow server` of the running virtualenv, used to
-                      check that the suite itself encodes MLflow's behaviour.
+  mlflow           -- the real `mlflow server` of the running virtualenv (or
+                      CAIRN_COMPAT_MLFLOW_BIN), with --serve-artifacts and a
+                      SQLite store in the test's temp dir, used to check that
+                      the suite itself encodes MLflow's behaviour.
 Tests that check a guarantee only Cairn makes are marked with `cairn_only`.
 """
 
@@ -79,8 +81,10 @@ class ServerProcess:
             return [cairn_bin(), "server", "--host", "127.0.0.1", "--port", str(self.port),
                     "--backend-store-uri", self.backend_uri,
                     "--artifacts-destination", "file://" + self.artifacts_dir] + self.extra_args
+        # --serve-artifacts is the default since 2.0; given explicitly so the proxy
+        # (mlflow-artifacts:/) is on whatever the version's default.
         return [mlflow_bin(), "server", "--host", "127.0.0.1", "--port", str(self.port),
-                "--backend-store-uri", self.backend_uri,
+                "--backend-store-uri", self.backend_uri, "--serve-artifacts",
                 "--artifacts-destination", self.artifacts_dir, "--workers", "1"] + self.extra_args
 
     def spawn(self):
@@ -120,6 +124,20 @@ class ServerProcess:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server not healthy within {timeout}s:\n" + self.log_tail())
+
+    @property
+    def legacy_mlflow(self):
+        """True when the target is a real MLflow server older than 3.0.
+
+        Cairn follows MLflow 3's server; where 2.x answered differently, tests accept the 2.x
+        answer only from a real 2.x server (CAIRN_COMPAT_MLFLOW_SERVER=own in run.sh).
+        """
+        if IS_CAIRN:
+            return False
+        if getattr(self, "_server_major", None) is None:
+            text = requests.get(self.uri + "/version", timeout=10).text.strip()
+            self._server_major = int(text.split(".")[0])
+        return self._server_major < 3
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

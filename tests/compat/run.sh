@@ -7,7 +7,9 @@
 # The three runs go in parallel (logs are printed at the end); CAIRN_COMPAT_SERIAL=1 runs them one by one.
 #
 # Env: CAIRN_BIN (default <repo>/build/cairn), CAIRN_TEST_POSTGRES_URI (run 3 is skipped, loudly, without it),
-#      CAIRN_COMPAT_TARGET=mlflow to check the suite itself against the real MLflow server instead,
+#      CAIRN_COMPAT_TARGET=mlflow to check the suite itself against the real MLflow server instead
+#        (`mlflow server --serve-artifacts`, SQLite in the run's temp dir; the 3.x server for both
+#        clients, or with CAIRN_COMPAT_MLFLOW_SERVER=own each venv's own server),
 #      extra arguments are passed to pytest (e.g. -k search, -x).
 # Exit status: non-zero if any run fails.
 set -uo pipefail
@@ -21,7 +23,7 @@ V3=${CAIRN_VENV_MLFLOW3:-$ROOT/.venv/mlflow3}
 V2=${CAIRN_VENV_MLFLOW2:-$ROOT/.venv/mlflow2}
 PG_URI=${CAIRN_TEST_POSTGRES_URI:-}
 PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-270}
-[ "$CAIRN_COMPAT_TARGET" = mlflow ] && PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-900}  # the real server is slow
+[ "$CAIRN_COMPAT_TARGET" = mlflow ] && PER_RUN_TIMEOUT=${CAIRN_COMPAT_TIMEOUT:-1500}  # the real server is slow
 
 if [ "$CAIRN_COMPAT_TARGET" = cairn ] && [ ! -x "$CAIRN_BIN" ]; then
   echo "compat: cairn binary not found at $CAIRN_BIN (build it, or set CAIRN_BIN)" >&2
@@ -30,8 +32,11 @@ fi
 for v in "$V3" "$V2"; do
   [ -x "$v/bin/python" ] || { echo "compat: virtualenv $v missing (make setup-test creates it)" >&2; exit 2; }
 done
-if [ "$CAIRN_COMPAT_TARGET" = mlflow ]; then
-  # The 2.x venv's own server cannot start (its SQLAlchemy is too new); serve 2.x clients with the 3.x server.
+MLFLOW_SERVER=${CAIRN_COMPAT_MLFLOW_SERVER:-v3}
+if [ "$CAIRN_COMPAT_TARGET" = mlflow ] && [ "$MLFLOW_SERVER" != own ]; then
+  # Cairn follows MLflow 3's server: by default the 3.x server serves both clients.
+  # CAIRN_COMPAT_MLFLOW_SERVER=own runs each venv's own server instead (2.x client -> 2.x server;
+  # needs SQLAlchemy < 2.1 in the 2.x venv, which scripts/setup.sh pins).
   export CAIRN_COMPAT_MLFLOW_BIN=${CAIRN_COMPAT_MLFLOW_BIN:-$V3/bin/mlflow}
 fi
 
@@ -56,6 +61,9 @@ run_suite() {
   shift 3
   (
     cd "$HERE" || exit 2
+    if [ "$CAIRN_COMPAT_TARGET" = mlflow ] && [ "$MLFLOW_SERVER" = own ]; then
+      export CAIRN_COMPAT_MLFLOW_BIN=$venv/bin/mlflow
+    fi
     CAIRN_COMPAT_BACKEND_URI=$backend timeout -k 10 "$PER_RUN_TIMEOUT" \
       "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfEs --basetemp="$WORK/$label" "$@" \
       >"$WORK/$label.log" 2>&1

@@ -30,6 +30,7 @@
 #include "core/ids.h"
 #include "store/metadata_store.h"
 #include "store/postgres/postgres_database.h"
+#include "store_fixture.h"
 
 namespace cairn::store {
 
@@ -41,40 +42,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-bool PostgresRequired() { return Env("CAIRN_REQUIRE_POSTGRES") == "1"; }
-
-std::string RandomSuffix() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
-         std::to_string(rd() % 1000000);
-}
-
-// Runs one SQL command on the PostgreSQL server at `uri`; "" on success.
-std::string PgExec(const std::string& uri, const std::string& sql) {
-  PGconn* c = PQconnectdb(uri.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-      err = PQresultErrorMessage(r);
-    }
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
-}
-
-std::string WithQuery(const std::string& uri, const std::string& kv) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + kv;
-}
+using test_db::Env;
+using test_db::PgExec;
+using test_db::PostgresRequired;
+using test_db::RandomSuffix;
+using test_db::WithQuery;
 
 // A TCP port nothing listens on (bound, then released).
 int UnusedPort() {

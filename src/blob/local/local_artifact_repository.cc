@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "blob/artifact_path.h"
 #include "core/log.h"
@@ -21,9 +23,13 @@ using local::UniqueFd;
 constexpr int kDirOpenFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 // Attempts for operations that lose a race with a concurrent delete or GC.
 constexpr int kMaxAttempts = 8;
-// Deeper trees than this are refused by Delete (bounds the recursion and the
-// open descriptors); paths are also bounded by kMaxArtifactPathBytes.
-constexpr int kMaxDeleteDepth = 256;
+// Deeper trees than this are refused by Delete and CopyTree (bounds the
+// recursion and the open descriptors); paths are also bounded by
+// kMaxArtifactPathBytes.
+constexpr int kMaxFolderDepth = 256;
+// CopyTree builds its copies in tmp/ under this prefix; Open removes stale ones.
+constexpr std::string_view kCopyTempPrefix = "copy-";
+constexpr time_t kStaleCopyAgeSeconds = 24 * 60 * 60;
 
 std::string JoinSegments(std::span<const std::string> segments, size_t count) {
   std::string out;
@@ -54,35 +60,58 @@ Result<EntryType> TypeOf(int dir_fd, const std::string& name, struct stat* st,
   return EntryType::kOther;
 }
 
+// Copies the content of `in` to `out` and fsyncs `out`. Returns 0 or errno.
+int CopyFdContents(int in, int out) {
+  std::vector<char> buffer(1 << 20);
+  for (;;) {
+    int64_t n = local::ReadSome(in, buffer.data(), buffer.size());
+    if (n < 0) return static_cast<int>(-n);
+    if (n == 0) return ::fsync(out) == 0 ? 0 : errno;
+    int err = local::WriteAll(out, buffer.data(), static_cast<size_t>(n));
+    if (err != 0) return err;
+  }
+}
+
 // Copies `src` to a new file `dst` (O_EXCL) and fsyncs it; removes `dst` on error.
 Status CopyFile(const std::string& src, const std::string& dst) {
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return std::unexpected(ErrnoError(errno, "cannot open", src));
   UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
   if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", dst));
-  std::vector<char> buffer(1 << 20);
-  for (;;) {
-    int64_t n = local::ReadSome(in.get(), buffer.data(), buffer.size());
-    int err = 0;
-    if (n < 0) {
-      err = static_cast<int>(-n);
-    } else if (n == 0) {
-      if (::fsync(out.get()) == 0) return {};
-      err = errno;
-    } else {
-      err = local::WriteAll(out.get(), buffer.data(), static_cast<size_t>(n));
-    }
-    if (err != 0) {
-      ::unlink(dst.c_str());
-      return std::unexpected(ErrnoError(err, "cannot copy to", dst));
-    }
+  if (int err = CopyFdContents(in.get(), out.get()); err != 0) {
+    ::unlink(dst.c_str());
+    return std::unexpected(ErrnoError(err, "cannot copy to", dst));
   }
+  return {};
+}
+
+// Makes `dst_dir`/`dst_name` a new hard link of the file `src_dir`/`src_name`
+// (the same inode, so the same object). When that inode already has the
+// filesystem's maximum number of links, makes a copy instead (as uploads do).
+// `path` (the source artifact path) is only for messages.
+Status LinkOrCopyAt(int src_dir, const std::string& src_name, int dst_dir,
+                    const std::string& dst_name, std::string_view path) {
+  if (::linkat(src_dir, src_name.c_str(), dst_dir, dst_name.c_str(), 0) == 0) return {};
+  int err = errno;
+  if (err == ENOENT) {
+    return NotFound("artifact '" + PrintableArtifactPath(path) + "' vanished while being copied");
+  }
+  if (err != EMLINK) return std::unexpected(ErrnoError(err, "cannot link artifact", path));
+  UniqueFd in(::openat(src_dir, src_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!in.valid()) return std::unexpected(ErrnoError(errno, "cannot open artifact", path));
+  UniqueFd out(::openat(dst_dir, dst_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot copy artifact", path));
+  if (int copy_err = CopyFdContents(in.get(), out.get()); copy_err != 0) {
+    ::unlinkat(dst_dir, dst_name.c_str(), 0);
+    return std::unexpected(ErrnoError(copy_err, "cannot copy artifact", path));
+  }
+  return {};
 }
 
 // Removes folder `name` in `parent_fd` and everything below it, never
 // following symlinks (a symlink inside is removed as an entry).
 Status RemoveFolder(int parent_fd, const std::string& name, const std::string& path, int depth) {
-  if (depth > kMaxDeleteDepth) {
+  if (depth > kMaxFolderDepth) {
     return InvalidArgument("artifact folder '" + PrintableArtifactPath(path) +
                            "' is nested too deeply to delete");
   }
@@ -132,6 +161,95 @@ Status RemoveFolder(int parent_fd, const std::string& name, const std::string& p
   return {};
 }
 
+// Fills the new, empty folder `dst_fd` with a copy of the folder `src_fd`:
+// sub-folders are created, files are hard links (LinkOrCopyAt); symlinks and
+// special files are skipped (they are not artifacts). Each folder of the copy
+// is fsynced once filled. `path` is the source folder's artifact path and
+// `depth` its depth below the copied root (for the kMaxFolderDepth bound:
+// no folder deeper than that is ever created, so RemoveFolder can undo it).
+// The caller removes the partial copy on error.
+Status CopyFolderContents(int src_fd, int dst_fd, const std::string& path, int depth) {
+  int list_fd = ::dup(src_fd);
+  if (list_fd < 0) return std::unexpected(ErrnoError(errno, "cannot open artifact folder", path));
+  DIR* dir = ::fdopendir(list_fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(list_fd);
+    return std::unexpected(ErrnoError(err, "cannot list artifact folder", path));
+  }
+  std::vector<std::string> children;
+  while (dirent* e = ::readdir(dir)) {
+    std::string child = e->d_name;
+    if (child != "." && child != "..") children.push_back(std::move(child));
+  }
+  ::closedir(dir);
+  std::sort(children.begin(), children.end());
+  for (const std::string& child : children) {
+    std::string child_path = path + "/" + child;
+    struct stat st;
+    if (::fstatat(src_fd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // deleted meanwhile: not part of the copy
+      return std::unexpected(ErrnoError(errno, "cannot stat artifact", child_path));
+    }
+    if (S_ISREG(st.st_mode)) {
+      Status linked = LinkOrCopyAt(src_fd, child, dst_fd, child, child_path);
+      if (!linked && linked.error().code() == ErrorCode::kNotFound) continue;
+      if (!linked) return linked;
+    } else if (S_ISDIR(st.st_mode)) {
+      if (depth + 1 > kMaxFolderDepth) {
+        return InvalidArgument("artifact folder '" + PrintableArtifactPath(child_path) +
+                               "' is nested too deeply to copy");
+      }
+      UniqueFd src_child(::openat(src_fd, child.c_str(), kDirOpenFlags));
+      if (!src_child.valid()) {
+        if (errno == ENOENT) continue;
+        return std::unexpected(ErrnoError(errno, "cannot open artifact folder", child_path));
+      }
+      if (::mkdirat(dst_fd, child.c_str(), 0755) != 0) {
+        return std::unexpected(ErrnoError(errno, "cannot create copy of folder", child_path));
+      }
+      UniqueFd dst_child(::openat(dst_fd, child.c_str(), kDirOpenFlags));
+      if (!dst_child.valid()) {
+        return std::unexpected(ErrnoError(errno, "cannot open copy of folder", child_path));
+      }
+      CAIRN_RETURN_IF_ERROR(
+          CopyFolderContents(src_child.get(), dst_child.get(), child_path, depth + 1));
+    }
+    // Symlinks and special files are not artifacts: never copied.
+  }
+  return local::FsyncDirFd(dst_fd, path);
+}
+
+// Removes CopyTree folders in `tmp_dir` older than kStaleCopyAgeSeconds, left
+// by a crash (their links would keep objects from being collected). Best
+// effort: a stray copy is harmless otherwise.
+void RemoveStaleCopies(const std::string& tmp_dir) {
+  UniqueFd tmp_fd(::open(tmp_dir.c_str(), kDirOpenFlags));
+  if (!tmp_fd.valid()) return;
+  int list_fd = ::dup(tmp_fd.get());
+  if (list_fd < 0) return;
+  DIR* d = ::fdopendir(list_fd);
+  if (d == nullptr) {
+    ::close(list_fd);
+    return;
+  }
+  const time_t cutoff = ::time(nullptr) - kStaleCopyAgeSeconds;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (!name.starts_with(kCopyTempPrefix)) continue;
+    struct stat st;
+    if (::fstatat(tmp_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode) && st.st_mtime < cutoff) stale.push_back(std::move(name));
+  }
+  ::closedir(d);
+  for (const std::string& name : stale) {
+    if (RemoveFolder(tmp_fd.get(), name, tmp_dir + "/" + name, 0)) {
+      CAIRN_LOG_INFO("artifacts: removed stale copy {}/{}", tmp_dir, name);
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LocalArtifactRepository>> LocalArtifactRepository::Open(
@@ -142,6 +260,7 @@ Result<std::unique_ptr<LocalArtifactRepository>> LocalArtifactRepository::Open(
   std::string spool = abs_root + "/spool";
   CAIRN_RETURN_IF_ERROR(local::MakeDirs(tree));
   CAIRN_RETURN_IF_ERROR(local::MakeDirs(spool));
+  RemoveStaleCopies(blobs->tmp_dir());
   UniqueFd tree_fd(::open(tree.c_str(), kDirOpenFlags));
   if (!tree_fd.valid()) {
     return std::unexpected(ErrnoError(errno, "cannot open artifact tree", tree));
@@ -399,6 +518,146 @@ Status LocalArtifactRepository::Delete(std::string_view path) {
         break;  // an upload landed inside meanwhile: sweep again
       }
     }
+  }
+}
+
+Status LocalArtifactRepository::CopyTree(std::string_view from, std::string_view to) {
+  if (from.empty() || to.empty()) {
+    return InvalidArgument("cannot copy the artifact root, or over it");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> from_segments, SplitArtifactPath(from, false));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> to_segments, SplitArtifactPath(to, false));
+  std::span<const std::string> from_parents(from_segments.data(), from_segments.size() - 1);
+  std::span<const std::string> to_parents(to_segments.data(), to_segments.size() - 1);
+  const std::string& from_leaf = from_segments.back();
+  const std::string& to_leaf = to_segments.back();
+  const std::string from_str(from);
+  auto not_found = [&] {
+    return NotFound("cannot copy artifact '" + PrintableArtifactPath(from) +
+                    "': it does not exist");
+  };
+  auto already_exists = [&] {
+    return AlreadyExists("cannot copy artifact '" + PrintableArtifactPath(from) + "' to '" +
+                         PrintableArtifactPath(to) +
+                         "': the destination already exists (a copy never replaces or merges)");
+  };
+
+  // The source.
+  auto src_parent = OpenFolder(from_parents, Walk::kOpen, from);
+  if (!src_parent) {
+    if (src_parent.error().code() == ErrorCode::kNotFound) return not_found();
+    return std::unexpected(src_parent.error());
+  }
+  struct stat st;
+  CAIRN_ASSIGN_OR_RETURN(EntryType type, TypeOf(src_parent->get(), from_leaf, &st, from));
+  switch (type) {
+    case EntryType::kMissing:
+      return not_found();
+    case EntryType::kSymlink:
+      return SymlinkRefused(from, from);
+    case EntryType::kOther:
+      return InvalidArgument("artifact path '" + PrintableArtifactPath(from) +
+                             "' is not a regular file or folder");
+    case EntryType::kFile:
+    case EntryType::kFolder:
+      break;
+  }
+
+  // Refuse early when the destination exists (the final rename checks again).
+  if (auto dst_parent = OpenFolder(to_parents, Walk::kOpen, to); dst_parent) {
+    struct stat dst_st;
+    CAIRN_ASSIGN_OR_RETURN(EntryType dst_type, TypeOf(dst_parent->get(), to_leaf, &dst_st, to));
+    if (dst_type != EntryType::kMissing) return already_exists();
+  } else if (dst_parent.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(dst_parent.error());
+  }
+
+  // Build the copy in tmp/.
+  UniqueFd tmp_fd(::open(blobs_->tmp_dir().c_str(), kDirOpenFlags));
+  if (!tmp_fd.valid()) {
+    return std::unexpected(ErrnoError(errno, "cannot open temp folder", blobs_->tmp_dir()));
+  }
+  const std::string temp_name = local::TempName(kCopyTempPrefix);
+  const bool is_folder = type == EntryType::kFolder;
+  auto discard = [&] {
+    if (is_folder) {
+      Status removed =
+          RemoveFolder(tmp_fd.get(), temp_name, blobs_->tmp_dir() + "/" + temp_name, 0);
+      if (!removed) {
+        CAIRN_LOG_WARN("artifacts: cannot remove partial copy {}/{}: {}", blobs_->tmp_dir(),
+                       temp_name, removed.error().ToString());
+      }
+    } else {
+      ::unlinkat(tmp_fd.get(), temp_name.c_str(), 0);
+    }
+  };
+  if (is_folder) {
+    UniqueFd src(::openat(src_parent->get(), from_leaf.c_str(), kDirOpenFlags));
+    if (!src.valid()) {
+      if (errno == ENOENT) return not_found();
+      return std::unexpected(ErrnoError(errno, "cannot open artifact folder", from));
+    }
+    if (::mkdirat(tmp_fd.get(), temp_name.c_str(), 0755) != 0) {
+      return std::unexpected(ErrnoError(errno, "cannot create temp folder", temp_name));
+    }
+    UniqueFd dst(::openat(tmp_fd.get(), temp_name.c_str(), kDirOpenFlags));
+    Status built =
+        dst.valid()
+            ? CopyFolderContents(src.get(), dst.get(), from_str, 0)
+            : Status(std::unexpected(ErrnoError(errno, "cannot open temp folder", temp_name)));
+    if (!built) {
+      discard();
+      return built;
+    }
+  } else {
+    Status linked = LinkOrCopyAt(src_parent->get(), from_leaf, tmp_fd.get(), temp_name, from);
+    if (!linked) {
+      if (linked.error().code() == ErrorCode::kNotFound) return not_found();
+      return linked;
+    }
+  }
+
+  // Put it in place: never over anything (RENAME_NOREPLACE).
+  for (int attempt = 0;; ++attempt) {
+    size_t created = 0;
+    auto parent = OpenFolder(to_parents, Walk::kCreate, to, &created);
+    if (!parent) {
+      discard();
+      return std::unexpected(parent.error());
+    }
+    int rc = ::renameat2(tmp_fd.get(), temp_name.c_str(), parent->get(), to_leaf.c_str(),
+                         RENAME_NOREPLACE);
+    int err = rc == 0 ? 0 : errno;
+    if (err == EINVAL) {
+      // The filesystem lacks RENAME_NOREPLACE. A file: link() never replaces.
+      // A folder: rename() fails over a non-empty folder or a file, and the
+      // check closes the remaining window (an empty folder) but for a race.
+      if (!is_folder) {
+        rc = ::linkat(tmp_fd.get(), temp_name.c_str(), parent->get(), to_leaf.c_str(), 0);
+        err = rc == 0 ? 0 : errno;
+        if (rc == 0) ::unlinkat(tmp_fd.get(), temp_name.c_str(), 0);
+      } else {
+        struct stat dst_st;
+        if (::fstatat(parent->get(), to_leaf.c_str(), &dst_st, AT_SYMLINK_NOFOLLOW) == 0) {
+          err = EEXIST;
+        } else {
+          rc = ::renameat(tmp_fd.get(), temp_name.c_str(), parent->get(), to_leaf.c_str());
+          err = rc == 0 ? 0 : errno;
+        }
+      }
+    }
+    if (err == 0) return local::FsyncDirFd(parent->get(), to);
+    if (err == ENOENT && attempt + 1 < kMaxAttempts) continue;  // parent deleted meanwhile
+    RemoveCreatedFolders(to_parents, created);
+    discard();
+    if (err == EEXIST || err == ENOTEMPTY || err == ENOTDIR || err == EISDIR) {
+      return already_exists();
+    }
+    if (err == ENOENT) {
+      return Unavailable("copy to '" + PrintableArtifactPath(to) +
+                         "' kept racing with deletes; retry");
+    }
+    return std::unexpected(ErrnoError(err, "cannot create artifact", to));
   }
 }
 

@@ -9,7 +9,8 @@
 //                        stored once, listing is a directory listing and a
 //                        download streams the file. Folders are real folders.
 //   tmp/                 temporary files (blob writes, links about to be
-//                        renamed into tree/); stray ones are removed at Open.
+//                        renamed into tree/) and CopyTree's folders being
+//                        built; stray ones are removed at Open.
 //   spool/               SpoolDir(): where the HTTP server spools uploads, on
 //                        the same filesystem so Upload(kTake) is a link.
 //
@@ -17,6 +18,15 @@
 // (or drops it), links the object to a temp name in tmp/ and renames that
 // over tree/<path>: readers never see a partial file. Tree entries are never
 // written in place, so objects stay immutable.
+//
+// CopyTree builds the copy in tmp/copy-<random>/: folders are new folders,
+// files are new hard links to the same inodes as the source entries (so to
+// the same objects: no bytes copied, link counts go up). The finished copy is
+// renamed into place with RENAME_NOREPLACE, so it appears whole or not at
+// all and never replaces what another writer put at `to` meanwhile. On any
+// error the partial copy in tmp/ is removed; after a crash, Open removes
+// copy folders older than a day. A copy of a folder deeper than 256 levels
+// is kInvalidArgument.
 //
 // Symbolic links: the repository never creates any. Every operation walks
 // tree/ one component at a time with openat(O_NOFOLLOW) and refuses
@@ -57,6 +67,7 @@ class LocalArtifactRepository final : public ArtifactRepository {
   Result<ArtifactFile> Download(std::string_view path) override;
   Result<std::vector<ArtifactEntry>> List(std::string_view dir) override;
   Status Delete(std::string_view path) override;
+  Status CopyTree(std::string_view from, std::string_view to) override;
   std::string SpoolDir() const override { return spool_dir_; }
 
   struct GcStats {

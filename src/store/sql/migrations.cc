@@ -3,6 +3,8 @@
 #include <string>
 
 #include "store/sql/dialect.h"
+#include "store/sql/logged_model_schema.h"
+#include "store/sql/registry_schema.h"
 
 namespace cairn::store::sql {
 namespace {
@@ -133,6 +135,9 @@ Status SeedDefaultExperiment(Connection& conn, int64_t now_ms) {
 
 constexpr Migration kMigrations[] = {
     {1, "experiments, runs, params, tags, metrics, datasets", kSchemaV1, SeedDefaultExperiment},
+    {2, "model registry, audit log, approvals, webhooks", kRegistrySchemaV2, nullptr},
+    {3, "logged models, their tags, params and metrics; run outputs", kLoggedModelSchemaV3,
+     nullptr},
 };
 
 // Serializes migrators across processes for the rest of the transaction.

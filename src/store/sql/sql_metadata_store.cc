@@ -490,7 +490,10 @@ Value MetricIsNan(const Metric& m) { return Value::Int(std::isnan(m.value) ? 1 :
 }  // namespace
 
 SqlMetadataStore::SqlMetadataStore(std::unique_ptr<Database> db, const Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
+    : db_(std::move(db)),
+      clock_(clock),
+      logged_models_(std::make_unique<SqlLoggedModelStore>(*db_, clock_)),
+      registry_(std::make_unique<SqlRegistryStore>(*db_, clock_)) {}
 
 SqlMetadataStore::~SqlMetadataStore() = default;
 

@@ -15,6 +15,8 @@
 #include "core/clock.h"
 #include "store/metadata_store.h"
 #include "store/sql/driver.h"
+#include "store/sql/sql_logged_model_store.h"
+#include "store/sql/sql_registry_store.h"
 
 namespace cairn::store::sql {
 
@@ -51,6 +53,8 @@ class SqlMetadataStore final : public MetadataStore {
                                                int64_t max_results, int64_t offset) override;
   Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) override;
   Result<RunPage> SearchRuns(const RunQuery& q) override;
+  LoggedModelStore& logged_models() override { return *logged_models_; }
+  RegistryStore& registry() override { return *registry_; }
 
   // The driver underneath (tests and tools that need raw access).
   Database& database() { return *db_; }
@@ -63,6 +67,8 @@ class SqlMetadataStore final : public MetadataStore {
 
   std::unique_ptr<Database> db_;
   const Clock& clock_;
+  std::unique_ptr<SqlLoggedModelStore> logged_models_;  // over *db_
+  std::unique_ptr<SqlRegistryStore> registry_;          // over *db_
 };
 
 }  // namespace cairn::store::sql
