@@ -325,6 +325,33 @@ std::string RegistryService::UriOfRepoPath(std::string_view repo_path) const {
   return AppendUri(artifact_root_uri_, PercentEncode(repo_path, /*keep_slash=*/true));
 }
 
+Result<std::optional<store::LoggedModel>> RegistryService::LoggedModelOfRun(
+    const store::Run& run, const std::string& name) {
+  store::LoggedModelQuery q;
+  q.experiment_ids = {run.info.experiment_id};
+  q.filter = {{store::Entity::kAttribute, "source_run_id", store::Comparator::kEq,
+               run.info.run_id},
+              {store::Entity::kAttribute, "name", store::Comparator::kEq, name}};
+  q.max_results = 1000;
+  CAIRN_ASSIGN_OR_RETURN(store::LoggedModelPage page, store_.logged_models().SearchLoggedModels(q));
+  if (page.models.empty()) return std::optional<store::LoggedModel>();
+  if (page.models.size() == 1) return std::optional<store::LoggedModel>(page.models.front());
+  CAIRN_ASSIGN_OR_RETURN(std::vector<store::LoggedModelOutput> outputs,
+                         store_.logged_models().GetRunOutputs(run.info.run_id));
+  auto step_of = [&](const store::LoggedModel& m) {
+    int64_t step = -1;
+    for (const auto& o : outputs) {
+      if (o.model_id == m.model_id) step = std::max(step, o.step);
+    }
+    return step;
+  };
+  const store::LoggedModel* best = &page.models.front();
+  for (const store::LoggedModel& m : page.models) {
+    if (step_of(m) > step_of(*best)) best = &m;
+  }
+  return std::optional<store::LoggedModel>(*best);
+}
+
 Result<RegistryService::ResolvedSource> RegistryService::ResolveSource(const std::string& source,
                                                                        int depth) {
   ResolvedSource out;
@@ -345,6 +372,23 @@ Result<RegistryService::ResolvedSource> RegistryService::ResolveSource(const std
     CAIRN_ASSIGN_OR_RETURN(store::Run run, store_.GetRun(ru.run_id));
     out.run_id = ru.run_id;
     CAIRN_RETURN_IF_ERROR(from_base(run.info.artifact_uri, ru.path));
+    // MLflow 3 logs a model's files under the logged model, not the run:
+    // "runs:/<run>/<name>" with nothing at that path means the run's logged
+    // model of that name (the newest output step wins), as MLflow's server
+    // resolves it.
+    if (out.repo_path && !ru.path.empty()) {
+      CAIRN_ASSIGN_OR_RETURN(std::vector<blob::ArtifactEntry> here,
+                             artifacts_->List(*out.repo_path));
+      if (here.empty()) {
+        CAIRN_ASSIGN_OR_RETURN(std::optional<store::LoggedModel> lm,
+                               LoggedModelOfRun(run, ru.path));
+        if (lm) {
+          out.model_id = lm->model_id;
+          out.repo_path.reset();
+          CAIRN_RETURN_IF_ERROR(from_base(lm->artifact_location, ""));
+        }
+      }
+    }
     return out;
   }
   if (lower.starts_with("models:")) {
@@ -653,6 +697,10 @@ Status RegistryService::DeleteAlias(const std::string& name, const std::string& 
   CAIRN_RETURN_IF_ERROR(ValidateModelName(name));
   CAIRN_RETURN_IF_ERROR(ValidateAliasSyntax(alias));
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m, registry_.GetRegisteredModel(name));
+  // Deleting an alias that is not there succeeds, as MLflow's does.
+  bool exists = std::any_of(m.aliases.begin(), m.aliases.end(),
+                            [&](const store::ModelAlias& a) { return a.alias == alias; });
+  if (!exists) return {};
   if (IsProtected(m, alias)) {
     // An approval moves an alias; it cannot remove one. Deleting a protected
     // alias first needs it taken off the protected targets.
@@ -680,7 +728,24 @@ Result<store::ModelVersion> RegistryService::GetVersionByAlias(const std::string
                                                                const std::string& alias) {
   CAIRN_RETURN_IF_ERROR(ValidateModelName(name));
   CAIRN_RETURN_IF_ERROR(ValidateAliasSyntax(alias));
-  return registry_.GetVersionByAlias(name, alias);
+  CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m, registry_.GetRegisteredModel(name));
+  // As MLflow: "latest" is the highest version number; an unknown alias of
+  // an existing model is INVALID_PARAMETER_VALUE, not a 404.
+  if (Lower(alias) == "latest") {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<store::ModelVersion> latest,
+                           registry_.GetLatestVersions(name, {}));
+    if (latest.empty()) return NotFound("Latest version not found for model " + name + ".");
+    return *std::max_element(
+        latest.begin(), latest.end(),
+        [](const store::ModelVersion& a, const store::ModelVersion& b) {
+          return a.version < b.version;
+        });
+  }
+  Result<store::ModelVersion> v = registry_.GetVersionByAlias(name, alias);
+  if (!v && v.error().code() == ErrorCode::kNotFound) {
+    return InvalidArgument("Registered model alias " + alias + " not found.");
+  }
+  return v;
 }
 
 Result<MutationOutcome> RegistryService::RollbackAlias(const std::string& name,

@@ -222,6 +222,9 @@ class RegistryService {
     std::string run_id;                    // filled from a logged model, when known
     std::string model_id;                  // from a models:/<model_id> source
   };
+  // The run's logged model named `name` (MLflow 3), if any.
+  Result<std::optional<store::LoggedModel>> LoggedModelOfRun(const store::Run& run,
+                                                             const std::string& name);
   Result<ResolvedSource> ResolveSource(const std::string& source, int depth = 0);
   // The repository path of `uri` when it names something inside the
   // artifact repository; nullopt for foreign URIs.

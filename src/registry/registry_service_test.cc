@@ -254,6 +254,19 @@ TEST_F(RegistryServiceTest, LoggedModelSource) {
   EXPECT_EQ(Read("_registry/fraud/1/model.pkl"), "lm-bytes");
   EXPECT_FALSE(v.signature_json.empty());
 
+  // MLflow 3: "runs:/<run>/sk" with no files at that run path is the run's
+  // logged model named "sk".
+  ModelVersion from_run = CreateVersion("fraud", "runs:/" + run + "/sk");
+  EXPECT_EQ(from_run.model_id, lm.model_id);
+  EXPECT_EQ(from_run.run_id, run);
+  EXPECT_EQ(Read("_registry/fraud/2/model.pkl"), "lm-bytes");
+  CreateVersionRequest none;
+  none.name = "fraud";
+  none.source = "runs:/" + run + "/other";
+  auto no_model = service_->CreateModelVersion(none, "alice");
+  ASSERT_FALSE(no_model.has_value());
+  EXPECT_EQ(no_model.error().code(), ErrorCode::kInvalidArgument);
+
   CreateVersionRequest r;
   r.name = "fraud";
   r.source = "models:/m-" + std::string(32, 'd');
@@ -343,7 +356,13 @@ TEST_F(RegistryServiceTest, AliasesStagesAndEvents) {
   EXPECT_EQ((*latest)[0].version, 1);
 
   ASSERT_TRUE(service_->DeleteAlias("fraud", "champion", "alice").has_value());
-  EXPECT_EQ(service_->GetVersionByAlias("fraud", "champion").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(service_->GetVersionByAlias("fraud", "champion").error().code(),
+            ErrorCode::kInvalidArgument);  // as MLflow
+  // Deleting it again succeeds (as MLflow); "latest" is the highest version.
+  EXPECT_TRUE(service_->DeleteAlias("fraud", "champion", "alice").has_value());
+  auto latest_alias = service_->GetVersionByAlias("fraud", "LATEST");
+  ASSERT_TRUE(latest_alias.has_value()) << latest_alias.error().ToString();
+  EXPECT_EQ(latest_alias->version, 2);
 
   // The webhook saw every event, oldest first or newest first: compare as a set.
   std::map<std::string, nlohmann::json> by_event;
@@ -389,7 +408,8 @@ TEST_F(RegistryServiceTest, ProtectedTargetsNeedAnotherUsersApproval) {
   EXPECT_EQ(pending->approval->version, 2);
   EXPECT_EQ(pending->approval->requested_by, "alice");
   EXPECT_EQ(pending->approval->comment, "ship it");
-  EXPECT_EQ(service_->GetVersionByAlias("fraud", "champion").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(service_->GetVersionByAlias("fraud", "champion").error().code(),
+            ErrorCode::kInvalidArgument);  // as MLflow
   int64_t id = pending->approval->id;
   EXPECT_EQ(service_->ListApprovals("fraud", "pending")->size(), 1u);
 
