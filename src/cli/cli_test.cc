@@ -13,12 +13,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "api/app.h"
+#include "client/registry_client.h"
 
 extern char** environ;
 
@@ -247,6 +249,46 @@ TEST_F(CliTest, RunsLogThenSearchWithFilterAsJsonAndAsTable) {
   json after = RunJson({"runs", "get", good_id});
   EXPECT_EQ(after["run"]["info"]["status"], "FINISHED");
   EXPECT_TRUE(after["run"]["info"].contains("end_time"));
+}
+
+TEST_F(CliTest, UserFlagIsTheAuditActorOfExperimentsAndRuns) {
+  // After a positional argument: falls through to the group's --user.
+  Outcome exp = Run({"experiments", "create", "cli-actor", "--user", "bob"});
+  ASSERT_EQ(exp.exit_code, 0) << exp.err;
+  std::string exp_id = RunJson({"experiments", "get", "cli-actor"})["experiment"]["experiment_id"];
+  // Before the subcommand: the actor; create's own --user stays the run's owner.
+  json run = RunJson(
+      {"runs", "--user", "alice", "create", "--experiment-name", "cli-actor", "--user", "owner"});
+  std::string run_id = run["run"]["info"]["run_id"];
+  EXPECT_EQ(run["run"]["info"]["user_id"], "owner");
+  ASSERT_EQ(Run({"runs", "update", run_id, "--status", "FINISHED", "--user", "carol"}).exit_code,
+            0);
+  ASSERT_EQ(Run({"runs", "delete", run_id}, {"CAIRN_USER=dave"}).exit_code, 0);
+  ASSERT_EQ(Run({"runs", "restore", run_id}, {"CAIRN_USER="}).exit_code, 0);  // no user
+
+  auto reg = client::RegistryClient::Create(*uri_);
+  ASSERT_TRUE(reg) << reg.error().ToString();
+  auto actors = [&](const std::string& type, const std::string& id) {
+    std::map<std::string, std::string> by_action;
+    auto entries = reg->SearchAllAudit({.entity_type = type, .entity_id = id});
+    EXPECT_TRUE(entries) << entries.error().ToString();
+    if (entries) {
+      for (const auto& e : *entries) by_action[e.action] = e.actor;
+    }
+    return by_action;
+  };
+  EXPECT_EQ(actors("experiment", exp_id),
+            (std::map<std::string, std::string>{{"experiment.create", "bob"}}));
+  EXPECT_EQ(actors("run", run_id), (std::map<std::string, std::string>{
+                                       {"run.create", "alice"},
+                                       {"run.update", "carol"},
+                                       {"run.delete", "dave"},
+                                       {"run.restore", "anonymous"},
+                                   }));
+
+  Outcome bad = Run({"runs", "list", "--user", "eve\nX-Admin: yes"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("control characters"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliTest, UnknownRunFailsWithTheServersMessage) {

@@ -16,12 +16,22 @@ void AddClientFlags(CLI::App& group, ClientFlags& flags) {
   group.add_option("--tracking-uri", flags.tracking_uri,
                    "Tracking server (default: $CAIRN_TRACKING_URI, $MLFLOW_TRACKING_URI, " +
                        std::string(kDefaultTrackingUri) + ")");
+  group.add_option("--user", flags.user,
+                   "Who is acting (sent as X-Cairn-User, the actor of the server's audit log; "
+                   "default: $CAIRN_USER)");
   group.add_flag("--json", flags.json, "Print the server's JSON objects instead of tables");
   group.fallthrough();
 }
 
+client::ClientOptions MakeClientOptions(const ClientFlags& flags) {
+  client::ClientOptions options;
+  options.user = flags.user;
+  return options;
+}
+
 Result<client::TrackingClient> MakeClient(const ClientFlags& flags) {
-  return client::TrackingClient::Create(ResolveTrackingUri(flags.tracking_uri));
+  return client::TrackingClient::Create(ResolveTrackingUri(flags.tracking_uri),
+                                        MakeClientOptions(flags));
 }
 
 int ReportError(const Error& e) {

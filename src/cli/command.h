@@ -31,15 +31,23 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 
-// Flags of every client-mode group (experiments, runs, artifacts).
+// Flags of every client-mode group (experiments, runs, artifacts, models).
 struct ClientFlags {
   std::string tracking_uri;  // empty: CAIRN_TRACKING_URI > MLFLOW_TRACKING_URI > default
+  // Who is acting, sent as X-Cairn-User on every request (the actor the
+  // server's audit log records). Empty: $CAIRN_USER; still empty: none.
+  std::string user;
   bool json = false;
 };
 
-// Adds --tracking-uri and --json to `group` and lets its subcommands accept them
-// after their own arguments (`cairn runs get ID --json`).
+// Adds --tracking-uri, --user and --json to `group` and lets its subcommands
+// accept them after their own arguments (`cairn runs get ID --json`). A
+// subcommand's own option of the same name wins after that subcommand
+// (`cairn runs create --user` is the run's owner).
 void AddClientFlags(CLI::App& group, ClientFlags& flags);
+// The client options `flags` select (the user; the rest from the environment).
+client::ClientOptions MakeClientOptions(const ClientFlags& flags);
+// kInvalidArgument for a bad tracking URI or a user with control characters.
 Result<client::TrackingClient> MakeClient(const ClientFlags& flags);
 
 // Prints "error: <MLFLOW_CODE>: <message>" to stderr; returns kExitError.

@@ -347,7 +347,9 @@ TEST_F(ModelsCliTest, AliasesTransitionAndRollback) {
   ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
   Outcome gone = Run({"models", "get", "cli-alias", "--alias", "champion"});
   EXPECT_EQ(gone.exit_code, 1);
-  EXPECT_TRUE(gone.err.starts_with("error: RESOURCE_DOES_NOT_EXIST: ")) << gone.err;
+  // MLflow's answer for an unknown alias: INVALID_PARAMETER_VALUE.
+  EXPECT_EQ(gone.err,
+            "error: INVALID_PARAMETER_VALUE: Registered model alias champion not found.\n");
 
   json staged = RunJson({"models", "transition", "cli-alias", "2", "staging"});
   EXPECT_EQ(staged["outcome"], "applied");

@@ -31,8 +31,7 @@ namespace {
 using nlohmann::json;
 
 struct ModelsFlags {
-  ClientFlags client;
-  std::string user;
+  ClientFlags client;  // --user among them
   // list / versions
   std::string filter;
   std::vector<std::string> order_by;
@@ -68,7 +67,7 @@ struct ModelsFlags {
 
 Result<client::RegistryClient> MakeRegistryClient(const ModelsFlags& f) {
   return client::RegistryClient::Create(ResolveTrackingUri(f.client.tracking_uri),
-                                        {.user = f.user});
+                                        {.client = MakeClientOptions(f.client)});
 }
 
 // A positive integer as typed: model version numbers and approval / webhook ids.
@@ -738,8 +737,6 @@ void AddModelsCommand(CLI::App& app, Action& action) {
   CLI::App* group = app.add_subcommand("models", "Manage the model registry");
   group->require_subcommand(1);
   AddClientFlags(*group, f->client);
-  group->add_option("--user", f->user,
-                    "Who is acting (sent as X-Cairn-User; default: $CAIRN_USER)");
   auto leaf = [f, &action](CLI::App* cmd, int (*run)(ModelsFlags&)) {
     cmd->callback([f, run, &action] { action = [f, run] { return run(*f); }; });
   };

@@ -345,7 +345,9 @@ void AddRunsCommand(CLI::App& app, Action& action) {
   create->add_option("--experiment-id", f->experiment_id, "Experiment id (default: 0)");
   create->add_option("--experiment-name", f->experiment_name, "Experiment name");
   create->add_option("--run-name", f->run_name, "Run name (default: the server picks one)");
-  create->add_option("--user", f->user, "User (default: $USER)");
+  create->add_option("--user", f->user,
+                     "The run's owner, its user_id (default: $USER). The acting user "
+                     "(X-Cairn-User) is `cairn runs --user NAME create` or $CAIRN_USER");
   create->add_option("--tag", f->tags, "key=value (repeatable)");
   create->callback([f, &action] { action = [f] { return Create(*f); }; });
 

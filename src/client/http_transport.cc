@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -130,6 +131,7 @@ std::unique_ptr<HttpTransport::Handle> HttpTransport::Acquire() {
   // curl waits up to a second for "100 Continue" on large bodies; our server
   // and MLflow's do not need the handshake.
   h->AddHeader("Expect:");
+  for (const auto& line : options_.extra_headers) h->AddHeader(line);
   return h;
 }
 
@@ -139,52 +141,46 @@ void HttpTransport::Release(std::unique_ptr<Handle> h) {
   if (idle_.size() < 8) idle_.push_back(std::move(h));
 }
 
+Status HttpTransport::CheckTransfer(Handle& h, int curl_code, std::string_view method,
+                                    const std::string& url) {
+  auto code = static_cast<CURLcode>(curl_code);
+  if (code == CURLE_OK) return {};
+  std::string detail = h.error_buffer[0] != '\0' ? h.error_buffer : curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return MakeError(ErrorCode::kDeadlineExceeded,
+                       std::string(method) + " " + url + " timed out: " + detail);
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+      return Unavailable("cannot reach the tracking server at " + server_label_ + ": " + detail +
+                         " (is `cairn server` running?)");
+    default:
+      return Unavailable(std::string(method) + " " + url + " failed: " + detail);
+  }
+}
+
 Status HttpTransport::Check(Handle& h, int curl_code, std::string_view method,
                             const std::string& url, const std::string& error_body) {
-  auto code = static_cast<CURLcode>(curl_code);
-  if (code != CURLE_OK) {
-    std::string detail = h.error_buffer[0] != '\0' ? h.error_buffer : curl_easy_strerror(code);
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return MakeError(ErrorCode::kDeadlineExceeded,
-                         std::string(method) + " " + url + " timed out: " + detail);
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-      case CURLE_SEND_ERROR:
-      case CURLE_RECV_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_SSL_CONNECT_ERROR:
-        return Unavailable("cannot reach the tracking server at " + server_label_ + ": " + detail +
-                           " (is `cairn server` running?)");
-      default:
-        return Unavailable(std::string(method) + " " + url + " failed: " + detail);
-    }
-  }
+  CAIRN_RETURN_IF_ERROR(CheckTransfer(h, curl_code, method, url));
   long status = 0;  // NOLINT(runtime/int)
   curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 400) return {};
-  // MLflow's error shape; anything else is reported with the status and a prefix.
-  try {
-    auto j = nlohmann::json::parse(error_body);
-    if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {
-      std::string message =
-          j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : "";
-      return MakeError(
-          ErrorCodeFromMlflow(j["error_code"].get<std::string>(), static_cast<int>(status)),
-          message);
-    }
-  } catch (const nlohmann::json::exception&) {
-    // Not JSON: fall through.
-  }
-  std::string prefix = error_body.substr(0, 300);
-  return MakeError(ErrorCodeFromMlflow("", static_cast<int>(status)),
-                   "HTTP " + std::to_string(status) + " from " + std::string(method) + " " + url +
-                       (prefix.empty() ? "" : ": " + prefix));
+  return HttpStatusError(HttpResponse{static_cast<int>(status), error_body}, method, url);
 }
 
 Result<HttpResponse> HttpTransport::Send(std::string_view method, const std::string& url,
                                          const std::string& body) {
+  CAIRN_ASSIGN_OR_RETURN(HttpResponse r, SendRaw(method, url, body));
+  CAIRN_RETURN_IF_ERROR(HttpStatusError(r, method, url));
+  return r;
+}
+
+Result<HttpResponse> HttpTransport::SendRaw(std::string_view method, const std::string& url,
+                                            const std::string& body) {
   auto h = Acquire();
   CURL* c = h->curl;
   std::string response;
@@ -208,7 +204,7 @@ Result<HttpResponse> HttpTransport::Send(std::string_view method, const std::str
                      std::string(method) + " " + url + ": response larger than " +
                          std::to_string(kMaxBufferedResponse >> 20) + " MiB");
   }
-  Status st = Check(*h, rc, method, url, response);
+  Status st = CheckTransfer(*h, rc, method, url);
   long status = 0;  // NOLINT(runtime/int)
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   Release(std::move(h));
@@ -289,6 +285,58 @@ Status HttpTransport::Download(const std::string& url, const std::string& dest) 
   if (ec) {
     std::filesystem::remove(part, ec);
     return Internal("cannot move download into place at '" + dest + "': " + ec.message());
+  }
+  return {};
+}
+
+std::optional<MlflowErrorBody> ParseMlflowErrorBody(std::string_view body) {
+  try {
+    auto j = nlohmann::json::parse(body);
+    if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {
+      MlflowErrorBody e;
+      e.error_code = j["error_code"].get<std::string>();
+      if (j.contains("message") && j["message"].is_string()) {
+        e.message = j["message"].get<std::string>();
+      }
+      return e;
+    }
+  } catch (const nlohmann::json::exception&) {
+    // Not JSON.
+  }
+  return std::nullopt;
+}
+
+Status HttpStatusError(const HttpResponse& response, std::string_view method,
+                       std::string_view url) {
+  if (response.status < 400) return {};
+  if (auto e = ParseMlflowErrorBody(response.body)) {
+    return MakeError(ErrorCodeFromMlflow(e->error_code, response.status), e->message);
+  }
+  std::string prefix = response.body.substr(0, 300);
+  return MakeError(ErrorCodeFromMlflow("", response.status),
+                   "HTTP " + std::to_string(response.status) + " from " + std::string(method) +
+                       " " + std::string(url) + (prefix.empty() ? "" : ": " + prefix));
+}
+
+Status CheckHeaderLine(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgument("header '" + std::string(line) + "' is not 'Name: value'");
+  }
+  // RFC 9110 token characters.
+  constexpr std::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
+  for (char ch : line.substr(0, colon)) {
+    auto u = static_cast<unsigned char>(ch);
+    if (!std::isalnum(u) && kTokenPunct.find(ch) == std::string_view::npos) {
+      return InvalidArgument("header name in '" + std::string(line) + "' is not a token");
+    }
+  }
+  for (char ch : line.substr(colon + 1)) {
+    auto u = static_cast<unsigned char>(ch);
+    if ((u < 0x20 && ch != '\t') || u == 0x7f) {
+      return InvalidArgument("header value in '" + std::string(line) +
+                             "' contains control characters");
+    }
   }
   return {};
 }

@@ -6,7 +6,12 @@
 //     timeouts -> kDeadlineExceeded;
 //   - HTTP status >= 400: MLflow's {"error_code", "message"} body becomes an Error
 //     with ErrorCodeFromMlflow(error_code, status) and the server's message verbatim;
-//     a body that is not that shape becomes "HTTP <status> from <METHOD> <url>: <body prefix>".
+//     a body that is not that shape becomes "HTTP <status> from <METHOD> <url>: <body prefix>"
+//     (HttpStatusError). SendRaw() is Send() without this step, for callers that
+//     read the status themselves (e.g. to tell "no such endpoint" from an error).
+//
+// Headers: options.extra_headers ("Name: value" lines, e.g. "X-Cairn-User:
+// alice") go on every request: Send, SendRaw, Upload and Download.
 //
 // Bodies: Send() buffers request and response bodies (JSON calls; the response
 // is capped at kMaxBufferedResponse). Upload() streams a local file with a curl
@@ -21,7 +26,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +50,9 @@ struct TransportOptions {
   std::string password;
   // Whether to verify TLS certificates (https only).
   bool verify_tls = true;
+  // "Name: value" lines sent on every request. Precondition: each passes
+  // CheckHeaderLine() (callers validate what users type before building these).
+  std::vector<std::string> extra_headers;
 };
 
 struct HttpResponse {
@@ -60,10 +70,16 @@ class HttpTransport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
-  // A buffered request. `body` is sent for POST/PUT/PATCH (Content-Type:
-  // application/json). Returns the response for 2xx; an Error otherwise.
+  // A buffered request. `body` is sent for any method but GET (Content-Type:
+  // application/json). Returns the response for status < 400; an Error
+  // otherwise (HttpStatusError for a status >= 400).
   Result<HttpResponse> Send(std::string_view method, const std::string& url,
                             const std::string& body = {});
+  // As Send(), but any HTTP status is returned as the response: an Error only
+  // when no complete response arrived (kUnavailable, kDeadlineExceeded, or
+  // kResourceExhausted for a body over kMaxBufferedResponse).
+  Result<HttpResponse> SendRaw(std::string_view method, const std::string& url,
+                               const std::string& body = {});
   // PUT the bytes of `local_file` to `url`, streamed from disk.
   Status Upload(const std::string& url, const std::string& local_file);
   // GET `url` into `dest` (its parent directory must exist), streamed to disk.
@@ -73,8 +89,9 @@ class HttpTransport {
   struct Handle;
   std::unique_ptr<Handle> Acquire();
   void Release(std::unique_ptr<Handle> h);
-  // Maps a finished transfer to an Error (or success). `error_body` is the
-  // response body when the status was >= 400.
+  // Maps a failed transfer (curl_code != CURLE_OK) to an Error; OK otherwise.
+  Status CheckTransfer(Handle& h, int curl_code, std::string_view method, const std::string& url);
+  // CheckTransfer, then HttpStatusError for the response's status.
   Status Check(Handle& h, int curl_code, std::string_view method, const std::string& url,
                const std::string& error_body);
 
@@ -83,6 +100,22 @@ class HttpTransport {
   std::mutex mu_;
   std::vector<std::unique_ptr<Handle>> idle_;  // guarded by mu_
 };
+
+// MLflow's error body, {"error_code": "...", "message": "..."}.
+struct MlflowErrorBody {
+  std::string error_code;
+  std::string message;  // "" when absent
+};
+// The body parsed as MLflow's error shape; nullopt for any other body.
+std::optional<MlflowErrorBody> ParseMlflowErrorBody(std::string_view body);
+// The Error for a response with status >= 400 (OK below 400): MLflow's error
+// body becomes ErrorCodeFromMlflow(error_code, status) with the server's
+// message verbatim; any other body "HTTP <status> from <METHOD> <url>: <body prefix>".
+Status HttpStatusError(const HttpResponse& response, std::string_view method, std::string_view url);
+
+// kInvalidArgument unless `line` is "Name: value" with a token name and a
+// value free of control characters (a CR or LF would inject headers).
+Status CheckHeaderLine(std::string_view line);
 
 // Joins `base` (no trailing '/') and `path` segments with '/', percent-encoding
 // each segment of `path` (which may contain '/').

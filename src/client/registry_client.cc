@@ -1,17 +1,12 @@
 #include "client/registry_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <mutex>
-#include <optional>
 #include <system_error>
 
+#include "client/artifact_download.h"
 #include "client/artifact_location.h"
 #include "client/mlflow_json.h"
-#include "core/config.h"
 #include "core/uri.h"
 
 namespace cairn::client {
@@ -22,7 +17,6 @@ using nlohmann::json;
 
 constexpr std::string_view kMlflowPrefix = "/api/2.0/mlflow/";
 constexpr std::string_view kNativePrefix = "/api/v1/";
-constexpr size_t kMaxResponse = 256u << 20;
 
 std::unexpected<Error> Unexpected(const std::string& what) {
   return Internal("unexpected response from the server: " + what);
@@ -81,142 +75,13 @@ const json* Field(const json& j, const char* key) {
   return &*it;
 }
 
-// ------------------------------------------------------------ libcurl sender
-
-size_t AppendToString(char* data, size_t size, size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  size_t bytes = size * n;
-  if (out->size() + bytes > kMaxResponse) return 0;  // aborts the transfer
-  out->append(data, bytes);
-  return bytes;
-}
-
-// Transport failures as HttpTransport reports them: kUnavailable naming the
-// server (with a hint), kDeadlineExceeded for timeouts.
-Status MapTransportError(const std::string& server_label, CURLcode code, const char* curl_detail,
-                         const std::string& method, const std::string& url) {
-  if (code == CURLE_OK) return {};
-  std::string detail =
-      curl_detail != nullptr && *curl_detail != '\0' ? curl_detail : curl_easy_strerror(code);
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return MakeError(ErrorCode::kDeadlineExceeded, method + " " + url + " timed out: " + detail);
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SSL_CONNECT_ERROR:
-      return Unavailable("cannot reach the tracking server at " + server_label + ": " + detail +
-                         " (is `cairn server` running?)");
-    case CURLE_WRITE_ERROR:
-      return MakeError(ErrorCode::kResourceExhausted,
-                       method + " " + url + ": response larger than " +
-                           std::to_string(kMaxResponse >> 20) + " MiB");
-    default:
-      return Unavailable(method + " " + url + " failed: " + detail);
-  }
-}
-
-// The error code of an MLflow-shaped error body ({"error_code", "message"}),
-// or nullopt when the body is not one.
-std::optional<std::pair<std::string, std::string>> MlflowErrorBody(const std::string& body) {
-  try {
-    auto j = json::parse(body);
-    if (j.is_object() && j.contains("error_code") && j["error_code"].is_string()) {
-      std::string message =
-          j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : "";
-      return std::make_pair(j["error_code"].get<std::string>(), message);
-    }
-  } catch (const json::exception&) {
-    // Not JSON.
-  }
-  return std::nullopt;
-}
-
-// An HTTP error status as HttpTransport maps it: MLflow's error body becomes
-// its code and message verbatim; any other body "HTTP <status> from ...".
-Status MapHttpStatus(const HttpResponse& r, const std::string& method, const std::string& url) {
-  if (r.status < 400) return {};
-  if (auto e = MlflowErrorBody(r.body)) {
-    return MakeError(ErrorCodeFromMlflow(e->first, r.status), e->second);
-  }
-  std::string prefix = r.body.substr(0, 300);
-  return MakeError(ErrorCodeFromMlflow("", r.status), "HTTP " + std::to_string(r.status) +
-                                                          " from " + method + " " + url +
-                                                          (prefix.empty() ? "" : ": " + prefix));
-}
-
 // Whether an answer says the server has no such endpoint at all (a stock
 // MLflow server has no /api/v1): 404/405/501 without an MLflow error body,
 // or ENDPOINT_NOT_FOUND.
 bool NoSuchEndpoint(const HttpResponse& r) {
   if (r.status != 404 && r.status != 405 && r.status != 501) return false;
-  auto e = MlflowErrorBody(r.body);
-  return !e || e->first == "ENDPOINT_NOT_FOUND";
-}
-
-// HttpTransport has no way to add request headers, which X-Cairn-User needs;
-// this sender is its JSON half plus headers. One easy handle per call (CLI
-// use makes few calls; thread-safe without a pool).
-// TODO(registry): fold into HttpTransport once it accepts extra headers.
-RegistrySendFn MakeCurlSender(std::string server_label, TransportOptions options) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return [server_label = std::move(server_label),
-          options = std::move(options)](const RegistryHttpRequest& r) -> Result<HttpResponse> {
-    CURL* c = curl_easy_init();
-    if (c == nullptr) return Internal("cannot initialize libcurl");
-    char error_buffer[CURL_ERROR_SIZE] = {};
-    curl_slist* headers = nullptr;
-    std::string response;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, options.request_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "cairn-client/0.1");
-    if (!options.verify_tls) {
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (!options.bearer_token.empty()) {
-      headers =
-          curl_slist_append(headers, ("Authorization: Bearer " + options.bearer_token).c_str());
-    } else if (!options.username.empty()) {
-      curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-      curl_easy_setopt(c, CURLOPT_USERNAME, options.username.c_str());
-      curl_easy_setopt(c, CURLOPT_PASSWORD, options.password.c_str());
-    }
-    headers = curl_slist_append(headers, "Expect:");
-    for (const auto& h : r.headers) headers = curl_slist_append(headers, h.c_str());
-    curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendToString);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-    if (r.method == "GET") {
-      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-      headers = curl_slist_append(headers, "Content-Type: application/json");
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;  // NOLINT(runtime/int)
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    Status st = MapTransportError(server_label, rc, error_buffer, r.method, r.url);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    if (!st) return std::unexpected(st.error());
-    return HttpResponse{static_cast<int>(status), std::move(response)};
-  };
-}
-
-bool HasControlCharacter(const std::string& s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+  auto e = ParseMlflowErrorBody(r.body);
+  return !e || e->error_code == "ENDPOINT_NOT_FOUND";
 }
 
 }  // namespace
@@ -232,14 +97,21 @@ std::string RunIdFromSource(const std::string& source) {
 struct RegistryClient::Impl {
   std::string base;
   std::string user;
-  RegistrySendFn send;
-  HttpTransport transport;  // file downloads (streamed to disk)
+  HttpTransport transport;  // carries X-Cairn-User on every request
+  RegistrySendFn send;      // JSON calls; by default transport.SendRaw
 
-  Impl(std::string base_uri, std::string u, RegistrySendFn s, TransportOptions t)
-      : base(std::move(base_uri)),
-        user(std::move(u)),
-        send(std::move(s)),
-        transport(base, std::move(t)) {}
+  Impl(ClientConnection c, RegistrySendFn s)
+      : base(std::move(c.base)),
+        user(std::move(c.user)),
+        transport(base, std::move(c.transport)),
+        send(std::move(s)) {
+    if (!send) {
+      // Impl lives behind a unique_ptr, so `this` outlives every move of the client.
+      send = [this](const RegistryHttpRequest& r) {
+        return transport.SendRaw(r.method, r.url, r.body);
+      };
+    }
+  }
 
   // Sends one request; the response whatever its status (transport errors only).
   Result<HttpResponse> Send(std::string method, std::string url, const json* body) {
@@ -249,7 +121,6 @@ struct RegistryClient::Impl {
     if (body != nullptr) {
       CAIRN_ASSIGN_OR_RETURN(r.body, Dump(*body));
     }
-    if (!user.empty()) r.headers.push_back("X-Cairn-User: " + user);
     return send(r);
   }
 
@@ -257,7 +128,7 @@ struct RegistryClient::Impl {
   Result<json> Call(std::string method, std::string url, const json* body) {
     std::string m = method, u = url;
     CAIRN_ASSIGN_OR_RETURN(HttpResponse resp, Send(std::move(method), std::move(url), body));
-    CAIRN_RETURN_IF_ERROR(MapHttpStatus(resp, m, u));
+    CAIRN_RETURN_IF_ERROR(HttpStatusError(resp, m, u));
     return ParseBody(resp.body);
   }
 
@@ -297,7 +168,7 @@ struct RegistryClient::Impl {
                            " answered " + std::to_string(resp.status) + "); " + std::string(what) +
                            " needs a `cairn server`");
     }
-    CAIRN_RETURN_IF_ERROR(MapHttpStatus(resp, std::string(method), url));
+    CAIRN_RETURN_IF_ERROR(HttpStatusError(resp, method, url));
     return ParseBody(resp.body);
   }
 
@@ -335,95 +206,6 @@ struct RegistryClient::Impl {
     }
     return uri;
   }
-
-  // ---- artifact tree download (mirrors TrackingClient's, over a location)
-
-  Result<std::vector<FileInfo>> List(const ArtifactLocation& loc, const std::string& rel) {
-    std::vector<FileInfo> out;
-    if (loc.kind == ArtifactLocation::Kind::kLocal) {
-      fs::path dir = fs::path(loc.local_dir) / rel;
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec)) return out;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        FileInfo f;
-        f.path = JoinArtifactPath(rel, entry.path().filename().string());
-        f.is_dir = entry.is_directory(ec);
-        out.push_back(std::move(f));
-      }
-      if (ec) return Internal("cannot list '" + dir.string() + "': " + ec.message());
-    } else {
-      CAIRN_ASSIGN_OR_RETURN(
-          json j,
-          Call("GET", loc.endpoint + "?" + QueryString({{"path", JoinArtifactPath(loc.root, rel)}}),
-               nullptr));
-      const json* files = Field(j, "files");
-      if (files != nullptr) {
-        if (!files->is_array()) return Unexpected("'files' is not a list");
-        for (const auto& e : *files) {
-          if (!e.is_object() || !e.contains("path") || !e["path"].is_string()) {
-            return Unexpected("a listed file has no path");
-          }
-          // Relative to the listed folder; refuse entries that would escape
-          // it (a hostile server must not make us write outside dst).
-          CAIRN_ASSIGN_OR_RETURN(std::string name,
-                                 NormalizeArtifactPath(e["path"].get<std::string>()));
-          if (name.empty()) return Unexpected("a listed file has an empty path");
-          FileInfo f;
-          f.path = JoinArtifactPath(rel, name);
-          f.is_dir = e.value("is_dir", false);
-          out.push_back(std::move(f));
-        }
-      }
-      // MLflow's servers answer a listing of a file with the file itself.
-      if (!rel.empty() && out.size() == 1 && !out[0].is_dir &&
-          out[0].path == JoinArtifactPath(rel, fs::path(rel).filename().string())) {
-        out.clear();
-      }
-    }
-    std::sort(out.begin(), out.end(),
-              [](const FileInfo& a, const FileInfo& b) { return a.path < b.path; });
-    return out;
-  }
-
-  Status GetFile(const ArtifactLocation& loc, const std::string& rel, const fs::path& dest) {
-    std::error_code ec;
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec) return Internal("cannot create '" + dest.parent_path().string() + "': " + ec.message());
-    if (loc.kind == ArtifactLocation::Kind::kProxy) {
-      return transport.Download(JoinUrl(loc.endpoint, JoinArtifactPath(loc.root, rel)),
-                                dest.string());
-    }
-    fs::path src = fs::path(loc.local_dir) / rel;
-    if (!fs::is_regular_file(src, ec)) {
-      return NotFound("artifact '" + src.string() + "' does not exist");
-    }
-    fs::copy_file(src, dest, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      return Internal("cannot copy '" + src.string() + "' to '" + dest.string() +
-                      "': " + ec.message());
-    }
-    return {};
-  }
-
-  // Downloads the folder `rel` (relative to the location's root) to dst/rel.
-  // Counts the files fetched in *files.
-  Status DownloadTree(const ArtifactLocation& loc, const std::string& rel, const fs::path& dst,
-                      int depth, int64_t* files) {
-    if (depth > 64) return FailedPrecondition("artifact tree deeper than 64 levels at " + rel);
-    CAIRN_ASSIGN_OR_RETURN(std::vector<FileInfo> listing, List(loc, rel));
-    std::error_code ec;
-    fs::create_directories(dst / rel, ec);
-    if (ec) return Internal("cannot create '" + (dst / rel).string() + "': " + ec.message());
-    for (const auto& f : listing) {
-      if (f.is_dir) {
-        CAIRN_RETURN_IF_ERROR(DownloadTree(loc, f.path, dst, depth + 1, files));
-      } else {
-        CAIRN_RETURN_IF_ERROR(GetFile(loc, f.path, dst / f.path));
-        ++*files;
-      }
-    }
-    return {};
-  }
 };
 
 RegistryClient::RegistryClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -433,57 +215,25 @@ RegistryClient::~RegistryClient() = default;
 
 namespace {
 
-struct Prepared {
-  std::string base;
-  std::string user;
-  TransportOptions transport;
-};
-
-Result<Prepared> Prepare(const std::string& tracking_uri, const RegistryClientOptions& options) {
-  CAIRN_ASSIGN_OR_RETURN(Uri uri, Uri::Parse(tracking_uri));
-  if (uri.scheme != "http" && uri.scheme != "https") {
-    return InvalidArgument("tracking URI '" + tracking_uri +
-                           "' must be http://host:port or https://host[:port][/prefix]");
-  }
-  if (uri.host.empty()) return InvalidArgument("tracking URI '" + tracking_uri + "' has no host");
-  Prepared p;
-  p.base = tracking_uri;
-  if (auto q = p.base.find('?'); q != std::string::npos) p.base.resize(q);
-  while (!p.base.empty() && p.base.back() == '/') p.base.pop_back();
-  p.user = ResolveSetting(options.user, {"CAIRN_USER"}, "");
-  if (HasControlCharacter(p.user)) {
-    return InvalidArgument("user name '" + p.user + "' contains control characters");
-  }
-  const ClientOptions& c = options.client;
-  p.transport.connect_timeout_ms = c.connect_timeout_ms;
-  p.transport.request_timeout_ms = c.request_timeout_ms;
-  p.transport.bearer_token =
-      ResolveSetting(c.token, {"CAIRN_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"}, "");
-  p.transport.username =
-      ResolveSetting(c.username, {"CAIRN_TRACKING_USERNAME", "MLFLOW_TRACKING_USERNAME"}, "");
-  p.transport.password =
-      ResolveSetting(c.password, {"CAIRN_TRACKING_PASSWORD", "MLFLOW_TRACKING_PASSWORD"}, "");
-  p.transport.verify_tls = c.verify_tls;
-  return p;
+Result<ClientConnection> Connect(const std::string& tracking_uri, RegistryClientOptions options) {
+  if (!options.user.empty()) options.client.user = std::move(options.user);
+  return ResolveClientConnection(tracking_uri, options.client);
 }
 
 }  // namespace
 
 Result<RegistryClient> RegistryClient::Create(const std::string& tracking_uri,
                                               RegistryClientOptions options) {
-  CAIRN_ASSIGN_OR_RETURN(Prepared p, Prepare(tracking_uri, options));
-  RegistrySendFn send = MakeCurlSender(p.base, p.transport);
-  return RegistryClient(std::make_unique<Impl>(std::move(p.base), std::move(p.user),
-                                               std::move(send), std::move(p.transport)));
+  CAIRN_ASSIGN_OR_RETURN(ClientConnection c, Connect(tracking_uri, std::move(options)));
+  return RegistryClient(std::make_unique<Impl>(std::move(c), nullptr));
 }
 
 Result<RegistryClient> RegistryClient::CreateWithSender(const std::string& tracking_uri,
                                                         RegistryClientOptions options,
                                                         RegistrySendFn send) {
   if (!send) return InvalidArgument("no sender");
-  CAIRN_ASSIGN_OR_RETURN(Prepared p, Prepare(tracking_uri, options));
-  return RegistryClient(std::make_unique<Impl>(std::move(p.base), std::move(p.user),
-                                               std::move(send), std::move(p.transport)));
+  CAIRN_ASSIGN_OR_RETURN(ClientConnection c, Connect(tracking_uri, std::move(options)));
+  return RegistryClient(std::make_unique<Impl>(std::move(c), std::move(send)));
 }
 
 const std::string& RegistryClient::tracking_uri() const { return impl_->base; }
@@ -886,22 +636,22 @@ Result<std::string> RegistryClient::DownloadArtifactUri(const std::string& artif
   if (ec) return InvalidArgument("bad destination '" + dst_dir + "': " + ec.message());
   fs::create_directories(dst, ec);
   if (ec) return Internal("cannot create '" + dst.string() + "': " + ec.message());
-  // A location naming a single file: fetch it as dst/<file name>.
+  int64_t files = 0;
   if (loc.kind == ArtifactLocation::Kind::kLocal) {
     if (fs::is_regular_file(loc.local_dir, ec)) {
+      // A location naming a single file: fetch it as dst/<file name>.
       fs::path file(loc.local_dir);
       ArtifactLocation parent = loc;
       parent.local_dir = file.parent_path().string();
       CAIRN_RETURN_IF_ERROR(
-          impl_->GetFile(parent, file.filename().string(), dst / file.filename()));
+          DownloadArtifactTree(impl_->transport, parent, file.filename().string(), dst, &files));
       return dst.string();
     }
     if (!fs::is_directory(loc.local_dir, ec)) {
       return NotFound("artifact location '" + artifact_uri + "' does not exist");
     }
   }
-  int64_t files = 0;
-  CAIRN_RETURN_IF_ERROR(impl_->DownloadTree(loc, "", dst, 0, &files));
+  CAIRN_RETURN_IF_ERROR(DownloadArtifactTree(impl_->transport, loc, "", dst, &files));
   if (files == 0) return NotFound("no files at '" + artifact_uri + "'");
   return dst.string();
 }

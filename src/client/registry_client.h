@@ -13,10 +13,11 @@
 //   CAIRN_ASSIGN_OR_RETURN(ChangeOutcome o, reg.SetAlias("fraud", "champion", mv.version));
 //   if (o.pending()) { /* o.approval->id awaits another user's approval */ }
 //
-// Actor: every JSON request carries "X-Cairn-User: <user>" when a user is set
-// (options.user, else $CAIRN_USER); the server records it as the actor of a
-// mutation ("anonymous" without the header). A user containing control
-// characters is kInvalidArgument at Create().
+// Actor: every request (JSON calls and downloads) carries "X-Cairn-User:
+// <user>" when a user is set (options.user, else options.client.user, else
+// $CAIRN_USER); the server records it as the actor of a mutation ("anonymous"
+// without the header). A user containing control characters is
+// kInvalidArgument at Create().
 //
 // Errors are TrackingClient's: a server error {"error_code", "message"} is a
 // cairn::Error with ErrorCodeFromMlflow(error_code) and the server's message
@@ -39,7 +40,8 @@
 // `cairn server`".
 //
 // Thread safety: safe to share between threads (immutable after Create();
-// each call uses its own curl handle). Movable, not copyable.
+// each call borrows a curl handle from the transport's pool). Movable, not
+// copyable.
 //
 // Request structs give every field a default, so designated initializers
 // compile warning-free under -Wextra.
@@ -61,25 +63,24 @@
 namespace cairn::client {
 
 struct RegistryClientOptions {
-  // Timeouts, TLS and auth (token / basic), filled from the environment as
-  // TrackingClient::Create does.
+  // Timeouts, TLS, auth (token / basic) and the user, filled from the
+  // environment as TrackingClient::Create does.
   ClientOptions client{};
-  // Sent as X-Cairn-User. Empty: $CAIRN_USER; still empty: no header.
+  // Sent as X-Cairn-User; overrides client.user when non-empty.
   std::string user{};
 };
 
-// One JSON request as the client sends it. `headers` are full header lines
-// ("X-Cairn-User: alice"); Content-Type is added for bodies by the sender.
+// One JSON request as the client sends it (the transport adds Content-Type
+// for bodies, auth and X-Cairn-User).
 struct RegistryHttpRequest {
   std::string method;
   std::string url;
   std::string body;
-  std::vector<std::string> headers;
 };
 // The seam under every JSON call: answers a request with the server's
 // response, whatever its HTTP status (the client maps >= 400 to an Error);
 // an Error only when no response arrived (kUnavailable, kDeadlineExceeded).
-// Create() installs the libcurl one.
+// Create() installs HttpTransport::SendRaw.
 using RegistrySendFn = std::function<Result<HttpResponse>(const RegistryHttpRequest&)>;
 
 // MLflow's registry search (filter grammar of search_registered_models /
@@ -157,8 +158,8 @@ class RegistryClient {
   // anything else. Does not contact the server.
   static Result<RegistryClient> Create(const std::string& tracking_uri,
                                        RegistryClientOptions options = {});
-  // As Create(), with every JSON call answered by `send` (tests). Downloads
-  // still use HTTP.
+  // As Create(), with every JSON call answered by `send` (tests). Artifact
+  // listings and downloads still use HTTP.
   static Result<RegistryClient> CreateWithSender(const std::string& tracking_uri,
                                                  RegistryClientOptions options,
                                                  RegistrySendFn send);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "client/artifact_download.h"
 #include "client/artifact_location.h"
 #include "client/http_transport.h"
 #include "core/config.h"
@@ -66,12 +67,14 @@ Result<std::string> NextPageToken(const json& j) {
 }  // namespace
 
 struct TrackingClient::Impl {
-  Impl(std::string base_uri, TransportOptions transport_options, const Clock* c)
-      : base(std::move(base_uri)),
-        transport(base, std::move(transport_options)),
-        clock(c != nullptr ? c : &SystemClock::Get()) {}
+  Impl(ClientConnection c, const Clock* clk)
+      : base(std::move(c.base)),
+        user(std::move(c.user)),
+        transport(base, std::move(c.transport)),
+        clock(clk != nullptr ? clk : &SystemClock::Get()) {}
 
   std::string base;
+  std::string user;
   HttpTransport transport;
   const Clock* clock;
 
@@ -120,109 +123,6 @@ struct TrackingClient::Impl {
     }
     return {};
   }
-
-  Result<std::vector<FileInfo>> List(const ArtifactLocation& loc, const std::string& rel) {
-    std::vector<FileInfo> out;
-    if (loc.kind == ArtifactLocation::Kind::kLocal) {
-      fs::path dir = fs::path(loc.local_dir) / rel;
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec)) return out;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        FileInfo f;
-        f.path = JoinArtifactPath(rel, entry.path().filename().string());
-        f.is_dir = entry.is_directory(ec);
-        f.file_size = f.is_dir ? -1 : static_cast<int64_t>(entry.file_size(ec));
-        out.push_back(std::move(f));
-      }
-      if (ec) return Internal("cannot list '" + dir.string() + "': " + ec.message());
-    } else {
-      std::string url =
-          loc.endpoint + "?" + QueryString({{"path", JoinArtifactPath(loc.root, rel)}});
-      CAIRN_ASSIGN_OR_RETURN(HttpResponse r, transport.Send("GET", url));
-      CAIRN_ASSIGN_OR_RETURN(json j, ParseBody(r.body));
-      auto files = j.find("files");
-      if (files != j.end() && !files->is_null()) {
-        if (!files->is_array()) return Unexpected("'files' is not a list");
-        for (const auto& e : *files) {
-          if (!e.is_object() || !e.contains("path") || !e["path"].is_string()) {
-            return Unexpected("a listed file has no path");
-          }
-          // Entries are relative to the listed folder; refuse any that would
-          // escape it (a hostile server must not make us write outside dst).
-          CAIRN_ASSIGN_OR_RETURN(std::string name,
-                                 NormalizeArtifactPath(e["path"].get<std::string>()));
-          if (name.empty()) return Unexpected("a listed file has an empty path");
-          FileInfo f;
-          f.path = JoinArtifactPath(rel, name);
-          f.is_dir = e.value("is_dir", false);
-          if (auto size = e.find("file_size"); size != e.end() && !size->is_null()) {
-            if (size->is_number()) {
-              f.file_size = size->get<int64_t>();
-            } else if (size->is_string()) {
-              f.file_size = std::strtoll(size->get<std::string>().c_str(), nullptr, 10);
-            }
-          }
-          if (f.is_dir) f.file_size = -1;
-          out.push_back(std::move(f));
-        }
-      }
-      // MLflow's servers answer a listing of a file with the file itself.
-      if (!rel.empty() && out.size() == 1 && !out[0].is_dir &&
-          out[0].path == JoinArtifactPath(rel, fs::path(rel).filename().string())) {
-        out.clear();
-      }
-    }
-    std::sort(out.begin(), out.end(),
-              [](const FileInfo& a, const FileInfo& b) { return a.path < b.path; });
-    return out;
-  }
-
-  Status GetFile(const ArtifactLocation& loc, const std::string& rel, const fs::path& dest) {
-    std::error_code ec;
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec) return Internal("cannot create '" + dest.parent_path().string() + "': " + ec.message());
-    if (loc.kind == ArtifactLocation::Kind::kProxy) {
-      return transport.Download(JoinUrl(loc.endpoint, JoinArtifactPath(loc.root, rel)),
-                                dest.string());
-    }
-    fs::path src = fs::path(loc.local_dir) / rel;
-    if (!fs::is_regular_file(src, ec)) {
-      return NotFound("artifact '" + rel + "' does not exist (" + src.string() + ")");
-    }
-    fs::copy_file(src, dest, fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return Internal("cannot copy '" + src.string() + "' to '" + dest.string() +
-                      "': " + ec.message());
-    return {};
-  }
-
-  // Downloads `rel` (file or folder) to dst/rel.
-  Status DownloadTree(const ArtifactLocation& loc, const std::string& rel, const fs::path& dst,
-                      int depth) {
-    if (depth > 64) return FailedPrecondition("artifact tree deeper than 64 levels at " + rel);
-    auto listing = List(loc, rel);
-    if (!listing && listing.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(listing.error());
-    }
-    bool is_dir = rel.empty() || (listing && !listing->empty());
-    if (!is_dir && loc.kind == ArtifactLocation::Kind::kLocal) {
-      std::error_code ec;
-      is_dir = fs::is_directory(fs::path(loc.local_dir) / rel, ec);
-    }
-    if (!is_dir) return GetFile(loc, rel, dst / rel);
-    std::error_code ec;
-    fs::create_directories(dst / rel, ec);
-    if (ec) return Internal("cannot create '" + (dst / rel).string() + "': " + ec.message());
-    if (!listing) return {};
-    for (const auto& f : *listing) {
-      if (f.is_dir) {
-        CAIRN_RETURN_IF_ERROR(DownloadTree(loc, f.path, dst, depth + 1));
-      } else {
-        CAIRN_RETURN_IF_ERROR(GetFile(loc, f.path, dst / f.path));
-      }
-    }
-    return {};
-  }
 };
 
 TrackingClient::TrackingClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -230,8 +130,8 @@ TrackingClient::TrackingClient(TrackingClient&&) noexcept = default;
 TrackingClient& TrackingClient::operator=(TrackingClient&&) noexcept = default;
 TrackingClient::~TrackingClient() = default;
 
-Result<TrackingClient> TrackingClient::Create(const std::string& tracking_uri,
-                                              ClientOptions options) {
+Result<ClientConnection> ResolveClientConnection(const std::string& tracking_uri,
+                                                 const ClientOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(Uri uri, Uri::Parse(tracking_uri));
   if (uri.scheme != "http" && uri.scheme != "https") {
     return InvalidArgument("tracking URI '" + tracking_uri +
@@ -240,11 +140,12 @@ Result<TrackingClient> TrackingClient::Create(const std::string& tracking_uri,
   if (uri.host.empty()) {
     return InvalidArgument("tracking URI '" + tracking_uri + "' has no host");
   }
-  std::string base = tracking_uri;
-  if (auto q = base.find('?'); q != std::string::npos) base.resize(q);
-  while (!base.empty() && base.back() == '/') base.pop_back();
+  ClientConnection c;
+  c.base = tracking_uri;
+  if (auto q = c.base.find('?'); q != std::string::npos) c.base.resize(q);
+  while (!c.base.empty() && c.base.back() == '/') c.base.pop_back();
 
-  TransportOptions t;
+  TransportOptions& t = c.transport;
   t.connect_timeout_ms = options.connect_timeout_ms;
   t.request_timeout_ms = options.request_timeout_ms;
   t.bearer_token =
@@ -254,10 +155,25 @@ Result<TrackingClient> TrackingClient::Create(const std::string& tracking_uri,
   t.password =
       ResolveSetting(options.password, {"CAIRN_TRACKING_PASSWORD", "MLFLOW_TRACKING_PASSWORD"}, "");
   t.verify_tls = options.verify_tls;
-  return TrackingClient(std::make_unique<Impl>(std::move(base), std::move(t), options.clock));
+  c.user = ResolveSetting(options.user, {"CAIRN_USER"}, "");
+  if (!c.user.empty()) {
+    std::string line = "X-Cairn-User: " + c.user;
+    if (!CheckHeaderLine(line)) {
+      return InvalidArgument("user name '" + c.user + "' contains control characters");
+    }
+    t.extra_headers.push_back(std::move(line));
+  }
+  return c;
+}
+
+Result<TrackingClient> TrackingClient::Create(const std::string& tracking_uri,
+                                              ClientOptions options) {
+  CAIRN_ASSIGN_OR_RETURN(ClientConnection c, ResolveClientConnection(tracking_uri, options));
+  return TrackingClient(std::make_unique<Impl>(std::move(c), options.clock));
 }
 
 const std::string& TrackingClient::tracking_uri() const { return impl_->base; }
+const std::string& TrackingClient::user() const { return impl_->user; }
 
 // ---- Experiments
 
@@ -528,7 +444,7 @@ Result<std::vector<FileInfo>> TrackingClient::ListArtifacts(const std::string& r
                                                             const std::string& path) {
   CAIRN_ASSIGN_OR_RETURN(std::string rel, NormalizeArtifactPath(path));
   CAIRN_ASSIGN_OR_RETURN(ArtifactLocation loc, impl_->Locate(*this, run_id));
-  return impl_->List(loc, rel);
+  return ListArtifactFolder(impl_->transport, loc, rel);
 }
 
 Result<std::string> TrackingClient::DownloadArtifacts(const std::string& run_id,
@@ -541,7 +457,7 @@ Result<std::string> TrackingClient::DownloadArtifacts(const std::string& run_id,
   if (ec) return InvalidArgument("bad destination '" + dst_dir + "': " + ec.message());
   fs::create_directories(dst, ec);
   if (ec) return Internal("cannot create '" + dst.string() + "': " + ec.message());
-  CAIRN_RETURN_IF_ERROR(impl_->DownloadTree(loc, rel, dst, 0));
+  CAIRN_RETURN_IF_ERROR(DownloadArtifactTree(impl_->transport, loc, rel, dst));
   return (rel.empty() ? dst : dst / rel).string();
 }
 

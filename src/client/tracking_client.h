@@ -17,6 +17,9 @@
 // (an upload source that does not exist, a destination that cannot be
 // written) are kNotFound / kInternal naming the path.
 //
+// Actor: with options.user (else $CAIRN_USER) set, every request, artifact
+// transfers included, carries "X-Cairn-User: <user>".
+//
 // Thread safety: a TrackingClient is safe to share between threads: it is
 // immutable after Create() and every call borrows its own curl handle from a
 // pool (keep-alive connections are reused). Movable, not copyable.
@@ -41,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "client/http_transport.h"
 #include "client/mlflow_json.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -58,10 +62,27 @@ struct ClientOptions {
   std::string username{};
   std::string password{};
   bool verify_tls = true;
+  // Who is acting: sent as "X-Cairn-User: <user>" on every request; the
+  // server records it as the actor of experiment, run and registry changes
+  // ("anonymous" without the header). Create() fills it from $CAIRN_USER when
+  // empty; still empty: no header. Control characters: kInvalidArgument.
+  std::string user{};
   // Supplies "now" for timestamps the caller leaves at 0; nullptr: the system
   // clock. Not owned; must outlive the client.
   const Clock* clock = nullptr;
 };
+
+// What a client derives from a tracking URI and its options, before any
+// request: shared by TrackingClient and RegistryClient.
+struct ClientConnection {
+  std::string base;            // the tracking URI without query or trailing '/'
+  std::string user;            // options.user, else $CAIRN_USER ("" for none)
+  TransportOptions transport;  // timeouts, TLS, auth (from the environment), X-Cairn-User
+};
+// kInvalidArgument for a URI that is not http(s)://host[:port][/prefix] or a
+// user with control characters. Does not contact the server.
+Result<ClientConnection> ResolveClientConnection(const std::string& tracking_uri,
+                                                 const ClientOptions& options);
 
 struct ExperimentSearch {
   std::string filter{};                 // MLflow filter syntax, e.g. "name LIKE 'fraud%'"
@@ -121,6 +142,8 @@ class TrackingClient {
 
   // The tracking URI without a trailing '/'.
   const std::string& tracking_uri() const;
+  // The X-Cairn-User value sent ("" when none).
+  const std::string& user() const;
 
   // ---- Experiments
   // Returns the new experiment's id. kAlreadyExists when the name is taken.

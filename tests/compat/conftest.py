@@ -2,6 +2,8 @@
 
 Environment:
   CAIRN_COMPAT_TARGET        cairn (default) | mlflow   -- which server implementation to run
+                             (mlflow: `mlflow server --serve-artifacts`, SQLite in the temp dir)
+  CAIRN_COMPAT_MLFLOW_BIN    the `mlflow` executable for target mlflow (default: this venv's)
   CAIRN_BIN                  path of the cairn binary (default: <repo>/build/cairn)
   CAIRN_COMPAT_BACKEND_URI   backend store of the session server (default: a fresh SQLite file)
   CAIRN_TEST_POSTGRES_URI    a running PostgreSQL (used by the fault tests)
@@ -20,11 +22,15 @@ import mlflow  # noqa: E402
 import pytest  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
-from compat_server import IS_CAIRN, TARGET, ServerProcess  # noqa: E402
+from compat_server import IS_CAIRN, TARGET, ServerProcess, cairn_bin, mlflow_bin  # noqa: E402
 
 
 def pytest_report_header(config):
-    return f"compat target: {TARGET}, mlflow client {mlflow.__version__}"
+    try:
+        binary = cairn_bin() if IS_CAIRN else mlflow_bin()
+    except RuntimeError as e:
+        binary = str(e)
+    return f"compat target: {TARGET} ({binary}), mlflow client {mlflow.__version__}"
 
 
 @pytest.fixture(scope="session")
