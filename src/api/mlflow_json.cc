@@ -52,20 +52,14 @@ void WriteRun(JsonWriter& w, const store::Run& run,
   w.Key("metrics").BeginArray();
   for (const store::Metric& m : run.metrics) WriteMetric(w, m);
   w.EndArray();
-  w.Key("params").BeginArray();
-  for (const store::Param& p : run.params) WriteKeyValue(w, p.key, p.value);
-  w.EndArray();
-  w.Key("tags").BeginArray();
-  for (const store::Tag& t : run.tags) WriteKeyValue(w, t.key, t.value);
-  w.EndArray();
+  WriteKeyValues(w, "params", run.params);
+  WriteKeyValues(w, "tags", run.tags);
   w.EndObject();
   w.Key("inputs").BeginObject();
   w.Key("dataset_inputs").BeginArray();
   for (const store::DatasetInput& in : run.inputs) {
     w.BeginObject();
-    w.Key("tags").BeginArray();
-    for (const store::Tag& t : in.tags) WriteKeyValue(w, t.key, t.value);
-    w.EndArray();
+    WriteKeyValues(w, "tags", in.tags);
     w.Key("dataset").BeginObject();
     w.Field("name", in.dataset.name);
     w.Field("digest", in.dataset.digest);
@@ -113,18 +107,10 @@ void WriteLoggedModel(JsonWriter& w, const store::LoggedModel& m) {
   w.Field("model_type", m.model_type);
   w.Field("source_run_id", m.source_run_id);
   if (!m.status_message.empty()) w.Field("status_message", m.status_message);
-  if (!m.tags.empty()) {
-    w.Key("tags").BeginArray();
-    for (const store::Tag& t : m.tags) WriteKeyValue(w, t.key, t.value);
-    w.EndArray();
-  }
+  if (!m.tags.empty()) WriteKeyValues(w, "tags", m.tags);
   w.EndObject();
   w.Key("data").BeginObject();
-  if (!m.params.empty()) {
-    w.Key("params").BeginArray();
-    for (const store::Param& p : m.params) WriteKeyValue(w, p.key, p.value);
-    w.EndArray();
-  }
+  if (!m.params.empty()) WriteKeyValues(w, "params", m.params);
   if (!m.metrics.empty()) {
     w.Key("metrics").BeginArray();
     for (const store::LoggedModelMetric& x : m.metrics) {
@@ -153,9 +139,7 @@ void WriteExperiment(JsonWriter& w, const store::Experiment& e) {
   w.Field("lifecycle_stage", e.lifecycle_stage);
   w.Field("last_update_time", e.last_update_time);
   w.Field("creation_time", e.creation_time);
-  w.Key("tags").BeginArray();
-  for (const store::Tag& t : e.tags) WriteKeyValue(w, t.key, t.value);
-  w.EndArray();
+  WriteKeyValues(w, "tags", e.tags);
   w.EndObject();
 }
 

@@ -4,6 +4,8 @@
 // lists are written as [] (protobuf would omit them; clients accept both).
 // Pure functions over a caller-owned JsonWriter; thread-compatible.
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_writer.h"
@@ -19,6 +21,13 @@ void WriteMetric(JsonWriter& w, const store::Metric& m);
 void WriteMetricWithRunId(JsonWriter& w, const tracking::MetricWithRunId& m);
 // {"key","value"}
 void WriteKeyValue(JsonWriter& w, const std::string& key, const std::string& value);
+// "<field>": [{"key","value"}, ...] for tags or params (items with key, value).
+template <typename KV>
+void WriteKeyValues(JsonWriter& w, std::string_view field, const std::vector<KV>& items) {
+  w.Key(field).BeginArray();
+  for (const KV& kv : items) WriteKeyValue(w, kv.key, kv.value);
+  w.EndArray();
+}
 // {run_id, run_uuid, run_name, experiment_id, user_id, status, start_time,
 //  end_time (only when set), artifact_uri, lifecycle_stage}
 void WriteRunInfo(JsonWriter& w, const store::RunInfo& info);

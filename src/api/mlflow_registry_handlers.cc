@@ -4,6 +4,7 @@
 #include "api/mlflow_registry_handlers.h"
 
 #include "api/registry_json.h"
+#include "api/registry_request.h"
 #include "api/request_fields.h"
 #include "tracking/validation.h"
 
@@ -12,21 +13,12 @@ namespace {
 
 std::string Empty() { return "{}"; }
 
-// A string MLflow's schema marks _assert_required: absent and "" are both missing.
-Result<std::string> Required(const RequestFields& f, std::string_view name) {
-  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> v, f.String(name));
-  if (!v || v->empty()) return std::unexpected(tracking::MissingRequired(name));
-  return std::move(*v);
-}
-
 // MLflow sends versions as strings ("3"); a number is accepted too.
 Result<int64_t> RequiredVersion(const RequestFields& f) {
   auto it = f.json().find("version");
   if (it != f.json().end() && it->is_number_integer()) return it->get<int64_t>();
-  CAIRN_ASSIGN_OR_RETURN(std::string text, Required(f, "version"));
-  std::optional<int64_t> v = ParseInt64Text(text);
-  if (!v) return InvalidArgument("Parameter 'version' must be an integer, got '" + text + "'.");
-  return *v;
+  CAIRN_ASSIGN_OR_RETURN(std::string text, RequiredString(f, "version"));
+  return VersionFromText(text);
 }
 
 // A protobuf bool: true/false, or "true"/"false" from a query string.
@@ -77,7 +69,7 @@ std::string PendingMessage(const registry::MutationOutcome& o) {
 
 Result<std::string> CreateRegisteredModel(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(std::string description, f.StringOrEmpty("description"));
   CAIRN_ASSIGN_OR_RETURN(std::vector<store::Tag> tags, f.KeyValueList("tags"));
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m,
@@ -88,15 +80,15 @@ Result<std::string> CreateRegisteredModel(registry::RegistryService& s, const ht
 
 Result<std::string> GetRegisteredModel(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m, s.GetRegisteredModel(name));
   return RenderModel(s, m);
 }
 
 Result<std::string> RenameRegisteredModel(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(std::string new_name, Required(f, "new_name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string new_name, RequiredString(f, "new_name"));
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m,
                          s.RenameRegisteredModel(name, new_name, ActorOf(req)));
   return RenderModel(s, m);
@@ -104,7 +96,7 @@ Result<std::string> RenameRegisteredModel(registry::RegistryService& s, const ht
 
 Result<std::string> UpdateRegisteredModel(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(std::string description, f.StringOrEmpty("description"));
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m,
                          s.UpdateRegisteredModel(name, description, ActorOf(req)));
@@ -113,7 +105,7 @@ Result<std::string> UpdateRegisteredModel(registry::RegistryService& s, const ht
 
 Result<std::string> DeleteRegisteredModel(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_RETURN_IF_ERROR(s.DeleteRegisteredModel(name, ActorOf(req)));
   return Empty();
 }
@@ -137,9 +129,9 @@ Result<std::string> SearchRegisteredModels(registry::RegistryService& s, const h
 
 Result<std::string> SetRegisteredModelTag(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   store::Tag tag;
-  CAIRN_ASSIGN_OR_RETURN(tag.key, Required(f, "key"));
+  CAIRN_ASSIGN_OR_RETURN(tag.key, RequiredString(f, "key"));
   CAIRN_ASSIGN_OR_RETURN(tag.value, f.StringOrEmpty("value"));
   CAIRN_RETURN_IF_ERROR(s.SetRegisteredModelTag(name, tag, ActorOf(req)));
   return Empty();
@@ -148,31 +140,25 @@ Result<std::string> SetRegisteredModelTag(registry::RegistryService& s, const ht
 Result<std::string> DeleteRegisteredModelTag(registry::RegistryService& s,
                                              const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(std::string key, Required(f, "key"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string key, RequiredString(f, "key"));
   CAIRN_RETURN_IF_ERROR(s.DeleteRegisteredModelTag(name, key, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> GetLatestVersions(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req, {"stages"}));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> stages, f.StringList("stages"));
   CAIRN_ASSIGN_OR_RETURN(std::vector<store::ModelVersion> versions,
                          s.GetLatestVersions(name, stages));
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("model_versions").BeginArray();
-  for (const store::ModelVersion& v : versions) WriteModelVersion(w, v);
-  w.EndArray();
-  w.EndObject();
-  return w.Take();
+  return RenderModelVersionsResponse(versions);
 }
 
 Result<std::string> SetAlias(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(std::string alias, Required(f, "alias"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string alias, RequiredString(f, "alias"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   CAIRN_ASSIGN_OR_RETURN(registry::MutationOutcome o,
                          s.SetAlias(name, alias, version, ActorOf(req)));
@@ -182,16 +168,16 @@ Result<std::string> SetAlias(registry::RegistryService& s, const http::Request& 
 
 Result<std::string> DeleteAlias(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(std::string alias, Required(f, "alias"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string alias, RequiredString(f, "alias"));
   CAIRN_RETURN_IF_ERROR(s.DeleteAlias(name, alias, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> GetVersionByAlias(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(std::string alias, Required(f, "alias"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string alias, RequiredString(f, "alias"));
   CAIRN_ASSIGN_OR_RETURN(store::ModelVersion v, s.GetVersionByAlias(name, alias));
   return RenderModelVersionResponse(v);
 }
@@ -201,8 +187,8 @@ Result<std::string> GetVersionByAlias(registry::RegistryService& s, const http::
 Result<std::string> CreateModelVersion(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
   registry::CreateVersionRequest r;
-  CAIRN_ASSIGN_OR_RETURN(r.name, Required(f, "name"));
-  CAIRN_ASSIGN_OR_RETURN(r.source, Required(f, "source"));
+  CAIRN_ASSIGN_OR_RETURN(r.name, RequiredString(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(r.source, RequiredString(f, "source"));
   CAIRN_ASSIGN_OR_RETURN(r.run_id, f.StringOrEmpty("run_id"));
   CAIRN_ASSIGN_OR_RETURN(r.run_link, f.StringOrEmpty("run_link"));
   CAIRN_ASSIGN_OR_RETURN(r.description, f.StringOrEmpty("description"));
@@ -214,7 +200,7 @@ Result<std::string> CreateModelVersion(registry::RegistryService& s, const http:
 
 Result<std::string> GetModelVersion(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   CAIRN_ASSIGN_OR_RETURN(store::ModelVersion v, s.GetModelVersion(name, version));
   return RenderModelVersionResponse(v);
@@ -222,7 +208,7 @@ Result<std::string> GetModelVersion(registry::RegistryService& s, const http::Re
 
 Result<std::string> UpdateModelVersion(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   CAIRN_ASSIGN_OR_RETURN(std::string description, f.StringOrEmpty("description"));
   CAIRN_ASSIGN_OR_RETURN(store::ModelVersion v,
@@ -232,7 +218,7 @@ Result<std::string> UpdateModelVersion(registry::RegistryService& s, const http:
 
 Result<std::string> DeleteModelVersion(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   CAIRN_RETURN_IF_ERROR(s.DeleteModelVersion(name, version, ActorOf(req)));
   return Empty();
@@ -242,22 +228,15 @@ Result<std::string> SearchModelVersions(registry::RegistryService& s, const http
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req, {"order_by"}));
   CAIRN_ASSIGN_OR_RETURN(registry::SearchRequest r, ParseSearch(f));
   CAIRN_ASSIGN_OR_RETURN(registry::ModelVersionsPage page, s.SearchModelVersions(r));
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("model_versions").BeginArray();
-  for (const store::ModelVersion& v : page.versions) WriteModelVersion(w, v);
-  w.EndArray();
-  if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);
-  w.EndObject();
-  return w.Take();
+  return RenderModelVersionsResponse(page.versions, page.next_page_token);
 }
 
 Result<std::string> SetModelVersionTag(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   store::Tag tag;
-  CAIRN_ASSIGN_OR_RETURN(tag.key, Required(f, "key"));
+  CAIRN_ASSIGN_OR_RETURN(tag.key, RequiredString(f, "key"));
   CAIRN_ASSIGN_OR_RETURN(tag.value, f.StringOrEmpty("value"));
   CAIRN_RETURN_IF_ERROR(s.SetModelVersionTag(name, version, tag, ActorOf(req)));
   return Empty();
@@ -265,16 +244,16 @@ Result<std::string> SetModelVersionTag(registry::RegistryService& s, const http:
 
 Result<std::string> DeleteModelVersionTag(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
-  CAIRN_ASSIGN_OR_RETURN(std::string key, Required(f, "key"));
+  CAIRN_ASSIGN_OR_RETURN(std::string key, RequiredString(f, "key"));
   CAIRN_RETURN_IF_ERROR(s.DeleteModelVersionTag(name, version, key, ActorOf(req)));
   return Empty();
 }
 
 Result<std::string> GetDownloadUri(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
   CAIRN_ASSIGN_OR_RETURN(std::string uri, s.GetDownloadUri(name, version));
   JsonWriter w;
@@ -284,9 +263,9 @@ Result<std::string> GetDownloadUri(registry::RegistryService& s, const http::Req
 
 Result<std::string> TransitionStage(registry::RegistryService& s, const http::Request& req) {
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromRequest(req));
-  CAIRN_ASSIGN_OR_RETURN(std::string name, Required(f, "name"));
+  CAIRN_ASSIGN_OR_RETURN(std::string name, RequiredString(f, "name"));
   CAIRN_ASSIGN_OR_RETURN(int64_t version, RequiredVersion(f));
-  CAIRN_ASSIGN_OR_RETURN(std::string stage, Required(f, "stage"));
+  CAIRN_ASSIGN_OR_RETURN(std::string stage, RequiredString(f, "stage"));
   CAIRN_ASSIGN_OR_RETURN(bool archive, OptionalBool(f, "archive_existing_versions"));
   CAIRN_ASSIGN_OR_RETURN(registry::MutationOutcome o,
                          s.TransitionStage(name, version, stage, archive, ActorOf(req)));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "api/registry_json.h"
+#include "api/registry_request.h"
 #include "api/request_fields.h"
 #include "tracking/validation.h"
 
@@ -64,12 +65,6 @@ Result<int64_t> PageOffset(const http::Request& req) {
   return *v;
 }
 
-Result<int64_t> VersionFromText(const std::string& text) {
-  std::optional<int64_t> v = ParseInt64Text(text);
-  if (!v) return InvalidArgument("Parameter 'version' must be an integer, got '" + text + "'.");
-  return *v;
-}
-
 Result<int64_t> IdFromText(std::string_view what, const std::string& text) {
   std::optional<int64_t> v = ParseInt64Text(text);
   if (!v) {
@@ -94,12 +89,6 @@ Result<bool> BodyBool(const RequestFields& f, std::string_view name) {
   if (it == f.json().end() || it->is_null()) return false;
   if (it->is_boolean()) return it->get<bool>();
   return std::unexpected(tracking::WrongType(name, CompactJson(*it), PythonTypeName(*it)));
-}
-
-Result<std::string> RequiredBodyString(const RequestFields& f, std::string_view name) {
-  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> v, f.String(name));
-  if (!v || v->empty()) return std::unexpected(tracking::MissingRequired(name));
-  return std::move(*v);
 }
 
 Result<std::string> RenderAudit(registry::RegistryService& s, store::AuditQuery q,
@@ -134,7 +123,7 @@ Result<std::string> TransitionStageOf(registry::RegistryService& s, const http::
                                       const std::string& name, const std::string& version_text) {
   CAIRN_ASSIGN_OR_RETURN(int64_t version, VersionFromText(version_text));
   CAIRN_ASSIGN_OR_RETURN(RequestFields f, RequestFields::FromJsonBody(req.body));
-  CAIRN_ASSIGN_OR_RETURN(std::string stage, RequiredBodyString(f, "stage"));
+  CAIRN_ASSIGN_OR_RETURN(std::string stage, RequiredString(f, "stage"));
   CAIRN_ASSIGN_OR_RETURN(bool archive, BodyBool(f, "archive_existing_versions"));
   CAIRN_ASSIGN_OR_RETURN(std::string comment, f.StringOrEmpty("comment"));
   CAIRN_ASSIGN_OR_RETURN(registry::MutationOutcome o,
@@ -246,7 +235,7 @@ Result<std::string> CreateWebhook(registry::RegistryService& s, const http::Requ
   if (h.model_name.empty()) {
     CAIRN_ASSIGN_OR_RETURN(h.model_name, f.StringOrEmpty("model_name"));
   }
-  CAIRN_ASSIGN_OR_RETURN(h.url, RequiredBodyString(f, "url"));
+  CAIRN_ASSIGN_OR_RETURN(h.url, RequiredString(f, "url"));
   CAIRN_ASSIGN_OR_RETURN(h.events, f.StringList("events"));
   CAIRN_ASSIGN_OR_RETURN(h.secret, f.StringOrEmpty("secret"));
   CAIRN_ASSIGN_OR_RETURN(store::Webhook created, s.CreateWebhook(h, ActorOf(req)));
@@ -302,13 +291,7 @@ Result<std::string> DatasetSubresource(registry::RegistryService& s, const http:
   std::string name = req.QueryParam("name").value_or("");
   CAIRN_ASSIGN_OR_RETURN(std::vector<store::ModelVersion> versions,
                          s.VersionsUsingDataset(segs[0], name));
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("model_versions").BeginArray();
-  for (const store::ModelVersion& v : versions) WriteModelVersion(w, v);
-  w.EndArray();
-  w.EndObject();
-  return w.Take();
+  return RenderModelVersionsResponse(versions);
 }
 
 }  // namespace cairn::api::native_registry

@@ -7,12 +7,6 @@
 namespace cairn::api {
 namespace {
 
-void WriteTags(JsonWriter& w, const std::vector<store::Tag>& tags) {
-  w.Key("tags").BeginArray();
-  for (const store::Tag& t : tags) WriteKeyValue(w, t.key, t.value);
-  w.EndArray();
-}
-
 void FieldIfSet(JsonWriter& w, std::string_view key, const std::string& value) {
   if (!value.empty()) w.Field(key, value);
 }
@@ -48,7 +42,7 @@ void WriteModelVersion(JsonWriter& w, const store::ModelVersion& v) {
   w.Field("run_id", v.run_id);
   w.Field("status", v.status);
   FieldIfSet(w, "status_message", v.status_message);
-  WriteTags(w, v.tags);
+  WriteKeyValues(w, "tags", v.tags);
   w.Field("run_link", v.run_link);
   w.Key("aliases").BeginArray();
   for (const std::string& a : v.aliases) w.String(a);
@@ -75,7 +69,7 @@ void WriteRegisteredModel(JsonWriter& w, const store::RegisteredModel& m,
     for (const store::ModelVersion& v : *latest_versions) WriteModelVersion(w, v);
     w.EndArray();
   }
-  WriteTags(w, m.tags);
+  WriteKeyValues(w, "tags", m.tags);
   w.Key("aliases").BeginArray();
   for (const store::ModelAlias& a : m.aliases) {
     w.BeginObject();
@@ -105,6 +99,18 @@ std::string RenderModelVersionResponse(const store::ModelVersion& v) {
   w.BeginObject();
   w.Key("model_version");
   WriteModelVersion(w, v);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string RenderModelVersionsResponse(const std::vector<store::ModelVersion>& versions,
+                                        std::string_view next_page_token) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("model_versions").BeginArray();
+  for (const store::ModelVersion& v : versions) WriteModelVersion(w, v);
+  w.EndArray();
+  if (!next_page_token.empty()) w.Field("next_page_token", next_page_token);
   w.EndObject();
   return w.Take();
 }

@@ -19,6 +19,7 @@
 // Pure functions over a caller-owned JsonWriter; thread-compatible.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/json_writer.h"
@@ -44,6 +45,9 @@ std::string RenderRegisteredModelResponse(
     const store::RegisteredModel& m,
     const std::vector<store::ModelVersion>* latest_versions = nullptr);
 std::string RenderModelVersionResponse(const store::ModelVersion& v);
+// {"model_versions": [...], "next_page_token" (only when not empty)}
+std::string RenderModelVersionsResponse(const std::vector<store::ModelVersion>& versions,
+                                        std::string_view next_page_token = {});
 
 // {id, time, actor, action, entity_type, entity_id, model_name, before, after}
 void WriteAuditEntry(JsonWriter& w, const store::AuditEntry& e);

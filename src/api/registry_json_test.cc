@@ -127,6 +127,16 @@ TEST(RegistryJsonTest, ModelVersionResponseWraps) {
   EXPECT_EQ(j.size(), 1u);
 }
 
+TEST(RegistryJsonTest, ModelVersionsResponseHasTokenOnlyWhenSet) {
+  json last = json::parse(RenderModelVersionsResponse({SampleVersion()}));
+  ASSERT_EQ(last["model_versions"].size(), 1u);
+  EXPECT_EQ(last["model_versions"][0]["version"], "3");
+  EXPECT_FALSE(last.contains("next_page_token"));
+  json page = json::parse(RenderModelVersionsResponse({}, "tok"));
+  EXPECT_EQ(page["model_versions"], json::array());
+  EXPECT_EQ(page["next_page_token"], "tok");
+}
+
 TEST(RegistryJsonTest, AuditEntryEmbedsDocuments) {
   store::AuditEntry e;
   e.id = 9;

@@ -19,8 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "api/app.h"
 #include "client/registry_client.h"
+#include "support/live_server.h"
+#include "support/temp_files.h"
 
 extern char** environ;
 
@@ -29,17 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string MakeTempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "cairn-cli-test-XXXXXX").string();
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using test::MakeTempDir;
+using test::ReadFile;
 
 struct Outcome {
   int exit_code = -1;
@@ -106,38 +98,20 @@ int WaitExit(pid_t pid) {
 class CliTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir());
-    api::AppConfig cfg;
-    cfg.backend_store_uri = "sqlite://" + *dir_ + "/cairn.db";
-    cfg.artifacts_destination = "file://" + *dir_ + "/artifacts";
-    cfg.http.port = 0;
-    cfg.http.threads = 2;
-    cfg.http.access_log = false;
-    auto app = api::App::Open(cfg);
-    ASSERT_TRUE(app) << app.error().ToString();
-    app_ = app->release();
-    auto port = app_->Start();
-    ASSERT_TRUE(port) << port.error().ToString();
-    port_ = *port;
-    uri_ = new std::string("http://127.0.0.1:" + std::to_string(*port));
+    auto server = test::LiveServer::Start("cairn-cli-test");
+    ASSERT_TRUE(server) << server.error().ToString();
+    server_ = server->release();
   }
   static void TearDownTestSuite() {
-    if (app_ != nullptr) {
-      app_->Stop();
-      app_->Wait();
-      delete app_;
-    }
-    std::error_code ec;
-    if (dir_ != nullptr) fs::remove_all(*dir_, ec);
-    delete dir_;
-    delete uri_;
+    delete server_;
+    server_ = nullptr;
   }
 
   // Runs `cairn <args>` to completion. The server is named through the
   // environment (as users do), so `args` stay what a person types.
   Outcome Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
-    env.push_back("CAIRN_TRACKING_URI=" + *uri_);
-    std::string out = *dir_ + "/stdout", err = *dir_ + "/stderr";
+    env.push_back("CAIRN_TRACKING_URI=" + server_->uri());
+    std::string out = server_->dir() + "/stdout", err = server_->dir() + "/stderr";
     pid_t pid = Spawn(args, out, nullptr, err, env);
     Outcome o;
     o.exit_code = WaitExit(pid);
@@ -158,10 +132,7 @@ class CliTest : public testing::Test {
     }
   }
 
-  static inline api::App* app_ = nullptr;
-  static inline std::string* dir_ = nullptr;
-  static inline std::string* uri_ = nullptr;
-  static inline int port_ = 0;
+  static inline test::LiveServer* server_ = nullptr;
 };
 
 TEST_F(CliTest, ExperimentsCreateGetListRename) {
@@ -266,7 +237,7 @@ TEST_F(CliTest, UserFlagIsTheAuditActorOfExperimentsAndRuns) {
   ASSERT_EQ(Run({"runs", "delete", run_id}, {"CAIRN_USER=dave"}).exit_code, 0);
   ASSERT_EQ(Run({"runs", "restore", run_id}, {"CAIRN_USER="}).exit_code, 0);  // no user
 
-  auto reg = client::RegistryClient::Create(*uri_);
+  auto reg = client::RegistryClient::Create(server_->uri());
   ASSERT_TRUE(reg) << reg.error().ToString();
   auto actors = [&](const std::string& type, const std::string& id) {
     std::map<std::string, std::string> by_action;
@@ -328,7 +299,7 @@ TEST_F(CliTest, UnreachableServerNamesTheUri) {
 TEST_F(CliTest, ArtifactsLogListDownload) {
   json run = RunJson({"runs", "create"});
   std::string id = run["run"]["info"]["run_id"];
-  std::string src = MakeTempDir();
+  std::string src = MakeTempDir("cairn-cli-test");
   fs::create_directories(src + "/data/sub");
   std::ofstream(src + "/data/sub/x.csv") << "a,b\n1,2\n";
   std::ofstream(src + "/data/readme.txt") << "hi";
@@ -343,7 +314,7 @@ TEST_F(CliTest, ArtifactsLogListDownload) {
             (json{{"path", "ds/readme.txt"}, {"is_dir", false}, {"file_size", 2}}));
   EXPECT_EQ(listed["files"][1], (json{{"path", "ds/sub"}, {"is_dir", true}}));
 
-  std::string dst = MakeTempDir();
+  std::string dst = MakeTempDir("cairn-cli-test");
   Outcome down = Run({"artifacts", "download", id, "--path", "ds", "--dst", dst});
   ASSERT_EQ(down.exit_code, 0) << down.err;
   EXPECT_EQ(down.out, dst + "/ds\n");
@@ -355,7 +326,7 @@ TEST_F(CliTest, ArtifactsLogListDownload) {
 }
 
 TEST_F(CliTest, DbUpgradePrintsTheSchemaVersion) {
-  std::string db = *dir_ + "/direct/cairn.db";
+  std::string db = server_->dir() + "/direct/cairn.db";
   Outcome o = Run({"db", "upgrade", "--backend-store-uri", "sqlite://" + db});
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("schema version "), std::string::npos) << o.out;
@@ -383,7 +354,7 @@ std::string ReadLine(int fd, std::chrono::seconds timeout) {
 }
 
 TEST_F(CliTest, ServerStartsServesAndStopsOnSigterm) {
-  std::string data = MakeTempDir();
+  std::string data = MakeTempDir("cairn-cli-test");
   std::string err = data + "/server.err";
   int out_fd = -1;
   // The port comes from the flag; the stores from the environment.
@@ -414,17 +385,17 @@ TEST_F(CliTest, ServerStartsServesAndStopsOnSigterm) {
 }
 
 TEST_F(CliTest, ServerFailsClearlyWhenThePortIsTaken) {
-  std::string data = MakeTempDir();
+  std::string data = MakeTempDir("cairn-cli-test");
   std::string out = data + "/out", err = data + "/err";
   pid_t pid =
-      Spawn({"server", "--port", std::to_string(port_), "--backend-store-uri",
+      Spawn({"server", "--port", std::to_string(server_->port()), "--backend-store-uri",
              "sqlite://" + data + "/s.db", "--artifacts-destination", "file://" + data + "/art"},
             out, nullptr, err);
   int code = WaitExit(pid);
   EXPECT_NE(code, 0);
   std::string message = ReadFile(err);
   EXPECT_NE(message.find("error: "), std::string::npos) << message;
-  EXPECT_NE(message.find(std::to_string(port_)), std::string::npos) << message;
+  EXPECT_NE(message.find(std::to_string(server_->port())), std::string::npos) << message;
   std::error_code ec;
   fs::remove_all(data, ec);
 }

@@ -19,7 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "api/app.h"
+#include "support/live_server.h"
+#include "support/temp_files.h"
 
 extern char** environ;
 
@@ -28,17 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string MakeTempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "cairn-models-test-XXXXXX").string();
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using test::MakeTempDir;
+using test::ReadFile;
 
 struct Outcome {
   int exit_code = -1;
@@ -94,7 +86,7 @@ Outcome RunBinary(const std::string& dir, const std::vector<std::string>& args,
 
 class ModelsArgsTest : public testing::Test {
  protected:
-  void SetUp() override { dir_ = MakeTempDir(); }
+  void SetUp() override { dir_ = MakeTempDir("cairn-models-test"); }
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -177,37 +169,19 @@ TEST_F(ModelsArgsTest, BadUserNameIsRefusedBeforeSending) {
 class ModelsCliTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir());
-    api::AppConfig cfg;
-    cfg.backend_store_uri = "sqlite://" + *dir_ + "/cairn.db";
-    cfg.artifacts_destination = "file://" + *dir_ + "/artifacts";
-    cfg.http.port = 0;
-    cfg.http.threads = 2;
-    cfg.http.access_log = false;
-    auto app = api::App::Open(cfg);
-    ASSERT_TRUE(app) << app.error().ToString();
-    app_ = app->release();
-    auto port = app_->Start();
-    ASSERT_TRUE(port) << port.error().ToString();
-    uri_ = new std::string("http://127.0.0.1:" + std::to_string(*port));
+    auto server = test::LiveServer::Start("cairn-models-test");
+    ASSERT_TRUE(server) << server.error().ToString();
+    server_ = server->release();
   }
   static void TearDownTestSuite() {
-    if (app_ != nullptr) {
-      app_->Stop();
-      app_->Wait();
-      delete app_;
-      app_ = nullptr;
-    }
-    std::error_code ec;
-    if (dir_ != nullptr) fs::remove_all(*dir_, ec);
-    delete dir_;
-    delete uri_;
+    delete server_;
+    server_ = nullptr;
   }
 
   Outcome Run(const std::vector<std::string>& args, const std::string& user = "") {
-    std::vector<std::string> env = {"CAIRN_TRACKING_URI=" + *uri_};
+    std::vector<std::string> env = {"CAIRN_TRACKING_URI=" + server_->uri()};
     if (!user.empty()) env.push_back("CAIRN_USER=" + user);
-    return RunBinary(*dir_, args, env);
+    return RunBinary(server_->dir(), args, env);
   }
   json RunJson(std::vector<std::string> args, const std::string& user = "") {
     args.push_back("--json");
@@ -227,7 +201,7 @@ class ModelsCliTest : public testing::Test {
     json run = RunJson({"runs", "create", "--run-name", "train"});
     std::string id = run["run"]["info"]["run_id"];
     EXPECT_EQ(Run({"runs", "log-param", id, "lr", param}).exit_code, 0);
-    std::string src = MakeTempDir();
+    std::string src = MakeTempDir("cairn-models-test");
     fs::create_directories(src + "/model/data");
     std::ofstream(src + "/model/MLmodel")
         << "artifact_path: model\n"
@@ -258,9 +232,7 @@ class ModelsCliTest : public testing::Test {
     return runs;
   }
 
-  static inline api::App* app_ = nullptr;
-  static inline std::string* dir_ = nullptr;
-  static inline std::string* uri_ = nullptr;
+  static inline test::LiveServer* server_ = nullptr;
 };
 
 TEST_F(ModelsCliTest, RegisterGetAndListVersions) {
@@ -470,14 +442,14 @@ TEST_F(ModelsCliTest, LineageNamesTheRunAndItsParams) {
 TEST_F(ModelsCliTest, DownloadByVersionAndByAlias) {
   RegisterVersions("cli-dl", 2);
   ASSERT_EQ(Run({"models", "set-alias", "cli-dl", "champion", "1"}).exit_code, 0);
-  std::string dst = *dir_ + "/dl-v2";
+  std::string dst = server_->dir() + "/dl-v2";
   Outcome by_version = Run({"models", "download", "cli-dl", "2", "--dst", dst});
   ASSERT_EQ(by_version.exit_code, 0) << by_version.err;
   EXPECT_EQ(by_version.out, dst + "\n");
   EXPECT_EQ(ReadFile(dst + "/data/weights.bin"), "w2");
   EXPECT_NE(ReadFile(dst + "/MLmodel").find("python_function"), std::string::npos);
 
-  std::string dst_alias = *dir_ + "/dl-champion";
+  std::string dst_alias = server_->dir() + "/dl-champion";
   json by_alias =
       RunJson({"models", "download", "cli-dl", "--alias", "champion", "--dst", dst_alias});
   EXPECT_EQ(by_alias["version"], "1");
@@ -521,7 +493,7 @@ TEST_F(ModelsCliTest, UnknownModelFailsWithTheServersMessage) {
         std::vector<std::string>{"models", "versions", "no-such-model"},
         std::vector<std::string>{"models", "set-alias", "no-such-model", "champion", "1"},
         std::vector<std::string>{"models", "download", "no-such-model", "1", "--dst",
-                                 *dir_ + "/none"}}) {
+                                 server_->dir() + "/none"}}) {
     Outcome o = Run(args);
     EXPECT_EQ(o.exit_code, 1) << args[1];
     EXPECT_TRUE(o.err.starts_with("error: RESOURCE_DOES_NOT_EXIST: ")) << args[1] << ": " << o.err;

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "api/app.h"
 #include "client/registry_json.h"
 #include "client/tracking_client.h"
+#include "support/live_server.h"
 
 namespace cairn::client {
 namespace {
@@ -643,48 +643,28 @@ TEST_F(RegistryClientTest, DownloadResolvesRunsUrisThroughTheRun) {
 class RegistryClientLiveTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/cairn-registry-client-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    api::AppConfig cfg;
-    cfg.backend_store_uri = "sqlite://" + *dir_ + "/cairn.db";
-    cfg.artifacts_destination = "file://" + *dir_ + "/artifacts";
-    cfg.http.port = 0;
-    cfg.http.threads = 2;
-    cfg.http.access_log = false;
-    auto app = api::App::Open(cfg);
-    ASSERT_TRUE(app) << app.error().ToString();
-    app_ = app->release();
-    auto port = app_->Start();
-    ASSERT_TRUE(port) << port.error().ToString();
-    uri_ = new std::string("http://127.0.0.1:" + std::to_string(*port));
+    auto server = test::LiveServer::Start("cairn-registry-client");
+    ASSERT_TRUE(server) << server.error().ToString();
+    server_ = server->release();
   }
   static void TearDownTestSuite() {
-    if (app_ != nullptr) {
-      app_->Stop();
-      app_->Wait();
-      delete app_;
-      app_ = nullptr;
-    }
-    std::error_code ec;
-    if (dir_ != nullptr) fs::remove_all(*dir_, ec);
-    delete dir_;
-    delete uri_;
+    delete server_;
+    server_ = nullptr;
   }
 
   static RegistryClient Client(const std::string& user) {
-    auto c = RegistryClient::Create(*uri_, {.user = user});
+    auto c = RegistryClient::Create(server_->uri(), {.user = user});
     EXPECT_TRUE(c) << c.error().ToString();
     return std::move(*c);
   }
 
   // A run whose artifacts hold model/MLmodel and model/data/w (= `weights`).
   static std::string ModelRun(const std::string& weights) {
-    auto tc = TrackingClient::Create(*uri_);
+    auto tc = TrackingClient::Create(server_->uri());
     EXPECT_TRUE(tc);
     auto run = tc->CreateRun({});
     EXPECT_TRUE(run) << run.error().ToString();
-    fs::path src = fs::path(*dir_) / ("src-" + run->info.run_id);
+    fs::path src = fs::path(server_->dir()) / ("src-" + run->info.run_id);
     fs::create_directories(src / "data");
     std::ofstream(src / "MLmodel") << "flavors:\n  python_function:\n    loader_module: m\n";
     std::ofstream(src / "data/w") << weights;
@@ -693,9 +673,7 @@ class RegistryClientLiveTest : public testing::Test {
     return run->info.run_id;
   }
 
-  static inline api::App* app_ = nullptr;
-  static inline std::string* dir_ = nullptr;
-  static inline std::string* uri_ = nullptr;
+  static inline test::LiveServer* server_ = nullptr;
 };
 
 TEST_F(RegistryClientLiveTest, ModelAndVersionLifecycle) {
@@ -750,7 +728,7 @@ TEST_F(RegistryClientLiveTest, ModelAndVersionLifecycle) {
   auto uri = c.GetModelVersionDownloadUri("live-m", 1);
   ASSERT_TRUE(uri) << uri.error().ToString();
   EXPECT_EQ(*uri, "mlflow-artifacts:/_registry/live-m/1");
-  fs::path dst = fs::path(*dir_) / "dl";
+  fs::path dst = fs::path(server_->dir()) / "dl";
   auto local = c.DownloadModelVersion("live-m", 1, dst.string());
   ASSERT_TRUE(local) << local.error().ToString();
   std::ifstream in(dst / "data/w");

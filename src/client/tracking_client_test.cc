@@ -19,29 +19,20 @@
 #include <set>
 #include <thread>
 
-#include "api/app.h"
+#include "support/live_server.h"
+#include "support/temp_files.h"
 
 namespace cairn::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string MakeTempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "cairn-client-test-XXXXXX").string();
-  char* dir = mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr);
-  return tmpl;
-}
+using test::MakeTempDir;
+using test::ReadFile;
 
 void WriteFile(const fs::path& p, const std::string& bytes) {
   fs::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // A port nothing listens on: bound once by us, then closed.
@@ -61,38 +52,20 @@ int ClosedPort() {
 class TrackingClientTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir());
-    api::AppConfig cfg;
-    cfg.backend_store_uri = "sqlite://" + *dir_ + "/cairn.db";
-    cfg.artifacts_destination = "file://" + *dir_ + "/artifacts";
-    cfg.http.host = "127.0.0.1";
-    cfg.http.port = 0;
-    cfg.http.threads = 2;
-    cfg.http.access_log = false;
-    auto app = api::App::Open(cfg);
-    ASSERT_TRUE(app) << app.error().ToString();
-    app_ = app->release();
-    auto port = app_->Start();
-    ASSERT_TRUE(port) << port.error().ToString();
-    uri_ = new std::string("http://127.0.0.1:" + std::to_string(*port));
+    auto server = test::LiveServer::Start("cairn-client-test");
+    ASSERT_TRUE(server) << server.error().ToString();
+    server_ = server->release();
   }
   static void TearDownTestSuite() {
-    if (app_ != nullptr) {
-      app_->Stop();
-      app_->Wait();
-      delete app_;
-    }
-    std::error_code ec;
-    if (dir_ != nullptr) fs::remove_all(*dir_, ec);
-    delete dir_;
-    delete uri_;
+    delete server_;
+    server_ = nullptr;
   }
 
   void SetUp() override {
-    ASSERT_NE(app_, nullptr);
+    ASSERT_NE(server_, nullptr);
     ClientOptions options;
     options.clock = &clock_;
-    auto c = TrackingClient::Create(*uri_, options);
+    auto c = TrackingClient::Create(server_->uri(), options);
     ASSERT_TRUE(c) << c.error().ToString();
     client_ = std::make_unique<TrackingClient>(std::move(*c));
   }
@@ -104,9 +77,7 @@ class TrackingClientTest : public testing::Test {
     return id.value_or("");
   }
 
-  static inline api::App* app_ = nullptr;
-  static inline std::string* dir_ = nullptr;
-  static inline std::string* uri_ = nullptr;
+  static inline test::LiveServer* server_ = nullptr;
   FakeClock clock_{1'700'000'123'000};
   std::unique_ptr<TrackingClient> client_;
 };
@@ -303,7 +274,7 @@ TEST_F(TrackingClientTest, ArtifactsFolderUploadListAndDownloadThroughTheProxy) 
   const std::string id = run->info.run_id;
   ASSERT_TRUE(run->info.artifact_uri.starts_with("mlflow-artifacts:")) << run->info.artifact_uri;
 
-  std::string local = MakeTempDir();
+  std::string local = MakeTempDir("cairn-client-test");
   std::string big(3 << 20, '\0');
   std::mt19937 rng(7);
   for (auto& c : big) c = static_cast<char>(rng());
@@ -330,7 +301,7 @@ TEST_F(TrackingClientTest, ArtifactsFolderUploadListAndDownloadThroughTheProxy) 
   EXPECT_EQ((*nested)[0], (FileInfo{"model/nested dir/deep", true, -1}));
   EXPECT_EQ((*nested)[1], (FileInfo{"model/nested dir/notes.md", false, 8}));
 
-  std::string dst = MakeTempDir();
+  std::string dst = MakeTempDir("cairn-client-test");
   auto all = client_->DownloadArtifacts(id, "", dst + "/all");
   ASSERT_TRUE(all) << all.error().ToString();
   EXPECT_EQ(*all, dst + "/all");
@@ -363,13 +334,13 @@ TEST_F(TrackingClientTest, ArtifactsFolderUploadListAndDownloadThroughTheProxy) 
 }
 
 TEST_F(TrackingClientTest, LocalArtifactRootIsReadAndWrittenDirectly) {
-  std::string root = MakeTempDir();
+  std::string root = MakeTempDir("cairn-client-test");
   auto exp = client_->CreateExperiment("artifacts-local", "file://" + root);
   ASSERT_TRUE(exp) << exp.error().ToString();
   auto run = client_->CreateRun({.experiment_id = *exp});
   ASSERT_TRUE(run);
   ASSERT_TRUE(run->info.artifact_uri.starts_with("file://" + root)) << run->info.artifact_uri;
-  std::string src = MakeTempDir();
+  std::string src = MakeTempDir("cairn-client-test");
   WriteFile(fs::path(src) / "a" / "b.txt", "bee");
   auto n = client_->LogArtifacts(run->info.run_id, src, "out");
   ASSERT_TRUE(n) << n.error().ToString();
@@ -381,7 +352,7 @@ TEST_F(TrackingClientTest, LocalArtifactRootIsReadAndWrittenDirectly) {
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0], (FileInfo{"out/a/b.txt", false, 3}));
-  std::string dst = MakeTempDir();
+  std::string dst = MakeTempDir("cairn-client-test");
   auto got = client_->DownloadArtifacts(run->info.run_id, "out", dst);
   ASSERT_TRUE(got) << got.error().ToString();
   EXPECT_EQ(ReadFile(dst + "/out/a/b.txt"), "bee");

@@ -2,38 +2,11 @@
 
 #include <charconv>
 
+#include "tracking/filter_lexer.h"
 #include "tracking/validation.h"
 
 namespace cairn::registry {
 namespace {
-
-// Python's len() counts code points; count UTF-8 lead bytes the same way.
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-Status CheckLength(std::string_view what, size_t limit, std::string_view value) {
-  if (CodePoints(value) <= limit) return {};
-  return InvalidArgument("'" + std::string(what) + "' exceeds the maximum length of " +
-                         std::to_string(limit) + " characters");
-}
-
-// Python's repr() of a str (enough for names: quotes and backslashes).
-std::string PythonStrRepr(std::string_view s) {
-  char q = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"'
-                                                                                             : '\'';
-  std::string out(1, q);
-  for (char c : s) {
-    if (c == q || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back(q);
-  return out;
-}
 
 bool IsBlank(std::string_view s) {
   for (char c : s) {
@@ -57,7 +30,7 @@ Status ValidateModelName(std::string_view name, std::string_view path) {
         path, tracking::JsonQuote(name),
         "Names may be treated as files in certain cases, and must not resolve to other names "
         "when treated as such. This name would resolve to " +
-            PythonStrRepr(name)));
+            tracking::PythonStrRepr(name)));
   }
   return {};
 }
@@ -74,16 +47,12 @@ Status ValidateAliasSyntax(std::string_view alias) {
                              "dashes (-).");
     }
   }
-  return CheckLength("Registered model alias name", kMaxAliasLength, alias);
+  return tracking::CheckLength("Registered model alias name", kMaxAliasLength, alias);
 }
 
 Status ValidateAliasForSet(std::string_view alias) {
   CAIRN_RETURN_IF_ERROR(ValidateAliasSyntax(alias));
-  std::string lower(alias);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  if (lower == "latest") {
+  if (tracking::AsciiLower(alias) == "latest") {
     return InvalidArgument("'latest' alias name (case insensitive) is reserved.");
   }
   bool version_like = alias.size() >= 2 && (alias[0] == 'v' || alias[0] == 'V');
@@ -103,16 +72,9 @@ const std::vector<std::string>& AllStages() {
 }
 
 Result<std::string> CanonicalStage(std::string_view stage) {
+  const std::string lower = tracking::AsciiLower(stage);
   for (const std::string& s : AllStages()) {
-    if (s.size() != stage.size()) continue;
-    bool same = true;
-    for (size_t i = 0; same && i < s.size(); ++i) {
-      char a = s[i], b = stage[i];
-      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-      same = a == b;
-    }
-    if (same) return s;
+    if (tracking::AsciiLower(s) == lower) return s;
   }
   return InvalidArgument("Invalid Model Version stage: " + std::string(stage) +
                          ". Value must be one of None, Staging, Production, Archived.");
@@ -120,8 +82,8 @@ Result<std::string> CanonicalStage(std::string_view stage) {
 
 Status ValidateRegistryTag(const store::Tag& tag) {
   CAIRN_RETURN_IF_ERROR(tracking::ValidateKeyName(tag.key, "key"));
-  CAIRN_RETURN_IF_ERROR(CheckLength("key", kMaxRegistryTagKeyLength, tag.key));
-  return CheckLength("value", kMaxRegistryTagValueLength, tag.value);
+  CAIRN_RETURN_IF_ERROR(tracking::CheckLength("key", kMaxRegistryTagKeyLength, tag.key));
+  return tracking::CheckLength("value", kMaxRegistryTagValueLength, tag.value);
 }
 
 Result<int64_t> ParseVersionNumber(std::string_view text) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "tracking/filter_lexer.h"
 #include "tracking/page_token.h"
 
 namespace cairn::registry {
@@ -29,22 +30,7 @@ struct Token {
   std::vector<Token> items;  // kList: the tokens between the parentheses
 };
 
-bool IsWordStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsWordChar(char c) { return IsWordStart(c) || IsDigit(c); }
-bool IsKeyChar(char c) { return IsWordChar(c) || c == '.' || c == '-' || c == ':' || c == '/'; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
+bool IsSpace(char c) { return tracking::IsFilterSpace(c); }
 
 std::unexpected<Error> InvalidClauses(std::string_view what) {
   return InvalidArgument("Invalid clause(s) in filter string: " + std::string(what));
@@ -52,21 +38,22 @@ std::unexpected<Error> InvalidClauses(std::string_view what) {
 
 class Lexer {
  public:
-  explicit Lexer(std::string_view s) : s_(s) {}
+  explicit Lexer(std::string_view s) : sc_(s) {}
 
   // Tokens up to the end, or up to the ')' closing a list when `in_list`.
   Result<std::vector<Token>> Tokens(bool in_list) {
     std::vector<Token> out;
     while (true) {
-      while (i_ < s_.size() && IsSpace(s_[i_])) ++i_;
-      if (i_ >= s_.size()) {
-        if (in_list) return InvalidClauses(std::string(s_.substr(list_start_)) + " (missing ')')");
+      sc_.SkipSpace();
+      if (sc_.AtEnd()) {
+        if (in_list) {
+          return InvalidClauses(std::string(sc_.text().substr(list_start_)) + " (missing ')')");
+        }
         return out;
       }
-      char c = s_[i_];
-      if (c == ')') {
-        if (!in_list) return InvalidClauses(std::string(s_.substr(i_)));
-        ++i_;
+      if (sc_.Peek() == ')') {
+        if (!in_list) return InvalidClauses(std::string(sc_.text().substr(sc_.pos())));
+        Advance();
         return out;
       }
       CAIRN_ASSIGN_OR_RETURN(Token t, Next());
@@ -75,38 +62,23 @@ class Lexer {
   }
 
  private:
+  void Advance() { sc_.set_pos(sc_.pos() + 1); }
+
   Result<std::string> Quoted() {
-    size_t start = i_;
-    char q = s_[i_++];
-    std::string out;
-    while (i_ < s_.size()) {
-      char c = s_[i_];
-      if (c == '\\' && i_ + 1 < s_.size() && s_[i_ + 1] == q) {
-        out.push_back(q);
-        i_ += 2;
-        continue;
-      }
-      if (c == q) {
-        if (i_ + 1 < s_.size() && s_[i_ + 1] == q) {
-          out.push_back(q);
-          i_ += 2;
-          continue;
-        }
-        ++i_;
-        return out;
-      }
-      out.push_back(c);
-      ++i_;
+    size_t start = sc_.pos();
+    std::optional<std::string> text = sc_.Quoted();
+    if (!text) {
+      return InvalidClauses(std::string(sc_.text().substr(start)) + " (unterminated quoted text)");
     }
-    return InvalidClauses(std::string(s_.substr(start)) + " (unterminated quoted text)");
+    return std::move(*text);
   }
 
   Result<Token> Next() {
     Token t;
-    size_t start = i_;
-    char c = s_[i_];
+    const size_t start = sc_.pos();
+    const char c = sc_.Peek();
     auto finish = [&](Token tok) {
-      tok.raw = std::string(s_.substr(start, i_ - start));
+      tok.raw = std::string(sc_.Since(start));
       return tok;
     };
     if (c == '\'' || c == '"') {
@@ -119,26 +91,22 @@ class Lexer {
       t.kind = Tok::kIdent;
       return finish(std::move(t));
     }
-    if (IsWordStart(c)) {
-      size_t b = i_;
-      while (i_ < s_.size() && IsWordChar(s_[i_])) ++i_;
-      std::string word(s_.substr(b, i_ - b));
-      if (i_ < s_.size() && s_[i_] == '.') {
-        ++i_;
+    if (tracking::IsFilterWordStart(c, /*allow_non_ascii=*/true)) {
+      std::string word(sc_.Word(/*allow_non_ascii=*/true));
+      if (sc_.Peek() == '.') {
+        Advance();
         t.kind = Tok::kIdent;
         t.prefix = word;
         t.prefixed = true;
-        if (i_ < s_.size() && (s_[i_] == '`' || s_[i_] == '"')) {
+        if (sc_.Peek() == '`' || sc_.Peek() == '"') {
           CAIRN_ASSIGN_OR_RETURN(t.key, Quoted());
         } else {
-          size_t k = i_;
-          while (i_ < s_.size() && IsKeyChar(s_[i_])) ++i_;
-          t.key = std::string(s_.substr(k, i_ - k));
-          if (t.key.empty()) return InvalidClauses(std::string(s_.substr(start)));
+          t.key = std::string(sc_.Key());
+          if (t.key.empty()) return InvalidClauses(std::string(sc_.text().substr(start)));
         }
         return finish(std::move(t));
       }
-      std::string up = Upper(word);
+      std::string up = tracking::AsciiUpper(word);
       if (up == "AND" || up == "OR" || up == "NOT" || up == "IN" || up == "LIKE" || up == "ILIKE" ||
           up == "IS" || up == "NULL") {
         t.kind = Tok::kKeyword;
@@ -149,15 +117,20 @@ class Lexer {
       }
       return finish(std::move(t));
     }
-    if (IsDigit(c) || ((c == '-' || c == '+' || c == '.') && i_ + 1 < s_.size() &&
-                       (IsDigit(s_[i_ + 1]) || s_[i_ + 1] == '.'))) {
-      if (c == '-' || c == '+') ++i_;
+    const char next = sc_.Peek(1);
+    if (tracking::IsFilterDigit(c) ||
+        ((c == '-' || c == '+' || c == '.') && (tracking::IsFilterDigit(next) || next == '.'))) {
+      if (c == '-' || c == '+') Advance();
       bool integer = true;
-      while (i_ < s_.size() &&
-             (IsDigit(s_[i_]) || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E' ||
-              ((s_[i_] == '-' || s_[i_] == '+') && (s_[i_ - 1] == 'e' || s_[i_ - 1] == 'E')))) {
-        if (!IsDigit(s_[i_])) integer = false;
-        ++i_;
+      for (char prev = '\0';; Advance()) {
+        char ch = sc_.Peek();
+        bool exponent_sign = (ch == '-' || ch == '+') && (prev == 'e' || prev == 'E');
+        if (!(tracking::IsFilterDigit(ch) || ch == '.' || ch == 'e' || ch == 'E' ||
+              exponent_sign)) {
+          break;
+        }
+        if (!tracking::IsFilterDigit(ch)) integer = false;
+        prev = ch;
       }
       t.kind = Tok::kNumber;
       t.is_integer = integer;
@@ -165,17 +138,13 @@ class Lexer {
       t.text = t.raw;
       return t;
     }
-    std::string_view rest = s_.substr(i_);
-    for (std::string_view op : {"==", "!=", "<>", "<=", ">=", "=", "<", ">"}) {
-      if (rest.starts_with(op)) {
-        i_ += op.size();
-        t.kind = Tok::kOp;
-        t.text = std::string(op);
-        return finish(std::move(t));
-      }
+    if (std::string_view op = sc_.Operator(); !op.empty()) {
+      t.kind = Tok::kOp;
+      t.text = std::string(op);
+      return finish(std::move(t));
     }
+    Advance();
     if (c == '(') {
-      ++i_;
       size_t saved = list_start_;
       list_start_ = start;
       CAIRN_ASSIGN_OR_RETURN(t.items, Tokens(/*in_list=*/true));
@@ -183,13 +152,11 @@ class Lexer {
       t.kind = Tok::kList;
       return finish(std::move(t));
     }
-    ++i_;
     t.kind = Tok::kOther;
     return finish(std::move(t));
   }
 
-  std::string_view s_;
-  size_t i_ = 0;
+  tracking::FilterScanner sc_;
   size_t list_start_ = 0;
 };
 
@@ -474,7 +441,7 @@ Result<OrderClause> SplitOrderClause(std::string_view clause) {
   OrderClause out;
   out.key = words[0];
   if (words.size() == 2) {
-    std::string dir = Upper(words[1]);
+    std::string dir = tracking::AsciiUpper(words[1]);
     if (dir != "ASC" && dir != "DESC") {
       return InvalidArgument("Invalid ordering key in order_by clause '" + std::string(clause) +
                              "'.");

@@ -224,10 +224,26 @@ Status RegistryService::DeleteRegisteredModel(const std::string& name, const std
   return {};
 }
 
+namespace {
+
+// MLflow keeps prompts (models and versions tagged mlflow.prompt.is_prompt =
+// true) out of registry searches unless the filter names that tag.
+void ExcludePromptsUnlessAsked(store::RegistryQuery& q) {
+  constexpr std::string_view kPromptTag = "mlflow.prompt.is_prompt";
+  for (const store::RegistryComparison& c : q.filter) {
+    if (c.field == store::RegistryComparison::Field::kTag && c.key == kPromptTag) return;
+  }
+  q.filter.push_back({store::RegistryComparison::Field::kTag,
+                      store::RegistryComparison::Op::kNe, std::string(kPromptTag), {"true"}});
+}
+
+}  // namespace
+
 Result<RegisteredModelsPage> RegistryService::SearchRegisteredModels(const SearchRequest& r) {
   CAIRN_ASSIGN_OR_RETURN(
       store::RegistryQuery q,
       BuildRegisteredModelQuery(r.filter, r.order_by, r.max_results, r.page_token));
+  ExcludePromptsUnlessAsked(q);
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModelPage page, registry_.SearchRegisteredModels(q));
   return RegisteredModelsPage{std::move(page.models), NextPageToken(page.next_offset)};
 }
@@ -559,6 +575,7 @@ Status RegistryService::DeleteModelVersion(const std::string& name, int64_t vers
 Result<ModelVersionsPage> RegistryService::SearchModelVersions(const SearchRequest& r) {
   CAIRN_ASSIGN_OR_RETURN(store::RegistryQuery q,
                          BuildModelVersionQuery(r.filter, r.order_by, r.max_results, r.page_token));
+  ExcludePromptsUnlessAsked(q);
   CAIRN_ASSIGN_OR_RETURN(store::ModelVersionPage page, registry_.SearchModelVersions(q));
   return ModelVersionsPage{std::move(page.versions), NextPageToken(page.next_offset)};
 }
@@ -631,6 +648,12 @@ Result<MutationOutcome> RegistryService::TransitionStage(const std::string& name
                                                          const std::string& comment) {
   CAIRN_RETURN_IF_ERROR(ValidateModelName(name));
   CAIRN_ASSIGN_OR_RETURN(std::string canonical, CanonicalStage(stage));
+  if (archive_existing && canonical != store::kStageStaging &&
+      canonical != store::kStageProduction) {
+    return InvalidArgument("Model version transition cannot archive existing model versions "
+                           "because '" + stage +
+                           "' is not an Active stage. Valid stages are ['Staging', 'Production']");
+  }
   CAIRN_ASSIGN_OR_RETURN(store::RegisteredModel m, registry_.GetRegisteredModel(name));
   CAIRN_RETURN_IF_ERROR(registry_.GetModelVersion(name, version));
   if (IsProtected(m, canonical)) {

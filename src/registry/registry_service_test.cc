@@ -606,3 +606,44 @@ TEST_F(RegistryServiceTest, AuditRecordsActors) {
 
 }  // namespace
 }  // namespace cairn::registry
+
+namespace cairn::registry {
+namespace {
+
+TEST(RegistryServiceRules, PromptsAreHiddenUnlessAskedAndOnlyActiveStagesArchive) {
+  auto store = cairn::store::OpenMetadataStore("sqlite:///:memory:");
+  ASSERT_TRUE(store.has_value());
+  ASSERT_TRUE((*store)->Migrate().has_value());
+  FakeClock clock(1000);
+  RegistryService service(**store, nullptr, "mlflow-artifacts:/", clock);
+  ASSERT_TRUE(service.CreateRegisteredModel("plain", "", {}, "alice").has_value());
+  ASSERT_TRUE(
+      service.CreateRegisteredModel("greeting", "", {{"mlflow.prompt.is_prompt", "true"}}, "alice")
+          .has_value());
+  auto names = [&](const std::string& filter) {
+    SearchRequest r;
+    r.filter = filter;
+    std::vector<std::string> out;
+    auto page = service.SearchRegisteredModels(r);
+    EXPECT_TRUE(page.has_value()) << page.error().ToString();
+    if (page) {
+      for (const auto& m : page->models) out.push_back(m.name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names(""), std::vector<std::string>{"plain"});
+  EXPECT_EQ(names("tags.`mlflow.prompt.is_prompt` = 'true'"), std::vector<std::string>{"greeting"});
+
+  CreateVersionRequest v;
+  v.name = "plain";
+  v.source = "s3://bucket/model";
+  ASSERT_TRUE(service.CreateModelVersion(v, "alice").has_value());
+  auto archived = service.TransitionStage("plain", 1, "archived", true, "alice");
+  ASSERT_FALSE(archived.has_value());
+  EXPECT_EQ(archived.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(archived.error().message().find("is not an Active stage"), std::string::npos);
+  EXPECT_TRUE(service.TransitionStage("plain", 1, "archived", false, "alice").has_value());
+}
+
+}  // namespace
+}  // namespace cairn::registry

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "tracking/filter_lexer.h"
+
 namespace cairn::tracking {
 namespace {
 
@@ -40,30 +42,6 @@ struct Token {
   int64_t integer = 0;
 };
 
-bool IsWordStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsWordChar(char c) { return IsWordStart(c) || (c >= '0' && c <= '9'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-// Unquoted keys after "prefix." may also hold - . / : (MLflow key characters).
-bool IsKeyChar(char c) {
-  return IsWordChar(c) || c == '-' || c == '.' || c == '/' || c == ':' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 constexpr std::array<std::string_view, 10> kKeywords = {"AND",  "OR",   "NOT",   "IN",  "IS",
                                                         "NULL", "LIKE", "ILIKE", "ASC", "DESC"};
 
@@ -87,7 +65,7 @@ class ErrorSink {
 
 class Lexer {
  public:
-  Lexer(std::string_view s, const ErrorSink& err) : s_(s), err_(err) {}
+  Lexer(std::string_view s, const ErrorSink& err) : sc_(s), err_(err) {}
 
   Result<std::vector<Token>> All() {
     std::vector<Token> out;
@@ -100,99 +78,66 @@ class Lexer {
   }
 
  private:
-  // Reads a quoted run starting at i_ (the quote char). SQL-style doubled
-  // quotes and a backslash before the quote both stand for the quote itself.
   Result<std::string> Quoted() {
-    size_t start = i_;
-    char q = s_[i_++];
-    std::string out;
-    while (i_ < s_.size()) {
-      char c = s_[i_];
-      if (c == '\\' && i_ + 1 < s_.size() && s_[i_ + 1] == q) {
-        out.push_back(q);
-        i_ += 2;
-        continue;
-      }
-      if (c == q) {
-        if (i_ + 1 < s_.size() && s_[i_ + 1] == q) {
-          out.push_back(q);
-          i_ += 2;
-          continue;
-        }
-        ++i_;
-        return out;
-      }
-      out.push_back(c);
-      ++i_;
-    }
-    return err_.At(std::string("unterminated quoted text starting with ") + q, start);
+    size_t start = sc_.pos();
+    char q = sc_.Peek();
+    std::optional<std::string> text = sc_.Quoted();
+    if (!text) return err_.At(std::string("unterminated quoted text starting with ") + q, start);
+    return std::move(*text);
   }
 
   Result<Token> Next() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
+    sc_.SkipSpace();
     Token t;
-    t.pos = i_;
-    if (i_ >= s_.size()) {
+    t.pos = sc_.pos();
+    if (sc_.AtEnd()) {
       t.kind = Tok::kEnd;
       return t;
     }
-    char c = s_[i_];
-    if (IsWordStart(c) || c == '`') {
+    char c = sc_.Peek();
+    if (IsFilterWordStart(c, /*allow_non_ascii=*/false) || c == '`') {
       return Identifier();
     }
     if (c == '\'' || c == '"') {
       CAIRN_ASSIGN_OR_RETURN(t.text, Quoted());
       t.kind = Tok::kString;
-      t.raw = std::string(s_.substr(t.pos, i_ - t.pos));
+      t.raw = std::string(sc_.Since(t.pos));
       return t;
     }
-    if (IsDigit(c) || c == '.' ||
-        ((c == '-' || c == '+') && i_ + 1 < s_.size() &&
-         (IsDigit(s_[i_ + 1]) || s_[i_ + 1] == '.'))) {
+    char next = sc_.Peek(1);
+    if (IsFilterDigit(c) || c == '.' ||
+        ((c == '-' || c == '+') && (IsFilterDigit(next) || next == '.'))) {
       return Number();
     }
-    auto op = [&](size_t len, std::string norm) {
+    if (std::string_view op = sc_.Operator(); !op.empty()) {
       t.kind = Tok::kOp;
-      t.raw = std::string(s_.substr(i_, len));
-      t.text = std::move(norm);
-      i_ += len;
+      t.raw = std::string(op);
+      t.text = op == "==" ? "=" : op == "<>" ? "!=" : std::string(op);
       return t;
-    };
-    std::string_view rest = s_.substr(i_);
-    if (rest.starts_with("==")) return op(2, "=");
-    if (rest.starts_with("!=")) return op(2, "!=");
-    if (rest.starts_with("<>")) return op(2, "!=");
-    if (rest.starts_with("<=")) return op(2, "<=");
-    if (rest.starts_with(">=")) return op(2, ">=");
-    if (c == '=') return op(1, "=");
-    if (c == '<') return op(1, "<");
-    if (c == '>') return op(1, ">");
+    }
     if (c == '(' || c == ')' || c == ',') {
       t.kind = c == '(' ? Tok::kLParen : c == ')' ? Tok::kRParen : Tok::kComma;
       t.raw = std::string(1, c);
-      ++i_;
+      sc_.set_pos(t.pos + 1);
       return t;
     }
-    return err_.At("unexpected character '" + std::string(1, c) + "'", i_);
+    return err_.At("unexpected character '" + std::string(1, c) + "'", t.pos);
   }
 
   Result<Token> Identifier() {
     Token t;
-    t.pos = i_;
+    t.pos = sc_.pos();
     std::string first;
     bool first_quoted = false;
-    if (s_[i_] == '`') {
+    if (sc_.Peek() == '`') {
       CAIRN_ASSIGN_OR_RETURN(first, Quoted());
       first_quoted = true;
     } else {
-      size_t b = i_;
-      while (i_ < s_.size() && IsWordChar(s_[i_])) ++i_;
-      first = std::string(s_.substr(b, i_ - b));
+      first = std::string(sc_.Word(/*allow_non_ascii=*/false));
     }
-    bool dotted = i_ < s_.size() && s_[i_] == '.';
+    bool dotted = sc_.Peek() == '.';
     if (!dotted) {
-      std::string up = Upper(first);
+      std::string up = AsciiUpper(first);
       if (!first_quoted && std::find(kKeywords.begin(), kKeywords.end(), up) != kKeywords.end()) {
         t.kind = Tok::kKeyword;
         t.text = up;
@@ -201,54 +146,58 @@ class Lexer {
       }
       t.kind = Tok::kIdent;
       t.key = first;
-      t.raw = std::string(s_.substr(t.pos, i_ - t.pos));
+      t.raw = std::string(sc_.Since(t.pos));
       return t;
     }
-    ++i_;  // the dot
+    sc_.set_pos(sc_.pos() + 1);  // the dot
     t.kind = Tok::kIdent;
     t.prefix = first;
-    if (i_ < s_.size() && (s_[i_] == '`' || s_[i_] == '"' || s_[i_] == '\'')) {
+    if (char q = sc_.Peek(); q == '`' || q == '"' || q == '\'') {
       CAIRN_ASSIGN_OR_RETURN(t.key, Quoted());
     } else {
-      size_t b = i_;
-      while (i_ < s_.size() && IsKeyChar(s_[i_])) ++i_;
-      t.key = std::string(s_.substr(b, i_ - b));
+      t.key = std::string(sc_.Key());
     }
-    t.raw = std::string(s_.substr(t.pos, i_ - t.pos));
+    t.raw = std::string(sc_.Since(t.pos));
     if (t.key.empty()) return err_.At("expected a key after '" + t.raw + "'", t.pos);
     return t;
   }
 
+  // Advances over a run of digits.
+  void Digits() {
+    while (IsFilterDigit(sc_.Peek())) sc_.set_pos(sc_.pos() + 1);
+  }
+
   Result<Token> Number() {
     Token t;
-    t.pos = i_;
-    size_t b = i_;
-    if (s_[i_] == '+' || s_[i_] == '-') ++i_;
+    const size_t b = sc_.pos();
+    t.pos = b;
+    auto advance = [&] { sc_.set_pos(sc_.pos() + 1); };
+    if (sc_.Peek() == '+' || sc_.Peek() == '-') advance();
     bool integer = true;
-    while (i_ < s_.size() && IsDigit(s_[i_])) ++i_;
-    if (i_ < s_.size() && s_[i_] == '.') {
+    Digits();
+    if (sc_.Peek() == '.') {
       integer = false;
-      ++i_;
-      while (i_ < s_.size() && IsDigit(s_[i_])) ++i_;
+      advance();
+      Digits();
     }
-    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      size_t save = i_;
-      ++i_;
-      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
-      if (i_ < s_.size() && IsDigit(s_[i_])) {
+    if (sc_.Peek() == 'e' || sc_.Peek() == 'E') {
+      size_t save = sc_.pos();
+      advance();
+      if (sc_.Peek() == '+' || sc_.Peek() == '-') advance();
+      if (IsFilterDigit(sc_.Peek())) {
         integer = false;
-        while (i_ < s_.size() && IsDigit(s_[i_])) ++i_;
+        Digits();
       } else {
-        i_ = save;
+        sc_.set_pos(save);
       }
     }
     // A number runs into letters ("1abc"): not a number at all.
-    if (i_ < s_.size() && (IsWordChar(s_[i_]) || s_[i_] == '.')) {
-      size_t e = i_;
-      while (e < s_.size() && (IsWordChar(s_[e]) || s_[e] == '.')) ++e;
-      return err_.At("invalid number '" + std::string(s_.substr(b, e - b)) + "'", b);
+    auto word_or_dot = [](char ch) { return IsFilterWordChar(ch, false) || ch == '.'; };
+    if (word_or_dot(sc_.Peek())) {
+      while (word_or_dot(sc_.Peek())) advance();
+      return err_.At("invalid number '" + std::string(sc_.Since(b)) + "'", b);
     }
-    t.raw = std::string(s_.substr(b, i_ - b));
+    t.raw = std::string(sc_.Since(b));
     std::string_view digits = t.raw;
     if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t.number);
@@ -264,9 +213,8 @@ class Lexer {
     return t;
   }
 
-  std::string_view s_;
+  FilterScanner sc_;
   const ErrorSink& err_;
-  size_t i_ = 0;
 };
 
 std::string Describe(const Token& t) {
@@ -301,7 +249,7 @@ std::string JoinNames(auto const& names) {
 }
 
 Result<Field> ResolveField(Target target, const Token& t, const ErrorSink& err) {
-  std::string prefix = Lower(t.prefix);
+  std::string prefix = AsciiLower(t.prefix);
   Field f;
   if (target == Target::kRuns) {
     if (prefix == "metric" || prefix == "metrics") {
@@ -484,8 +432,8 @@ class Parser {
         if (!names.empty()) names += ", ";
         names += store::ComparatorName(a);
       }
-      return err_.At("comparator '" + std::string(store::ComparatorName(cmp)) + "' is not supported for " +
-                         field.label + " (use one of " + names + ")",
+      return err_.At("comparator '" + std::string(store::ComparatorName(cmp)) +
+                         "' is not supported for " + field.label + " (use one of " + names + ")",
                      op.pos);
     }
 

@@ -9,39 +9,9 @@
 namespace cairn::tracking {
 namespace {
 
-// Python's len() counts code points; count UTF-8 lead bytes the same way.
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) {
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-// MLflow: "'<what>' exceeds the maximum length of <n> characters"
-Status CheckLength(std::string_view what, size_t limit, std::string_view value) {
-  if (CodePoints(value) <= limit) return {};
-  return InvalidArgument("'" + std::string(what) + "' exceeds the maximum length of " +
-                         std::to_string(limit) + " characters");
-}
-
 std::string JoinPath(std::string_view prefix, std::string_view field) {
   if (prefix.empty()) return std::string(field);
   return std::string(prefix) + "." + std::string(field);
-}
-
-// Python's repr() of a str: single quotes unless the text holds a single quote
-// and no double quote.
-std::string PythonStrRepr(std::string_view s) {
-  char q = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"'
-                                                                                             : '\'';
-  std::string out(1, q);
-  for (char c : s) {
-    if (c == q || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back(q);
-  return out;
 }
 
 bool IsNameChar(unsigned char c) {
@@ -55,6 +25,32 @@ constexpr std::string_view kBadCharacters =
     "spaces ( ), colon(:) and slashes (/).";
 
 }  // namespace
+
+size_t CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+Status CheckLength(std::string_view what, size_t limit, std::string_view value) {
+  if (CodePoints(value) <= limit) return {};
+  return InvalidArgument("'" + std::string(what) + "' exceeds the maximum length of " +
+                         std::to_string(limit) + " characters");
+}
+
+std::string PythonStrRepr(std::string_view s) {
+  char q = (s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos) ? '"'
+                                                                                             : '\'';
+  std::string out(1, q);
+  for (char c : s) {
+    if (c == q || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back(q);
+  return out;
+}
 
 std::string JsonQuote(std::string_view s) {
   std::string out = "\"";

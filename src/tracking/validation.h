@@ -49,6 +49,14 @@ inline constexpr std::string_view kApiDocsHint =
 std::string JsonQuote(std::string_view s);
 // A double as Python's repr prints it: 1.0, 0.5, nan, inf, -inf.
 std::string PythonFloatRepr(double v);
+// A str as Python's repr prints it: single quotes unless the text holds a
+// single quote and no double quote; the chosen quote and backslashes escaped.
+std::string PythonStrRepr(std::string_view s);
+// The length Python's len() gives a UTF-8 string: its code points.
+size_t CodePoints(std::string_view s);
+// MLflow's length rule: "'<what>' exceeds the maximum length of <limit>
+// characters" when `value` holds more than `limit` code points.
+Status CheckLength(std::string_view what, size_t limit, std::string_view value);
 
 // "Invalid value <value_json> for parameter '<path>' supplied[: <detail>]"
 std::string InvalidValueMessage(std::string_view path, std::string_view value_json,

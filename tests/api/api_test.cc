@@ -50,13 +50,13 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "api/app.h"
 #include "http/server.h"
+#include "support/live_server.h"
 
 #ifndef CAIRN_API_CASES_DIR
 #error "CAIRN_API_CASES_DIR must be defined"
@@ -311,42 +311,24 @@ std::vector<std::string> CaseFiles() {
 
 class ApiCaseTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    dir_ = fs::temp_directory_path() /
-           ("cairn-api-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir_);
-  }
   void TearDown() override {
-    if (app_) {
-      app_->Stop();
-      app_.reset();
-    }
+    app_.reset();
     if (receiver_) {
       receiver_->Stop();
       receiver_.reset();
     }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   void StartApp(const json& server) {
-    AppConfig config;
-    config.backend_store_uri = "sqlite://" + (dir_ / "cairn.db").string();
-    config.artifacts_destination = "file://" + (dir_ / "artifacts").string();
-    config.serve_artifacts = true;
-    config.http.port = 0;
-    config.http.threads = 2;
-    config.http.access_log = false;
-    if (server.contains("max_body_bytes")) {
-      config.http.max_body_bytes = server["max_body_bytes"].get<uint64_t>();
-    }
-    auto app = App::Open(config);
+    auto app = test::LiveServer::Start("cairn-api-test", [&](AppConfig& config) {
+      config.serve_artifacts = true;
+      if (server.contains("max_body_bytes")) {
+        config.http.max_body_bytes = server["max_body_bytes"].get<uint64_t>();
+      }
+    });
     ASSERT_TRUE(app) << app.error().ToString();
     app_ = std::move(*app);
-    auto port = app_->Start();
-    ASSERT_TRUE(port) << port.error().ToString();
-    base_ = "http://127.0.0.1:" + std::to_string(*port);
+    base_ = app_->uri();
   }
 
   // A webhook receiver: records POSTs, lists them at GET /received.
@@ -478,8 +460,7 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  fs::path dir_;
-  std::unique_ptr<App> app_;
+  std::unique_ptr<test::LiveServer> app_;
   std::string base_;
   std::unique_ptr<http::HttpServer> receiver_;
   std::string receiver_base_;

@@ -1,83 +1,26 @@
 // The LoggedModelStore contract (MLflow 3 logged models and run outputs),
-// run against every backend like store_contract_test.cc:
-//
-//   sqlite    a fresh database file in a temporary folder per test
-//   postgres  a fresh schema per test in the database at
-//             $CAIRN_TEST_POSTGRES_URI; skipped when unset, unless
-//             CAIRN_REQUIRE_POSTGRES=1.
+// run against every backend like store_contract_test.cc, on a fresh database
+// per test (store_fixture.h).
 
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <limits>
-#include <random>
 
 #include "core/ids.h"
 #include "store/logged_model_store.h"
 #include "store/metadata_store.h"
+#include "store_fixture.h"
 
 namespace cairn::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-std::string RandomSuffix() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" +
-         std::to_string(rd() % 1000000);
-}
-
-std::string PgExec(const std::string& uri, const std::string& sql) {
-  PGconn* c = PQconnectdb(uri.c_str());
-  std::string err;
-  if (PQstatus(c) != CONNECTION_OK) {
-    err = PQerrorMessage(c);
-  } else {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-      err = PQresultErrorMessage(r);
-    }
-    PQclear(r);
-  }
-  PQfinish(c);
-  return err;
-}
-
 class LoggedModelStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      dir_ = fs::temp_directory_path() / ("cairn_lm_test_" + RandomSuffix());
-      uri_ = "sqlite://" + (dir_ / "cairn.db").string();
-    } else {
-      std::string base = Env("CAIRN_TEST_POSTGRES_URI");
-      bool required = Env("CAIRN_REQUIRE_POSTGRES") == "1";
-      if (base.empty()) {
-        if (required) FAIL() << "CAIRN_REQUIRE_POSTGRES=1 but CAIRN_TEST_POSTGRES_URI unset";
-        GTEST_SKIP() << "CAIRN_TEST_POSTGRES_URI not set";
-      }
-      schema_ = "cairn_lm_" + RandomSuffix();
-      std::string err = PgExec(base, "CREATE SCHEMA " + schema_);
-      if (!err.empty()) {
-        if (required) FAIL() << "PostgreSQL unreachable at " << base << ": " << err;
-        GTEST_SKIP() << "PostgreSQL unreachable at " << base << ": " << err;
-      }
-      pg_base_ = base;
-      uri_ = base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
-             schema_;
-    }
-    auto s = OpenMetadataStore(uri_);
+    db_.Create(GetParam());
+    if (HasFatalFailure() || IsSkipped()) return;
+    auto s = OpenMetadataStore(db_.uri);
     ASSERT_TRUE(s) << s.error().ToString();
     store_ = std::move(*s);
     auto v = store_->Migrate();
@@ -96,8 +39,7 @@ class LoggedModelStoreTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     store_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
-    if (!schema_.empty()) PgExec(pg_base_, "DROP SCHEMA " + schema_ + " CASCADE");
+    db_.Drop();
   }
 
   LoggedModelStore& lm() { return store_->logged_models(); }
@@ -135,8 +77,7 @@ class LoggedModelStoreTest : public ::testing::TestWithParam<std::string> {
     return Comparison{e, std::move(key), op, std::move(v)};
   }
 
-  fs::path dir_;
-  std::string schema_, pg_base_, uri_;
+  test_db::FreshDatabase db_;
   std::unique_ptr<MetadataStore> store_;
   std::string exp_, run_;
 };

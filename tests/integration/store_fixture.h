@@ -1,7 +1,7 @@
 #pragma once
 // Helpers shared by the store contract suites (store_contract_test.cc,
-// registry_store_contract_test.cc): each test gets a fresh database on
-// every backend.
+// registry_store_contract_test.cc, logged_model_store_contract_test.cc):
+// each test gets a fresh database on every backend.
 //
 //   sqlite    a fresh database file in a temporary folder per test
 //   postgres  a fresh schema per test (search_path) in the database at

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "store/sql/dialect.h"
+#include "store/sql/store_helpers.h"
 
 namespace cairn::store::sql {
 namespace {
@@ -95,16 +96,8 @@ class SqlBuilder {
   // " IN (?, ?, ...)" or a constant condition for an empty list. `lhs` is the
   // column expression.
   void InList(std::string_view lhs, const std::vector<std::string>& values, bool negate) {
-    if (values.empty()) {
-      text_.append(negate ? "1 = 1" : "1 = 0");
-      return;
-    }
-    text_.append(lhs).append(negate ? " NOT IN (" : " IN (");
-    for (size_t i = 0; i < values.size(); ++i) {
-      text_.append(i == 0 ? "?" : ", ?");
-      binds_.push_back(BoundValue::Text(values[i]));
-    }
-    text_.push_back(')');
+    text_.append(InListCondition(lhs, values.size(), negate));
+    for (const std::string& v : values) binds_.push_back(BoundValue::Text(v));
   }
 
   std::string& text() { return text_; }

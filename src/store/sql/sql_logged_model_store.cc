@@ -10,6 +10,8 @@
 
 #include "store/sql/dialect.h"
 #include "store/sql/query_compiler.h"
+#include "store/sql/store_helpers.h"
+#include "store/sql/txn.h"
 
 namespace cairn::store::sql {
 namespace {
@@ -36,15 +38,6 @@ std::unexpected<Error> ModelNotFound(std::string_view model_id) {
   return NotFound("Logged model with ID '" + std::string(model_id) + "' not found.");
 }
 
-template <typename F>
-Status ForEachRow(Statement& s, F&& on_row) {
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(bool row, s.Next());
-    if (!row) return {};
-    on_row();
-  }
-}
-
 LoggedModel ReadModel(const Statement& s) {
   LoggedModel m;
   m.model_id = s.TextCopy(0);
@@ -59,14 +52,6 @@ LoggedModel ReadModel(const Statement& s) {
   m.model_type = s.TextCopy(9);
   m.source_run_id = s.TextCopy(10);
   return m;
-}
-
-// "(?, ?, ?)" for n placeholders (n >= 1).
-std::string Placeholders(size_t n) {
-  std::string out = "(";
-  for (size_t i = 0; i < n; ++i) out.append(i == 0 ? "?" : ", ?");
-  out.push_back(')');
-  return out;
 }
 
 // Loads the tags, params and metrics of `models` (any number) in three queries.
@@ -122,10 +107,8 @@ Status LoadModelData(Connection& c, std::vector<LoggedModel>& models) {
     }
   }
   for (LoggedModel& m : models) {
-    std::sort(m.tags.begin(), m.tags.end(),
-              [](const Tag& a, const Tag& b) { return a.key < b.key; });
-    std::sort(m.params.begin(), m.params.end(),
-              [](const Param& a, const Param& b) { return a.key < b.key; });
+    SortByKey(m.tags);
+    SortByKey(m.params);
   }
   return {};
 }
@@ -233,13 +216,7 @@ Status AppendStringCondition(Dialect d, std::string_view lhs, const Comparison& 
       if (list == nullptr) {
         return InvalidArgument("Expected a list of quoted strings for '" + c.key + "'");
       }
-      if (list->empty()) {
-        out.sql.append(c.op == Comparator::kIn ? "1 = 0" : "1 = 1");
-        return {};
-      }
-      out.sql.append(lhs)
-          .append(c.op == Comparator::kIn ? " IN " : " NOT IN ")
-          .append(Placeholders(list->size()));
+      out.sql.append(InListCondition(lhs, list->size(), /*negate=*/c.op == Comparator::kNotIn));
       for (const std::string& v : *list) out.binds.push_back(Value::Text(v));
       return {};
     default:
@@ -346,38 +323,12 @@ Result<SearchSql> CompileSearch(const LoggedModelQuery& q, const std::vector<int
 SqlLoggedModelStore::SqlLoggedModelStore(Database& db, const Clock& clock)
     : db_(db), clock_(clock) {}
 
-template <typename F>
-auto SqlLoggedModelStore::InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_.Writer());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
-template <typename F>
-auto SqlLoggedModelStore::InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_.Reader());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kReadOnly));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
 Status SqlLoggedModelStore::CreateLoggedModel(const LoggedModel& m) {
   auto experiment = ParseExperimentId(m.experiment_id);
   if (!experiment) return NotFound("No Experiment with id=" + m.experiment_id + " exists");
   const int64_t created = m.creation_time != 0 ? m.creation_time : clock_.NowMillis();
   const int64_t updated = m.last_updated_time != 0 ? m.last_updated_time : created;
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     {
       CAIRN_ASSIGN_OR_RETURN(auto s,
                              c.Prepare("SELECT 1 FROM experiments WHERE experiment_id = ?"));
@@ -420,14 +371,14 @@ Status SqlLoggedModelStore::CreateLoggedModel(const LoggedModel& m) {
 }
 
 Result<LoggedModel> SqlLoggedModelStore::GetLoggedModel(const std::string& model_id) {
-  return InReadTxn([&](Connection& c) { return ReadOneModel(c, model_id); });
+  return WithReadTxn(db_, [&](Connection& c) { return ReadOneModel(c, model_id); });
 }
 
 Result<LoggedModel> SqlLoggedModelStore::FinalizeLoggedModel(const std::string& model_id,
                                                              const std::string& status,
                                                              const std::string& status_message,
                                                              int64_t time) {
-  return InWriteTxn([&](Connection& c) -> Result<LoggedModel> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<LoggedModel> {
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE logged_models SET status = ?, "
                                                "status_message = ?, last_updated_time = ? "
@@ -441,7 +392,7 @@ Result<LoggedModel> SqlLoggedModelStore::FinalizeLoggedModel(const std::string& 
 }
 
 Status SqlLoggedModelStore::DeleteLoggedModel(const std::string& model_id, int64_t time) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE logged_models SET lifecycle_stage = ?, "
                                              "last_updated_time = ? WHERE model_id = ?"));
     s->BindAll(kDeleted, time, model_id);
@@ -453,7 +404,7 @@ Status SqlLoggedModelStore::DeleteLoggedModel(const std::string& model_id, int64
 
 Status SqlLoggedModelStore::SetLoggedModelTags(const std::string& model_id,
                                                const std::vector<Tag>& tags) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckModelExists(c, model_id));
     if (tags.empty()) return {};
     std::vector<Value> rows = KeyValueRows(model_id, tags);
@@ -463,7 +414,7 @@ Status SqlLoggedModelStore::SetLoggedModelTags(const std::string& model_id,
 
 Status SqlLoggedModelStore::DeleteLoggedModelTag(const std::string& model_id,
                                                  const std::string& key) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckModelExists(c, model_id));
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?"));
@@ -478,7 +429,7 @@ Status SqlLoggedModelStore::DeleteLoggedModelTag(const std::string& model_id,
 
 Status SqlLoggedModelStore::LogLoggedModelParams(const std::string& model_id,
                                                  const std::vector<Param>& params) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckModelExists(c, model_id));
     if (params.empty()) return {};
     std::vector<Value> rows = KeyValueRows(model_id, params);
@@ -488,7 +439,7 @@ Status SqlLoggedModelStore::LogLoggedModelParams(const std::string& model_id,
 
 Status SqlLoggedModelStore::LogLoggedModelMetrics(const std::vector<LoggedModelMetric>& metrics) {
   if (metrics.empty()) return {};
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     std::vector<std::string_view> checked;
     for (const LoggedModelMetric& m : metrics) {
       if (std::find(checked.begin(), checked.end(), m.model_id) != checked.end()) continue;
@@ -519,7 +470,7 @@ Result<LoggedModelPage> SqlLoggedModelStore::SearchLoggedModels(const LoggedMode
   CAIRN_ASSIGN_OR_RETURN(SearchSql compiled, CompileSearch(q, experiments, db_.dialect()));
   const int64_t limit =
       q.max_results < std::numeric_limits<int64_t>::max() ? q.max_results + 1 : q.max_results;
-  return InReadTxn([&](Connection& c) -> Result<LoggedModelPage> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<LoggedModelPage> {
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(compiled.sql, /*cached=*/false));
       int i = 0;
@@ -528,10 +479,7 @@ Result<LoggedModelPage> SqlLoggedModelStore::SearchLoggedModels(const LoggedMode
       s->Bind(i++, Value::Int(q.offset));
       CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { page.models.push_back(ReadModel(*s)); }));
     }
-    if (static_cast<int64_t>(page.models.size()) > q.max_results) {
-      page.models.resize(static_cast<size_t>(q.max_results));
-      page.next_offset = q.offset + q.max_results;
-    }
+    page.next_offset = TrimPage(page.models, q.max_results, q.offset);
     CAIRN_RETURN_IF_ERROR(LoadModelData(c, page.models));
     return page;
   });
@@ -539,7 +487,7 @@ Result<LoggedModelPage> SqlLoggedModelStore::SearchLoggedModels(const LoggedMode
 
 Status SqlLoggedModelStore::LogRunOutputs(const std::string& run_id,
                                           const std::vector<LoggedModelOutput>& outputs) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM runs WHERE run_id = ?"));
       s->BindAll(run_id);
@@ -558,7 +506,7 @@ Status SqlLoggedModelStore::LogRunOutputs(const std::string& run_id,
 
 Result<std::vector<LoggedModelOutput>> SqlLoggedModelStore::GetRunOutputs(
     const std::string& run_id) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<LoggedModelOutput>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<LoggedModelOutput>> {
     std::vector<LoggedModelOutput> out;
     CAIRN_ASSIGN_OR_RETURN(
         auto s,

@@ -35,10 +35,6 @@ class SqlLoggedModelStore final : public LoggedModelStore {
   Result<std::vector<LoggedModelOutput>> GetRunOutputs(const std::string& run_id) override;
 
  private:
-  template <typename F>
-  auto InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
-  template <typename F>
-  auto InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
 
   Database& db_;
   const Clock& clock_;  // stamps a model created with creation_time 0

@@ -13,6 +13,8 @@
 
 #include "store/sql/migrations.h"
 #include "store/sql/query_compiler.h"
+#include "store/sql/store_helpers.h"
+#include "store/sql/txn.h"
 
 namespace cairn::store::sql {
 namespace {
@@ -94,15 +96,6 @@ Status CheckStage(std::string_view stage) {
 
 // ---- small helpers ----
 
-template <typename F>
-Status ForEachRow(Statement& s, F&& on_row) {
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(bool row, s.Next());
-    if (!row) return {};
-    on_row();
-  }
-}
-
 Metric ReadMetric(const Statement& s, int col) {
   // Columns: key, value, is_nan, timestamp_ms, step.
   Metric m;
@@ -136,11 +129,6 @@ Experiment ReadExperiment(const Statement& s) {
   e.creation_time = s.Int(4);
   e.last_update_time = s.Int(5);
   return e;
-}
-
-template <typename T>
-void SortByKey(std::vector<T>& v) {
-  std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
 }
 
 // Loading a page by ids. SQLite: "col IN (?, ...)" with the list padded to
@@ -497,32 +485,6 @@ SqlMetadataStore::SqlMetadataStore(std::unique_ptr<Database> db, const Clock& cl
 
 SqlMetadataStore::~SqlMetadataStore() = default;
 
-template <typename F>
-auto SqlMetadataStore::InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_->Writer());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
-template <typename F>
-auto SqlMetadataStore::InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_->Reader());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kReadOnly));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
 // ---------------------------------------------------------------- schema
 
 Result<int> SqlMetadataStore::Migrate() { return ApplyMigrations(*db_, clock_.NowMillis()); }
@@ -532,7 +494,7 @@ Result<int> SqlMetadataStore::SchemaVersion() { return CurrentSchemaVersion(*db_
 // ----------------------------------------------------------- experiments
 
 Result<std::string> SqlMetadataStore::CreateExperiment(const NewExperiment& e) {
-  return InWriteTxn([&](Connection& c) -> Result<std::string> {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Result<std::string> {
     int64_t id = 0;
     {
       CAIRN_ASSIGN_OR_RETURN(
@@ -562,14 +524,15 @@ Result<std::string> SqlMetadataStore::CreateExperiment(const NewExperiment& e) {
 Result<Experiment> SqlMetadataStore::GetExperiment(const std::string& experiment_id) {
   auto id = ParseExperimentId(experiment_id);
   if (!id) return ExperimentNotFound(experiment_id);
-  auto r = InReadTxn(
-      [&](Connection& c) { return ReadOneExperiment(c, kSelectExperimentById, Value::Int(*id)); });
+  auto r = WithReadTxn(*db_, [&](Connection& c) {
+    return ReadOneExperiment(c, kSelectExperimentById, Value::Int(*id));
+  });
   if (!r && r.error().code() == ErrorCode::kNotFound) return ExperimentNotFound(experiment_id);
   return r;
 }
 
 Result<Experiment> SqlMetadataStore::GetExperimentByName(const std::string& name) {
-  auto r = InReadTxn([&](Connection& c) {
+  auto r = WithReadTxn(*db_, [&](Connection& c) {
     return ReadOneExperiment(c, kSelectExperimentByName, Value::Text(name));
   });
   if (!r && r.error().code() == ErrorCode::kNotFound) {
@@ -580,7 +543,7 @@ Result<Experiment> SqlMetadataStore::GetExperimentByName(const std::string& name
 
 Result<ExperimentPage> SqlMetadataStore::SearchExperiments(const ExperimentQuery& q) {
   CAIRN_ASSIGN_OR_RETURN(CompiledQuery compiled, CompileExperimentSearch(q, db_->dialect()));
-  return InReadTxn([&](Connection& c) -> Result<ExperimentPage> {
+  return WithReadTxn(*db_, [&](Connection& c) -> Result<ExperimentPage> {
     ExperimentPage page;
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(compiled.sql, /*cached=*/false));
@@ -588,10 +551,7 @@ Result<ExperimentPage> SqlMetadataStore::SearchExperiments(const ExperimentQuery
       CAIRN_RETURN_IF_ERROR(
           ForEachRow(*s, [&] { page.experiments.push_back(ReadExperiment(*s)); }));
     }
-    if (static_cast<int64_t>(page.experiments.size()) > q.max_results) {
-      page.experiments.resize(static_cast<size_t>(q.max_results));
-      page.next_offset = q.offset + q.max_results;
-    }
+    page.next_offset = TrimPage(page.experiments, q.max_results, q.offset);
     CAIRN_RETURN_IF_ERROR(LoadExperimentTags(c, page.experiments));
     return page;
   });
@@ -599,7 +559,7 @@ Result<ExperimentPage> SqlMetadataStore::SearchExperiments(const ExperimentQuery
 
 Status SqlMetadataStore::RenameExperiment(const std::string& experiment_id,
                                           const std::string& new_name, int64_t time) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     int64_t id = 0;
     CAIRN_ASSIGN_OR_RETURN(std::string stage, GetExperimentStage(c, experiment_id, &id));
     if (stage != kActive) return FailedPrecondition("Cannot rename a non-active experiment.");
@@ -620,7 +580,7 @@ Status SqlMetadataStore::RenameExperiment(const std::string& experiment_id,
 Status SqlMetadataStore::SetExperimentLifecycle(const std::string& experiment_id,
                                                 const std::string& stage, int64_t time) {
   CAIRN_RETURN_IF_ERROR(CheckStage(stage));
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     int64_t id = 0;
     CAIRN_RETURN_IF_ERROR(GetExperimentStage(c, experiment_id, &id));
     {
@@ -638,7 +598,7 @@ Status SqlMetadataStore::SetExperimentLifecycle(const std::string& experiment_id
 }
 
 Status SqlMetadataStore::SetExperimentTag(const std::string& experiment_id, const Tag& tag) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(int64_t id, CheckExperimentActive(c, experiment_id));
     const std::vector<Tag> tags{tag};  // the rows below point into it
     std::vector<Value> rows;
@@ -649,7 +609,7 @@ Status SqlMetadataStore::SetExperimentTag(const std::string& experiment_id, cons
 
 Status SqlMetadataStore::DeleteExperimentTag(const std::string& experiment_id,
                                              const std::string& key) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(int64_t id, CheckExperimentActive(c, experiment_id));
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?"));
@@ -665,7 +625,7 @@ Status SqlMetadataStore::DeleteExperimentTag(const std::string& experiment_id,
 // ------------------------------------------------------------------ runs
 
 Status SqlMetadataStore::CreateRun(const NewRun& r) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     int64_t exp_id = 0;
     CAIRN_ASSIGN_OR_RETURN(std::string stage, GetExperimentStage(c, r.experiment_id, &exp_id));
     if (stage != kActive) {
@@ -705,7 +665,7 @@ Status SqlMetadataStore::CreateRun(const NewRun& r) {
 }
 
 Result<Run> SqlMetadataStore::GetRun(const std::string& run_id) {
-  return InReadTxn([&](Connection& c) -> Result<Run> {
+  return WithReadTxn(*db_, [&](Connection& c) -> Result<Run> {
     std::vector<Run> one(1);
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(kSelectRunById));
@@ -720,7 +680,7 @@ Result<Run> SqlMetadataStore::GetRun(const std::string& run_id) {
 }
 
 Result<RunInfo> SqlMetadataStore::UpdateRun(const std::string& run_id, const RunUpdate& u) {
-  return InWriteTxn([&](Connection& c) -> Result<RunInfo> {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Result<RunInfo> {
     CAIRN_RETURN_IF_ERROR(CheckRunActive(c, run_id));
     if (u.status) {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE runs SET status = ? WHERE run_id = ?"));
@@ -750,7 +710,7 @@ Result<RunInfo> SqlMetadataStore::UpdateRun(const std::string& run_id, const Run
 Status SqlMetadataStore::SetRunLifecycle(const std::string& run_id, const std::string& stage,
                                          int64_t time) {
   CAIRN_RETURN_IF_ERROR(CheckStage(stage));
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE runs SET lifecycle_stage = ?, "
                                              "deleted_time = ? WHERE run_id = ?"));
     s->BindAll(stage, stage == kDeleted ? Value::Int(time) : Value::Null(), run_id);
@@ -762,7 +722,7 @@ Status SqlMetadataStore::SetRunLifecycle(const std::string& run_id, const std::s
 
 Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                                   const std::vector<Param>& params, const std::vector<Tag>& tags) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckRunActive(c, run_id));
     BatchScratch& scratch = ThreadScratch();
     std::vector<Value>& rows = scratch.rows;
@@ -861,7 +821,7 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
 }
 
 Status SqlMetadataStore::DeleteRunTag(const std::string& run_id, const std::string& key) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckRunActive(c, run_id));
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM tags WHERE run_id = ? AND key = ?"));
     s->BindAll(run_id, key);
@@ -877,7 +837,7 @@ Result<std::vector<Metric>> SqlMetadataStore::GetMetricHistory(const std::string
                                                                int64_t offset) {
   if (offset < 0) return InvalidArgument("offset must not be negative");
   int64_t limit = max_results > 0 ? max_results : std::numeric_limits<int64_t>::max();
-  return InReadTxn([&](Connection& c) -> Result<std::vector<Metric>> {
+  return WithReadTxn(*db_, [&](Connection& c) -> Result<std::vector<Metric>> {
     CAIRN_RETURN_IF_ERROR(GetRunState(c, run_id));
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("SELECT s.key, m.value, m.is_nan, m.timestamp_ms, m.step "
@@ -893,7 +853,7 @@ Result<std::vector<Metric>> SqlMetadataStore::GetMetricHistory(const std::string
 
 Status SqlMetadataStore::LogInputs(const std::string& run_id,
                                    const std::vector<DatasetInput>& inputs) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(RunState run, CheckRunActive(c, run_id));
     for (const DatasetInput& in : inputs) {
       const Dataset& d = in.dataset;
@@ -946,7 +906,7 @@ Result<RunPage> SqlMetadataStore::SearchRuns(const RunQuery& q) {
   if (MetricOrderFastPath(q)) {
     CAIRN_ASSIGN_OR_RETURN(fast, CompileRunSearch(q, db_->dialect(), {true}));
   }
-  return InReadTxn([&](Connection& c) -> Result<RunPage> {
+  return WithReadTxn(*db_, [&](Connection& c) -> Result<RunPage> {
     auto page_ids = [&](const CompiledQuery& compiled) -> Result<std::vector<std::string>> {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(compiled.sql, /*cached=*/false));
       compiled.BindTo(*s);
@@ -964,10 +924,7 @@ Result<RunPage> SqlMetadataStore::SearchRuns(const RunQuery& q) {
       CAIRN_ASSIGN_OR_RETURN(ids, page_ids(full));
     }
     RunPage page;
-    if (static_cast<int64_t>(ids.size()) > q.max_results) {
-      ids.resize(static_cast<size_t>(q.max_results));
-      page.next_offset = q.offset + q.max_results;
-    }
+    page.next_offset = TrimPage(ids, q.max_results, q.offset);
     page.runs.resize(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) page.runs[i].info.run_id = std::move(ids[i]);
     CAIRN_RETURN_IF_ERROR(LoadRunData(c, page.runs, /*with_info=*/true));

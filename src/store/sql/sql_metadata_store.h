@@ -60,10 +60,6 @@ class SqlMetadataStore final : public MetadataStore {
   Database& database() { return *db_; }
 
  private:
-  template <typename F>
-  auto InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
-  template <typename F>
-  auto InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
 
   std::unique_ptr<Database> db_;
   const Clock& clock_;

@@ -11,6 +11,8 @@
 
 #include "core/json_writer.h"
 #include "store/sql/dialect.h"
+#include "store/sql/store_helpers.h"
+#include "store/sql/txn.h"
 
 namespace cairn::store::sql {
 namespace {
@@ -82,34 +84,12 @@ std::string_view ForUpdate(const Connection& c) {
 
 // ---- small helpers ----
 
-template <typename F>
-Status ForEachRow(Statement& s, F&& on_row) {
-  for (;;) {
-    CAIRN_ASSIGN_OR_RETURN(bool row, s.Next());
-    if (!row) return {};
-    on_row();
-  }
-}
-
 std::string VersionEntityId(std::string_view name, int64_t version) {
   return std::string(name) + "/" + std::to_string(version);
 }
 
 std::string AliasEntityId(std::string_view name, std::string_view alias) {
   return std::string(name) + "@" + std::string(alias);
-}
-
-template <typename T>
-void SortByKey(std::vector<T>& v) {
-  std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });
-}
-
-// "(?, ?, ...)" with n placeholders.
-std::string Placeholders(size_t n) {
-  std::string out = "(";
-  for (size_t i = 0; i < n; ++i) out.append(i == 0 ? "?" : ", ?");
-  out.push_back(')');
-  return out;
 }
 
 constexpr size_t kChunk = 200;
@@ -524,9 +504,8 @@ Result<std::string> Condition(Dialect d, const std::string& expr, RegistryCompar
     return {};
   };
   if (op == Op::kIn || op == Op::kNotIn) {
-    if (values.empty()) return std::string(op == Op::kIn ? "1 = 0" : "1 = 1");
     for (const std::string& v : values) CAIRN_RETURN_IF_ERROR(bind(v));
-    return expr + (op == Op::kIn ? " IN " : " NOT IN ") + Placeholders(values.size());
+    return InListCondition(expr, values.size(), /*negate=*/op == Op::kNotIn);
   }
   if (values.size() != 1) {
     return InvalidArgument("comparison on " + expr + " needs exactly one value");
@@ -670,15 +649,6 @@ void AppendLimit(std::string& sql, Binds& b, int64_t max_results, int64_t offset
   b.Int(offset);
 }
 
-template <typename T>
-int64_t TrimPage(std::vector<T>& rows, int64_t max_results, int64_t offset) {
-  if (max_results > 0 && static_cast<int64_t>(rows.size()) > max_results) {
-    rows.resize(static_cast<size_t>(max_results));
-    return offset + max_results;
-  }
-  return -1;
-}
-
 Status InsertModelTag(Connection& c, int64_t id, const Tag& t) {
   CAIRN_ASSIGN_OR_RETURN(
       auto s, c.Prepare("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?) "
@@ -759,6 +729,46 @@ Result<Webhook> LoadWebhook(Connection& c, int64_t id) {
   return std::move(one[0]);
 }
 
+// ---- audited changes ----
+
+// An audited change of the registered model `name` inside the caller's write
+// transaction: finds it (row locked), runs change(row) -> Result<bool> (false:
+// nothing changed, nothing audited), reloads it and audits `action` on it
+// (entity: its name after the change) with its JSON before and after. The
+// model after the change; std::nullopt when nothing changed.
+template <typename F>
+Result<std::optional<RegisteredModel>> ChangeModelAudited(Connection& c, const std::string& name,
+                                                          std::string_view action, int64_t now,
+                                                          std::string_view user, F&& change) {
+  CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, /*lock=*/true));
+  CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
+  CAIRN_ASSIGN_OR_RETURN(bool changed, change(row));
+  if (!changed) return std::nullopt;
+  CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
+  const std::string before_json = ModelJson(before), after_json = ModelJson(after);
+  CAIRN_RETURN_IF_ERROR(InsertAudit(
+      c, now, user, {action, "registered_model", after.name, after.name, before_json, after_json}));
+  return after;
+}
+
+// The same for version `version` of the model `name` (entity "<name>/<version>").
+template <typename F>
+Result<std::optional<ModelVersion>> ChangeVersionAudited(Connection& c, const std::string& name,
+                                                         int64_t version, std::string_view action,
+                                                         int64_t now, std::string_view user,
+                                                         F&& change) {
+  CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, /*lock=*/true));
+  CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
+  CAIRN_ASSIGN_OR_RETURN(bool changed, change(row));
+  if (!changed) return std::nullopt;
+  CAIRN_ASSIGN_OR_RETURN(ModelVersion after, LoadVersion(c, row.id, name, version));
+  const std::string before_json = VersionJson(before), after_json = VersionJson(after);
+  const std::string entity = VersionEntityId(name, version);
+  CAIRN_RETURN_IF_ERROR(
+      InsertAudit(c, now, user, {action, "model_version", entity, name, before_json, after_json}));
+  return after;
+}
+
 int StageRank(std::string_view stage) {
   for (size_t i = 0; i < std::size(kStageOrder); ++i) {
     if (kStageOrder[i] == stage) return static_cast<int>(i);
@@ -772,32 +782,6 @@ SqlRegistryStore::SqlRegistryStore(Database& db, const Clock& clock) : db_(db), 
 
 SqlRegistryStore::~SqlRegistryStore() = default;
 
-template <typename F>
-auto SqlRegistryStore::InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_.Writer());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
-template <typename F>
-auto SqlRegistryStore::InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>())) {
-  CAIRN_ASSIGN_OR_RETURN(auto conn, db_.Reader());
-  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kReadOnly));
-  auto result = body(*conn);
-  if (!result) {
-    conn->Rollback();
-    return result;
-  }
-  CAIRN_RETURN_IF_ERROR(conn->Commit());
-  return result;
-}
-
 int64_t SqlRegistryStore::TimeOf(const Actor& actor) const {
   return actor.time != 0 ? actor.time : clock_.NowMillis();
 }
@@ -807,7 +791,7 @@ int64_t SqlRegistryStore::TimeOf(const Actor& actor) const {
 Result<RegisteredModel> SqlRegistryStore::CreateRegisteredModel(const RegisteredModel& m,
                                                                 const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<RegisteredModel> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<RegisteredModel> {
     int64_t id = 0;
     {
       CAIRN_ASSIGN_OR_RETURN(auto s,
@@ -838,7 +822,7 @@ Result<RegisteredModel> SqlRegistryStore::CreateRegisteredModel(const Registered
 }
 
 Result<RegisteredModel> SqlRegistryStore::GetRegisteredModel(const std::string& name) {
-  return InReadTxn([&](Connection& c) -> Result<RegisteredModel> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<RegisteredModel> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, false));
     return LoadModel(c, row.id);
   });
@@ -848,10 +832,8 @@ Result<RegisteredModel> SqlRegistryStore::RenameRegisteredModel(const std::strin
                                                                 const std::string& new_name,
                                                                 const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<RegisteredModel> {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
-    {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<RegisteredModel> {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE registered_models SET name = ?, "
                                                "last_updated_time = ? WHERE model_id = ?"));
       s->BindAll(new_name, now, row.id);
@@ -860,13 +842,12 @@ Result<RegisteredModel> SqlRegistryStore::RenameRegisteredModel(const std::strin
         if (done.error().code() == ErrorCode::kAlreadyExists) return ModelExists(new_name);
         return std::unexpected(done.error());
       }
-    }
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
-    const std::string before_json = ModelJson(before), after_json = ModelJson(after);
-    CAIRN_RETURN_IF_ERROR(InsertAudit(c, now, actor.user,
-                                      {"registered_model.rename", "registered_model", new_name,
-                                       new_name, before_json, after_json}));
-    return after;
+      return true;
+    };
+    CAIRN_ASSIGN_OR_RETURN(
+        std::optional<RegisteredModel> after,
+        ChangeModelAudited(c, name, "registered_model.rename", now, actor.user, change));
+    return std::move(*after);
   });
 }
 
@@ -874,27 +855,24 @@ Result<RegisteredModel> SqlRegistryStore::UpdateRegisteredModel(const std::strin
                                                                 const std::string& description,
                                                                 const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<RegisteredModel> {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
-    {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<RegisteredModel> {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE registered_models SET description = ?, "
                                                "last_updated_time = ? WHERE model_id = ?"));
       s->BindAll(description, now, row.id);
       CAIRN_RETURN_IF_ERROR(s->Exec());
-    }
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
-    const std::string before_json = ModelJson(before), after_json = ModelJson(after);
-    CAIRN_RETURN_IF_ERROR(InsertAudit(
-        c, now, actor.user,
-        {"registered_model.update", "registered_model", name, name, before_json, after_json}));
-    return after;
+      return true;
+    };
+    CAIRN_ASSIGN_OR_RETURN(
+        std::optional<RegisteredModel> after,
+        ChangeModelAudited(c, name, "registered_model.update", now, actor.user, change));
+    return std::move(*after);
   });
 }
 
 Status SqlRegistryStore::DeleteRegisteredModel(const std::string& name, const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
     CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
     {
@@ -918,7 +896,7 @@ Result<RegisteredModelPage> SqlRegistryStore::SearchRegisteredModels(const Regis
   CAIRN_ASSIGN_OR_RETURN(std::string order, CompileOrder(q.order_by, false));
   std::string sql = "SELECT " CAIRN_MODEL_COLUMNS " FROM registered_models m" + where + order;
   AppendLimit(sql, b, q.max_results, q.offset);
-  return InReadTxn([&](Connection& c) -> Result<RegisteredModelPage> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<RegisteredModelPage> {
     RegisteredModelPage page;
     std::vector<int64_t> ids;
     {
@@ -939,34 +917,31 @@ Result<RegisteredModelPage> SqlRegistryStore::SearchRegisteredModels(const Regis
 Status SqlRegistryStore::SetRegisteredModelTag(const std::string& name, const Tag& tag,
                                                const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
-    CAIRN_RETURN_IF_ERROR(InsertModelTag(c, row.id, tag));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
-    const std::string before_json = ModelJson(before), after_json = ModelJson(after);
-    return InsertAudit(
-        c, now, actor.user,
-        {"registered_model.set_tag", "registered_model", name, name, before_json, after_json});
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      CAIRN_RETURN_IF_ERROR(InsertModelTag(c, row.id, tag));
+      return true;
+    };
+    CAIRN_RETURN_IF_ERROR(
+        ChangeModelAudited(c, name, "registered_model.set_tag", now, actor.user, change));
+    return {};
   });
 }
 
 Status SqlRegistryStore::DeleteRegisteredModelTag(const std::string& name, const std::string& key,
                                                   const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
-    CAIRN_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("DELETE FROM registered_model_tags WHERE model_id = ? AND key = ?"));
-    s->BindAll(row.id, key);
-    CAIRN_ASSIGN_OR_RETURN(int64_t changed, s->Exec());
-    if (changed == 0) return {};  // as MLflow: deleting a missing tag is a no-op
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
-    const std::string before_json = ModelJson(before), after_json = ModelJson(after);
-    return InsertAudit(
-        c, now, actor.user,
-        {"registered_model.delete_tag", "registered_model", name, name, before_json, after_json});
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM registered_model_tags "
+                                               "WHERE model_id = ? AND key = ?"));
+      s->BindAll(row.id, key);
+      CAIRN_ASSIGN_OR_RETURN(int64_t changed, s->Exec());
+      return changed != 0;  // as MLflow: deleting a missing tag is a no-op
+    };
+    CAIRN_RETURN_IF_ERROR(
+        ChangeModelAudited(c, name, "registered_model.delete_tag", now, actor.user, change));
+    return {};
   });
 }
 
@@ -974,27 +949,26 @@ Status SqlRegistryStore::SetProtectedTargets(const std::string& name,
                                              const std::vector<std::string>& targets,
                                              const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel before, LoadModel(c, row.id));
-    {
-      CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("DELETE FROM registered_model_protected_targets WHERE model_id = ?"));
-      s->BindAll(row.id);
-      CAIRN_RETURN_IF_ERROR(s->Exec());
-    }
-    CAIRN_RETURN_IF_ERROR(InsertProtectedTargets(c, row.id, targets));
-    CAIRN_ASSIGN_OR_RETURN(RegisteredModel after, LoadModel(c, row.id));
-    const std::string before_json = ModelJson(before), after_json = ModelJson(after);
-    return InsertAudit(c, now, actor.user,
-                       {"registered_model.set_protected_targets", "registered_model", name, name,
-                        before_json, after_json});
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      {
+        CAIRN_ASSIGN_OR_RETURN(
+            auto s, c.Prepare("DELETE FROM registered_model_protected_targets WHERE model_id = ?"));
+        s->BindAll(row.id);
+        CAIRN_RETURN_IF_ERROR(s->Exec());
+      }
+      CAIRN_RETURN_IF_ERROR(InsertProtectedTargets(c, row.id, targets));
+      return true;
+    };
+    CAIRN_RETURN_IF_ERROR(ChangeModelAudited(c, name, "registered_model.set_protected_targets", now,
+                                             actor.user, change));
+    return {};
   });
 }
 
 Result<std::vector<ModelVersion>> SqlRegistryStore::GetLatestVersions(
     const std::string& name, const std::vector<std::string>& stages) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<ModelVersion>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<ModelVersion>> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, false));
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("SELECT " CAIRN_VERSION_COLUMNS CAIRN_VERSION_FROM
@@ -1025,7 +999,7 @@ Result<std::vector<ModelVersion>> SqlRegistryStore::GetLatestVersions(
 Result<ModelVersion> SqlRegistryStore::CreateModelVersion(const NewModelVersion& v,
                                                           const Actor& actor, const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<ModelVersion> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<ModelVersion> {
     // The locked row makes "last + 1" atomic among concurrent creators.
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, v.name, true));
     const int64_t version = row.last_version + 1;
@@ -1063,7 +1037,7 @@ Result<ModelVersion> SqlRegistryStore::CreateModelVersion(const NewModelVersion&
 }
 
 Result<ModelVersion> SqlRegistryStore::GetModelVersion(const std::string& name, int64_t version) {
-  return InReadTxn([&](Connection& c) -> Result<ModelVersion> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<ModelVersion> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, false));
     return LoadVersion(c, row.id, name, version);
   });
@@ -1073,40 +1047,37 @@ Result<ModelVersion> SqlRegistryStore::UpdateModelVersion(const std::string& nam
                                                           const ModelVersionUpdate& u,
                                                           const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<ModelVersion> {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
-    auto set = [&](std::string_view column, const std::optional<std::string>& value) -> Status {
-      if (!value) return {};
-      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE model_versions SET " + std::string(column) +
-                                               " = ? WHERE model_id = ? AND version = ?"));
-      s->BindAll(*value, row.id, version);
-      CAIRN_RETURN_IF_ERROR(s->Exec());
-      return {};
-    };
-    CAIRN_RETURN_IF_ERROR(set("description", u.description));
-    CAIRN_RETURN_IF_ERROR(set("status", u.status));
-    CAIRN_RETURN_IF_ERROR(set("status_message", u.status_message));
-    {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<ModelVersion> {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      auto set = [&](std::string_view column, const std::optional<std::string>& value) -> Status {
+        if (!value) return {};
+        CAIRN_ASSIGN_OR_RETURN(auto s,
+                               c.Prepare("UPDATE model_versions SET " + std::string(column) +
+                                         " = ? WHERE model_id = ? AND version = ?"));
+        s->BindAll(*value, row.id, version);
+        CAIRN_RETURN_IF_ERROR(s->Exec());
+        return {};
+      };
+      CAIRN_RETURN_IF_ERROR(set("description", u.description));
+      CAIRN_RETURN_IF_ERROR(set("status", u.status));
+      CAIRN_RETURN_IF_ERROR(set("status_message", u.status_message));
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("UPDATE model_versions SET last_updated_time = ? "
                                                "WHERE model_id = ? AND version = ?"));
       s->BindAll(now, row.id, version);
       CAIRN_RETURN_IF_ERROR(s->Exec());
-    }
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion after, LoadVersion(c, row.id, name, version));
-    const std::string before_json = VersionJson(before), after_json = VersionJson(after);
-    const std::string entity = VersionEntityId(name, version);
-    CAIRN_RETURN_IF_ERROR(InsertAudit(
-        c, now, actor.user,
-        {"model_version.update", "model_version", entity, name, before_json, after_json}));
-    return after;
+      return true;
+    };
+    CAIRN_ASSIGN_OR_RETURN(
+        std::optional<ModelVersion> after,
+        ChangeVersionAudited(c, name, version, "model_version.update", now, actor.user, change));
+    return std::move(*after);
   });
 }
 
 Status SqlRegistryStore::DeleteModelVersion(const std::string& name, int64_t version,
                                             const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
     CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
     // Its aliases go with it (ON DELETE CASCADE): their history says so.
@@ -1134,7 +1105,7 @@ Result<ModelVersionPage> SqlRegistryStore::SearchModelVersions(const RegistryQue
   CAIRN_ASSIGN_OR_RETURN(std::string order, CompileOrder(q.order_by, true));
   std::string sql = "SELECT " CAIRN_VERSION_COLUMNS CAIRN_VERSION_FROM + where + order;
   AppendLimit(sql, b, q.max_results, q.offset);
-  return InReadTxn([&](Connection& c) -> Result<ModelVersionPage> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<ModelVersionPage> {
     ModelVersionPage page;
     std::vector<int64_t> ids;
     {
@@ -1155,36 +1126,31 @@ Result<ModelVersionPage> SqlRegistryStore::SearchModelVersions(const RegistryQue
 Status SqlRegistryStore::SetModelVersionTag(const std::string& name, int64_t version,
                                             const Tag& tag, const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
-    CAIRN_RETURN_IF_ERROR(InsertVersionTag(c, row.id, version, tag));
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion after, LoadVersion(c, row.id, name, version));
-    const std::string before_json = VersionJson(before), after_json = VersionJson(after);
-    const std::string entity = VersionEntityId(name, version);
-    return InsertAudit(
-        c, now, actor.user,
-        {"model_version.set_tag", "model_version", entity, name, before_json, after_json});
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      CAIRN_RETURN_IF_ERROR(InsertVersionTag(c, row.id, version, tag));
+      return true;
+    };
+    CAIRN_RETURN_IF_ERROR(
+        ChangeVersionAudited(c, name, version, "model_version.set_tag", now, actor.user, change));
+    return {};
   });
 }
 
 Status SqlRegistryStore::DeleteModelVersionTag(const std::string& name, int64_t version,
                                                const std::string& key, const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
-    CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
-    CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM model_version_tags WHERE model_id = ? "
-                                             "AND version = ? AND key = ?"));
-    s->BindAll(row.id, version, key);
-    CAIRN_ASSIGN_OR_RETURN(int64_t changed, s->Exec());
-    if (changed == 0) return {};  // as MLflow: deleting a missing tag is a no-op
-    CAIRN_ASSIGN_OR_RETURN(ModelVersion after, LoadVersion(c, row.id, name, version));
-    const std::string before_json = VersionJson(before), after_json = VersionJson(after);
-    const std::string entity = VersionEntityId(name, version);
-    return InsertAudit(
-        c, now, actor.user,
-        {"model_version.delete_tag", "model_version", entity, name, before_json, after_json});
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
+    auto change = [&](const ModelRow& row) -> Result<bool> {
+      CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM model_version_tags WHERE model_id = ? "
+                                               "AND version = ? AND key = ?"));
+      s->BindAll(row.id, version, key);
+      CAIRN_ASSIGN_OR_RETURN(int64_t changed, s->Exec());
+      return changed != 0;  // as MLflow: deleting a missing tag is a no-op
+    };
+    CAIRN_RETURN_IF_ERROR(ChangeVersionAudited(c, name, version, "model_version.delete_tag", now,
+                                               actor.user, change));
+    return {};
   });
 }
 
@@ -1193,7 +1159,7 @@ Result<ModelVersion> SqlRegistryStore::TransitionStage(const std::string& name, 
                                                        bool archive_existing, const Actor& actor,
                                                        const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<ModelVersion> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<ModelVersion> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
     CAIRN_ASSIGN_OR_RETURN(ModelVersion before, LoadVersion(c, row.id, name, version));
     auto move = [&](int64_t v, std::string_view to) -> Status {
@@ -1242,7 +1208,7 @@ Result<ModelVersion> SqlRegistryStore::TransitionStage(const std::string& name, 
 Status SqlRegistryStore::SetAlias(const std::string& name, const std::string& alias,
                                   int64_t version, const Actor& actor, const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
     {
       CAIRN_ASSIGN_OR_RETURN(
@@ -1273,7 +1239,7 @@ Status SqlRegistryStore::SetAlias(const std::string& name, const std::string& al
 Status SqlRegistryStore::DeleteAlias(const std::string& name, const std::string& alias,
                                      const Actor& actor, const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, true));
     CAIRN_ASSIGN_OR_RETURN(std::optional<int64_t> old, FindAlias(c, row.id, alias));
     if (!old) return AliasNotFound(alias);
@@ -1294,7 +1260,7 @@ Status SqlRegistryStore::DeleteAlias(const std::string& name, const std::string&
 
 Result<ModelVersion> SqlRegistryStore::GetVersionByAlias(const std::string& name,
                                                          const std::string& alias) {
-  return InReadTxn([&](Connection& c) -> Result<ModelVersion> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<ModelVersion> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, false));
     CAIRN_ASSIGN_OR_RETURN(std::optional<int64_t> version, FindAlias(c, row.id, alias));
     if (!version) return AliasNotFound(alias);
@@ -1304,7 +1270,7 @@ Result<ModelVersion> SqlRegistryStore::GetVersionByAlias(const std::string& name
 
 Result<std::vector<AliasHistoryEntry>> SqlRegistryStore::GetAliasHistory(const std::string& name,
                                                                          const std::string& alias) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<AliasHistoryEntry>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<AliasHistoryEntry>> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, name, false));
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT version, time, actor FROM alias_history "
                                              "WHERE model_id = ? AND alias = ? "
@@ -1322,7 +1288,7 @@ Result<std::vector<AliasHistoryEntry>> SqlRegistryStore::GetAliasHistory(const s
 
 Status SqlRegistryStore::AppendAudit(const AuditEntry& e) {
   const int64_t time = e.time != 0 ? e.time : clock_.NowMillis();
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     return InsertAudit(c, time, e.actor,
                        {e.action, e.entity_type, e.entity_id, e.model_name, e.before, e.after});
   });
@@ -1345,7 +1311,7 @@ Result<AuditPage> SqlRegistryStore::SearchAudit(const AuditQuery& q) {
   if (q.until) add("time < ?", Value::Int(*q.until));
   sql.append(where).append(" ORDER BY audit_id DESC");
   AppendLimit(sql, b, q.max_results, q.offset);
-  return InReadTxn([&](Connection& c) -> Result<AuditPage> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<AuditPage> {
     AuditPage page;
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(sql, /*cached=*/false));
     b.BindTo(*s);
@@ -1360,7 +1326,7 @@ Result<AuditPage> SqlRegistryStore::SearchAudit(const AuditQuery& q) {
 Result<ApprovalRequest> SqlRegistryStore::CreateApproval(const ApprovalRequest& r,
                                                          const Actor& actor, const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<ApprovalRequest> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<ApprovalRequest> {
     CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, r.model_name, true));
     int64_t id = 0;
     {
@@ -1388,7 +1354,7 @@ Result<ApprovalRequest> SqlRegistryStore::CreateApproval(const ApprovalRequest& 
 }
 
 Result<ApprovalRequest> SqlRegistryStore::GetApproval(int64_t id) {
-  return InReadTxn([&](Connection& c) { return LoadApproval(c, id); });
+  return WithReadTxn(db_, [&](Connection& c) { return LoadApproval(c, id); });
 }
 
 Result<std::vector<ApprovalRequest>> SqlRegistryStore::ListApprovals(const std::string& model_name,
@@ -1405,7 +1371,7 @@ Result<std::vector<ApprovalRequest>> SqlRegistryStore::ListApprovals(const std::
     b.Text(status);
   }
   sql.append(where).append(" ORDER BY a.approval_id DESC");
-  return InReadTxn([&](Connection& c) -> Result<std::vector<ApprovalRequest>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<ApprovalRequest>> {
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare(sql));
     b.BindTo(*s);
     std::vector<ApprovalRequest> out;
@@ -1418,7 +1384,7 @@ Result<ApprovalRequest> SqlRegistryStore::DecideApproval(int64_t id, bool approv
                                                          const std::string& comment,
                                                          const Actor& actor, const Event& event) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<ApprovalRequest> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<ApprovalRequest> {
     int64_t model_id = 0;
     {
       CAIRN_ASSIGN_OR_RETURN(
@@ -1458,7 +1424,7 @@ Result<ApprovalRequest> SqlRegistryStore::DecideApproval(int64_t id, bool approv
 
 Result<Webhook> SqlRegistryStore::CreateWebhook(const Webhook& w, const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Result<Webhook> {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<Webhook> {
     Value model = Value::Null();
     if (!w.model_name.empty()) {
       CAIRN_ASSIGN_OR_RETURN(ModelRow row, FindModel(c, w.model_name, true));
@@ -1492,11 +1458,11 @@ Result<Webhook> SqlRegistryStore::CreateWebhook(const Webhook& w, const Actor& a
 }
 
 Result<Webhook> SqlRegistryStore::GetWebhook(int64_t id) {
-  return InReadTxn([&](Connection& c) { return LoadWebhook(c, id); });
+  return WithReadTxn(db_, [&](Connection& c) { return LoadWebhook(c, id); });
 }
 
 Result<std::vector<Webhook>> SqlRegistryStore::ListWebhooks(const std::string& model_name) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<Webhook>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<Webhook>> {
     std::vector<Webhook> out;
     {
       CAIRN_ASSIGN_OR_RETURN(
@@ -1514,7 +1480,7 @@ Result<std::vector<Webhook>> SqlRegistryStore::ListWebhooks(const std::string& m
 
 Status SqlRegistryStore::DeleteWebhook(int64_t id, const Actor& actor) {
   const int64_t now = TimeOf(actor);
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(Webhook before, LoadWebhook(c, id));
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("DELETE FROM webhooks WHERE webhook_id = ?"));
@@ -1529,7 +1495,7 @@ Status SqlRegistryStore::DeleteWebhook(int64_t id, const Actor& actor) {
 }
 
 Result<std::vector<WebhookDelivery>> SqlRegistryStore::DueDeliveries(int64_t now, int limit) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("SELECT " CAIRN_DELIVERY_COLUMNS " WHERE status = 'pending' AND "
                           "next_attempt_at <= ? ORDER BY next_attempt_at, delivery_id LIMIT ?"));
@@ -1541,7 +1507,7 @@ Result<std::vector<WebhookDelivery>> SqlRegistryStore::DueDeliveries(int64_t now
 }
 
 Status SqlRegistryStore::RecordDeliveryAttempt(const WebhookDelivery& d) {
-  return InWriteTxn([&](Connection& c) -> Status {
+  return WithWriteTxn(db_, [&](Connection& c) -> Status {
     CAIRN_ASSIGN_OR_RETURN(auto s,
                            c.Prepare("UPDATE webhook_deliveries SET status = ?, attempts = ?, "
                                      "next_attempt_at = ?, last_http_status = ?, last_error = ?, "
@@ -1558,7 +1524,7 @@ Status SqlRegistryStore::RecordDeliveryAttempt(const WebhookDelivery& d) {
 
 Result<std::vector<WebhookDelivery>> SqlRegistryStore::ListDeliveries(int64_t webhook_id,
                                                                       int64_t max_results) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<WebhookDelivery>> {
     {
       CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT 1 FROM webhooks WHERE webhook_id = ?"));
       s->BindAll(webhook_id);
@@ -1578,7 +1544,7 @@ Result<std::vector<WebhookDelivery>> SqlRegistryStore::ListDeliveries(int64_t we
 // ---------------------------------------------------------------- lineage
 
 Result<std::vector<ModelVersion>> SqlRegistryStore::VersionsFromRun(const std::string& run_id) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<ModelVersion>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<ModelVersion>> {
     CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT " CAIRN_VERSION_COLUMNS CAIRN_VERSION_FROM
                                              " WHERE v.run_id = ? ORDER BY v.creation_time DESC, "
                                              "m.name ASC, v.version DESC"));
@@ -1589,7 +1555,7 @@ Result<std::vector<ModelVersion>> SqlRegistryStore::VersionsFromRun(const std::s
 
 Result<std::vector<ModelVersion>> SqlRegistryStore::VersionsUsingDataset(const std::string& digest,
                                                                          const std::string& name) {
-  return InReadTxn([&](Connection& c) -> Result<std::vector<ModelVersion>> {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<ModelVersion>> {
     CAIRN_ASSIGN_OR_RETURN(
         auto s, c.Prepare("SELECT " CAIRN_VERSION_COLUMNS CAIRN_VERSION_FROM
                           " WHERE v.run_id IN (SELECT i.run_id FROM inputs i JOIN datasets d "

@@ -109,10 +109,6 @@ class SqlRegistryStore final : public RegistryStore {
                                                          const std::string& name) override;
 
  private:
-  template <typename F>
-  auto InWriteTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
-  template <typename F>
-  auto InReadTxn(F&& body) -> decltype(body(std::declval<Connection&>()));
   // Actor::time, or the clock's time when it is 0.
   int64_t TimeOf(const Actor& actor) const;
 
