@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS="g++ cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev libsimdjson-dev \
-libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev \
-libcli11-dev libspdlog-dev libfmt-dev libssl-dev libxxhash-dev libzstd-dev libcurl4-openssl-dev \
-sqlite3 curl"
+libsqlite3-dev libpq-dev libxgboost-dev xgboost libgtest-dev libgmock-dev libbenchmark-dev \
+libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libxxhash-dev libzstd-dev \
+libcurl4-openssl-dev sqlite3 curl"
 TEST_PKGS="postgresql postgresql-client wrk"
 
 want_apt=()

@@ -1,0 +1,78 @@
+#pragma once
+// The Open Inference Protocol (KServe/Triton "V2") REST codec: parses an infer
+// request body into an InferRequest and renders responses, errors and
+// metadata. Pure functions, no I/O; safe to call from any thread (the parser
+// keeps one thread_local simdjson parser).
+//
+// Request validation (all kInvalidArgument, the message names the input):
+//   - required "name", "datatype", "shape" per input, names unique (inputs and
+//     requested outputs each);
+//   - datatype one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES;
+//   - shape dims non-negative, product fits int64;
+//   - "data" either flat (row-major) or nested lists whose nesting matches the
+//     shape exactly; the number of values equals the product of the shape
+//     ("input 'x': shape [2,3] needs 6 values, got 5");
+//   - each value fits the datatype: integers in range (300 is not a UINT8),
+//     BOOL true/false, FP* any number (or "NaN"/"Infinity"/"-Infinity") within
+//     the type's finite range, BYTES strings.
+// Malformed JSON is kBadRequest. A tensor with more elements than
+// OipParseOptions::max_elements is kPayloadTooLarge (413), checked from the
+// shape before any data is stored.
+//
+// Binary tensor data extension (what tritonclient sends by default): the HTTP
+// body is the JSON header (length from the Inference-Header-Content-Length
+// header) followed by `binary`; an input whose parameters hold
+// "binary_data_size": N takes the next N bytes (fixed-size types: raw
+// little-endian elements; BYTES: per element a 4-byte little-endian length and
+// the bytes). All binary bytes must be used.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "serving/tensor.h"
+
+namespace cairn::serving {
+
+struct OipParseOptions {
+  int64_t max_elements = int64_t{1} << 26;  // per tensor
+};
+
+Result<InferRequest> ParseOipInferRequest(std::string_view json, std::string_view binary = {},
+                                          const OipParseOptions& options = {});
+
+// {"model_name":..,"model_version":..,"id":..,"outputs":[{"name","datatype","shape","data"}]}.
+// Data is written flat in row-major order; model_version and id are omitted when empty.
+std::string WriteOipInferResponse(const InferResponse& response);
+
+// {"error": "<message>"} (the OIP error body, any status).
+std::string WriteOipError(std::string_view message);
+
+// A tensor as declared by a model signature; -1 in a shape is a variable dim.
+struct TensorMetadata {
+  std::string name;
+  DataType datatype = DataType::kFp32;
+  std::vector<int64_t> shape;
+};
+
+struct ModelMetadata {
+  std::string name;
+  std::vector<std::string> versions;  // omitted when empty
+  std::string platform;               // e.g. "xgboost", "mlflow_pyfunc"
+  std::vector<TensorMetadata> inputs;
+  std::vector<TensorMetadata> outputs;
+};
+
+struct ServerMetadata {
+  std::string name;
+  std::string version;
+  std::vector<std::string> extensions;
+};
+
+// GET /v2/models/{name}[/versions/{v}]
+std::string WriteOipModelMetadata(const ModelMetadata& metadata);
+// GET /v2
+std::string WriteOipServerMetadata(const ServerMetadata& metadata);
+
+}  // namespace cairn::serving
