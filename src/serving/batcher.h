@@ -114,8 +114,7 @@ class DynamicBatcher {
   using BatchFunction = std::function<Result<std::vector<Result<R>>>(std::span<Item>)>;
 
   // Validates the options (kInvalidArgument) and starts the workers.
-  static Result<std::unique_ptr<DynamicBatcher>> Create(BatcherOptions options,
-                                                        BatchFunction run,
+  static Result<std::unique_ptr<DynamicBatcher>> Create(BatcherOptions options, BatchFunction run,
                                                         BatchObserver observer = nullptr) {
     if (options.max_batch_size < 1) return InvalidArgument("max_batch_size must be at least 1");
     if (options.max_queue_delay.count() < 0) {
@@ -269,9 +268,9 @@ class DynamicBatcher {
       if (more) cv_.notify_one();  // another idle worker can start the next batch
 
       for (Pending& p : expired) {
-        Deliver(p.done, MakeError(ErrorCode::kDeadlineExceeded,
-                                  "request to model " + options_.name +
-                                      " passed its deadline while queued"));
+        Deliver(p.done,
+                MakeError(ErrorCode::kDeadlineExceeded, "request to model " + options_.name +
+                                                            " passed its deadline while queued"));
       }
       BatchEvent event;
       event.expired = expired.size();
@@ -330,13 +329,12 @@ class DynamicBatcher {
       results = MakeError(ErrorCode::kInternal,
                           "model " + options_.name + " failed on a batch: unknown exception");
     }
-    event.run_time =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    event.run_time = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     if (results && results->size() != batch.size()) {
-      results = MakeError(ErrorCode::kInternal,
-                          "model " + options_.name + " returned " +
-                              std::to_string(results->size()) + " results for a batch of " +
-                              std::to_string(batch.size()) + " requests");
+      results =
+          MakeError(ErrorCode::kInternal,
+                    "model " + options_.name + " returned " + std::to_string(results->size()) +
+                        " results for a batch of " + std::to_string(batch.size()) + " requests");
     }
     event.failed = !results.has_value();
     return results;

@@ -55,6 +55,17 @@ class Gate {
   bool open_ = false;
 };
 
+// Opens the gate when the test ends, even after a failed ASSERT, so the
+// batcher's destructor (it runs first) does not wait on a closed gate forever.
+class OpenOnExit {
+ public:
+  explicit OpenOnExit(Gate& gate) : gate_(gate) {}
+  ~OpenOnExit() { gate_.Open(); }
+
+ private:
+  Gate& gate_;
+};
+
 // Records every batch the function sees (items, in order).
 class Recorder {
  public:
@@ -158,6 +169,7 @@ TEST(DynamicBatcherTest, ZeroDelayStillBatchesWhatIsQueued) {
   o.max_batch_size = 32;
   o.max_queue_delay = 0us;
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);
   std::vector<std::future<Result<int>>> fs;
   for (int i = 1; i <= 5; ++i) fs.push_back(batcher->SubmitFuture(i, 1));
@@ -174,10 +186,10 @@ TEST(DynamicBatcherTest, BatchesRespectRowsAndOversizedRequestsRunAlone) {
   BatcherOptions o;
   o.max_batch_size = 4;
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);
   // Rows: 2, 10 (oversized), 1, 2, 1, 3 -> [2] [10] [1,2,1] [3] in arrival order.
-  std::vector<std::pair<int, int64_t>> requests = {{1, 2}, {2, 10}, {3, 1},
-                                                   {4, 2}, {5, 1},  {6, 3}};
+  std::vector<std::pair<int, int64_t>> requests = {{1, 2}, {2, 10}, {3, 1}, {4, 2}, {5, 1}, {6, 3}};
   std::vector<std::future<Result<int>>> fs;
   for (auto [item, rows] : requests) fs.push_back(batcher->SubmitFuture(item, rows));
   gate.Open();
@@ -286,6 +298,7 @@ TEST(DynamicBatcherTest, PerItemErrorsReachOnlyTheirRequest) {
     return out;
   };
   auto batcher = MakeBatcher({}, fn);
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);
   std::vector<std::future<Result<int>>> fs;
   for (int i = 1; i <= 6; ++i) fs.push_back(batcher->SubmitFuture(i, 1));
@@ -317,6 +330,7 @@ std::vector<Result<int>> RunThreeInOneBatch(IntBatcher::BatchFunction inner) {
     return inner(items);
   };
   auto batcher = MakeBatcher({}, fn);
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);
   std::vector<std::future<Result<int>>> fs;
   for (int i = 1; i <= 3; ++i) fs.push_back(batcher->SubmitFuture(i, 1));
@@ -370,6 +384,7 @@ TEST(DynamicBatcherTest, FullQueueRejectsImmediatelyWithResourceExhausted) {
   o.name = "fraud/3";
   o.max_queue_size = 3;
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);  // running, so not counted as queued
   std::vector<std::future<Result<int>>> fs;
   for (int i = 1; i <= 3; ++i) fs.push_back(batcher->SubmitFuture(i, 1));
@@ -422,9 +437,10 @@ TEST(DynamicBatcherTest, DeadlinePassingWhileQueuedFailsOnlyThatRequest) {
   BatcherOptions o;
   o.default_timeout = 30ms;  // applies to requests submitted without a deadline
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
   auto gated = batcher->SubmitFuture(kGateItem, 1, Steady::time_point::max());
   ASSERT_TRUE(gate.WaitEntered());
-  auto expires = batcher->SubmitFuture(1, 1);                    // default: now + 30 ms
+  auto expires = batcher->SubmitFuture(1, 1);  // default: now + 30 ms
   auto explicit_short = batcher->SubmitFuture(2, 1, Steady::now() + 30ms);
   auto survives = batcher->SubmitFuture(3, 1, Steady::now() + 1h);
   std::this_thread::sleep_for(60ms);  // both short deadlines pass behind the gate
@@ -449,6 +465,7 @@ TEST(DynamicBatcherTest, StopDrainsQueuedWorkAndRefusesNewWork) {
   o.max_batch_size = 4;
   o.max_queue_delay = 30s;  // Stop must not wait for it
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
   auto gated = batcher->SubmitFuture(kGateItem, 4);  // full batch: runs at once
   ASSERT_TRUE(gate.WaitEntered());
   std::vector<std::future<Result<int>>> fs;
@@ -518,6 +535,7 @@ TEST(DynamicBatcherTest, ObserverAndStatsSeeEveryBatch) {
     std::lock_guard lock(mu);
     events.push_back(e);
   });
+  OpenOnExit open_on_exit(gate);
   auto gated = OccupyInstance(*batcher, gate);
   std::vector<std::future<Result<int>>> fs;
   for (int i = 1; i <= 3; ++i) fs.push_back(batcher->SubmitFuture(i, 2));

@@ -67,20 +67,25 @@ std::string PyList(const std::vector<std::string>& items) {
 
 std::string_view PyTypeName(sj::json_type t) {
   switch (t) {
-    case sj::json_type::array: return "list";
-    case sj::json_type::object: return "dict";
-    case sj::json_type::number: return "float";
-    case sj::json_type::string: return "str";
-    case sj::json_type::boolean: return "bool";
-    case sj::json_type::null: return "NoneType";
+    case sj::json_type::array:
+      return "list";
+    case sj::json_type::object:
+      return "dict";
+    case sj::json_type::number:
+      return "float";
+    case sj::json_type::string:
+      return "str";
+    case sj::json_type::boolean:
+      return "bool";
+    case sj::json_type::null:
+      return "NoneType";
   }
   return "object";
 }
 
 std::string_view TrimJson(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' ||
-                        s.back() == '\t' || s.back() == ',' || s.back() == ']' ||
-                        s.back() == '}'))
+                        s.back() == '\t' || s.back() == ',' || s.back() == ']' || s.back() == '}'))
     s.remove_suffix(1);
   return s;
 }
@@ -161,12 +166,18 @@ Result<Cell> ReadCell(sj::value& v, std::string_view body) {
 
 std::string CellJson(const Cell& c) {
   switch (c.kind) {
-    case Cell::Kind::kNull: return "null";
-    case Cell::Kind::kBool: return c.i ? "true" : "false";
-    case Cell::Kind::kInt: return std::to_string(c.i);
-    case Cell::Kind::kDouble: return c.s.empty() ? JsonWriter().Double(c.d).str() : c.s;
-    case Cell::Kind::kString: return JsonWriter().String(c.s).str();
-    case Cell::Kind::kJson: return c.s;
+    case Cell::Kind::kNull:
+      return "null";
+    case Cell::Kind::kBool:
+      return c.i ? "true" : "false";
+    case Cell::Kind::kInt:
+      return std::to_string(c.i);
+    case Cell::Kind::kDouble:
+      return c.s.empty() ? JsonWriter().Double(c.d).str() : c.s;
+    case Cell::Kind::kString:
+      return JsonWriter().String(c.s).str();
+    case Cell::Kind::kJson:
+      return c.s;
   }
   return "null";
 }
@@ -176,16 +187,28 @@ std::string CellJson(const Cell& c) {
 Column BuildColumn(std::string name, std::vector<Cell>& cells, bool from_csv) {
   Column col;
   col.name = std::move(name);
-  bool any_null = false, has_int = false, has_double = false, has_bool = false,
-       has_string = false, has_json = false;
+  bool any_null = false, has_int = false, has_double = false, has_bool = false, has_string = false,
+       has_json = false;
   for (const Cell& c : cells) {
     switch (c.kind) {
-      case Cell::Kind::kNull: any_null = true; break;
-      case Cell::Kind::kInt: has_int = true; break;
-      case Cell::Kind::kDouble: has_double = true; break;
-      case Cell::Kind::kBool: has_bool = true; break;
-      case Cell::Kind::kString: has_string = true; break;
-      case Cell::Kind::kJson: has_json = true; break;
+      case Cell::Kind::kNull:
+        any_null = true;
+        break;
+      case Cell::Kind::kInt:
+        has_int = true;
+        break;
+      case Cell::Kind::kDouble:
+        has_double = true;
+        break;
+      case Cell::Kind::kBool:
+        has_bool = true;
+        break;
+      case Cell::Kind::kString:
+        has_string = true;
+        break;
+      case Cell::Kind::kJson:
+        has_json = true;
+        break;
     }
   }
   const int kinds = (has_int || has_double) + has_bool + has_string + has_json;
@@ -204,19 +227,25 @@ Column BuildColumn(std::string name, std::vector<Cell>& cells, bool from_csv) {
     const bool null = c.kind == Cell::Kind::kNull;
     if (null) col.nulls[r] = 1;
     switch (col.type) {
-      case ColumnType::kInt64: col.ints.push_back(c.i); break;
+      case ColumnType::kInt64:
+        col.ints.push_back(c.i);
+        break;
       case ColumnType::kFloat64:
         col.doubles.push_back(null ? std::numeric_limits<double>::quiet_NaN()
-                                   : c.kind == Cell::Kind::kInt ? static_cast<double>(c.i)
-                                                                : c.d);
+                              : c.kind == Cell::Kind::kInt ? static_cast<double>(c.i)
+                                                           : c.d);
         break;
-      case ColumnType::kBool: col.bools.push_back(c.i ? 1 : 0); break;
+      case ColumnType::kBool:
+        col.bools.push_back(c.i ? 1 : 0);
+        break;
       case ColumnType::kString:
-        col.strings.push_back(null ? std::string() : c.kind == Cell::Kind::kString || from_csv
-                                                         ? std::move(c.s)
-                                                         : CellJson(c));
+        col.strings.push_back(null                                        ? std::string()
+                              : c.kind == Cell::Kind::kString || from_csv ? std::move(c.s)
+                                                                          : CellJson(c));
         break;
-      case ColumnType::kJson: col.strings.push_back(null ? std::string("null") : CellJson(c)); break;
+      case ColumnType::kJson:
+        col.strings.push_back(null ? std::string("null") : CellJson(c));
+        break;
     }
   }
   return col;
@@ -294,8 +323,9 @@ Result<DataFrame> ParseSplit(sj::value& v, std::string_view body) {
     if (auto e = field.unescaped_key().get(key)) return Malformed(e, body);
     keys.emplace_back(key);
     sj::value fv = field.value();
-    const std::string bad = "Provided dataframe_split field is not a valid dataframe "
-                            "representation in 'split' format. Error: '";
+    const std::string bad =
+        "Provided dataframe_split field is not a valid dataframe "
+        "representation in 'split' format. Error: '";
     if (key == "columns") {
       named = true;
       sj::array a;
@@ -334,19 +364,19 @@ Result<DataFrame> ParseSplit(sj::value& v, std::string_view body) {
   if (!has_data || extra) {
     std::string set = "{";
     for (size_t i = 0; i < keys.size(); ++i) set += (i ? ", " : "") + PyQuote(keys[i]);
-    set += keys.empty() ? "}" : "}";
+    set += "}";
     if (keys.empty()) set = "set()";
-    return InvalidInput("Dataframe split format must have 'data' field and optionally 'columns' "
-                        "and 'index' fields. Got " + set + ".'");
+    return InvalidInput(
+        "Dataframe split format must have 'data' field and optionally 'columns' "
+        "and 'index' fields. Got " +
+        set + ".'");
   }
   if (index_len && *index_len != rows.size()) {
-    size_t width = named ? names.size() : 0;
-    for (const auto& r : rows) width = std::max(width, r.size());
-    return InvalidInput("Provided dataframe_split field is not a valid dataframe representation "
-                        "in 'split' format. Error: 'Shape of passed values is (" +
-                        std::to_string(rows.size()) + ", " + std::to_string(width) +
-                        "), indices imply (" + std::to_string(*index_len) + ", " +
-                        std::to_string(width) + ")'");
+    return InvalidInput(
+        "Provided dataframe_split field is not a valid dataframe representation "
+        "in 'split' format. Error: 'Length of values (" +
+        std::to_string(rows.size()) + ") does not match length of index (" +
+        std::to_string(*index_len) + ")'");
   }
   return FrameFromRows(std::move(names), named, rows, "split");
 }
@@ -373,9 +403,10 @@ Result<DataFrame> ParseRecords(sj::value& v, std::string_view body) {
     const Kind this_kind = it == sj::json_type::object ? Kind::kObjects : Kind::kLists;
     if (kind == Kind::kUnknown) kind = this_kind;
     if (kind != this_kind) {
-      return InvalidInput("Provided dataframe_records field is not a valid dataframe "
-                          "representation in 'records' format. Error: 'records mix objects "
-                          "and lists'");
+      return InvalidInput(
+          "Provided dataframe_records field is not a valid dataframe "
+          "representation in 'records' format. Error: 'records mix objects "
+          "and lists'");
     }
     if (kind == Kind::kLists) {
       CAIRN_ASSIGN_OR_RETURN(auto row, ReadRow(item, body));
@@ -459,7 +490,7 @@ class TensorBuilder {
     }
     std::vector<double> v;
     for (const Cell& c : cells_) {
-      v.push_back(c.kind == Cell::Kind::kNull ? std::numeric_limits<double>::quiet_NaN()
+      v.push_back(c.kind == Cell::Kind::kNull  ? std::numeric_limits<double>::quiet_NaN()
                   : c.kind == Cell::Kind::kInt ? static_cast<double>(c.i)
                                                : c.d);
     }
@@ -470,8 +501,11 @@ class TensorBuilder {
   std::string Label() const { return name_.empty() ? "the input" : "input '" + name_ + "'"; }
 
   std::unexpected<Error> Ragged(size_t depth) const {
-    return TensorError(Label() + " has an inhomogeneous shape after " + std::to_string(depth) +
-                       " dimensions");
+    // numpy.array's message, which MLflow passes on.
+    return InvalidInput(
+        "setting an array element with a sequence. The requested array has an "
+        "inhomogeneous shape after " +
+        std::to_string(depth) + " dimensions.");
   }
 
   Status Walk(sj::value& v, size_t depth) {
@@ -558,7 +592,9 @@ Result<std::vector<Tensor>> ParseInstances(sj::value& v, std::string_view body) 
       for (size_t k = 0; k < keys.size(); ++k) {
         sj::value fv;
         auto e = rec.find_field_unordered(keys[k]).get(fv);
-        if (e == simdjson::NO_SUCH_FIELD) return TensorError("KeyError(" + PyQuote(keys[k]) + ")");
+        if (e == simdjson::NO_SUCH_FIELD) {
+          return InvalidInput("The length of values for each input/column name are not the same");
+        }
         if (e) return Malformed(e, body);
         CAIRN_RETURN_IF_ERROR(builders[k].AddRow(fv));
       }
@@ -610,8 +646,9 @@ Result<std::vector<Tensor>> ParseInputs(sj::value& v, std::string_view body) {
 
 bool IsPandasNa(std::string_view s) {
   static const std::unordered_set<std::string_view> kNa = {
-      "",     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-      "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"};
+      "",     "#N/A",   "#N/A N/A", "#NA",  "-1.#IND", "-1.#QNAN", "-NaN",
+      "-nan", "1.#IND", "1.#QNAN",  "<NA>", "N/A",     "NA",       "NULL",
+      "NaN",  "None",   "n/a",      "nan",  "null"};
   return kNa.contains(s);
 }
 
@@ -648,11 +685,15 @@ std::unexpected<Error> CsvError(const std::string& what) {
 
 size_t Column::size() const {
   switch (type) {
-    case ColumnType::kInt64: return ints.size();
-    case ColumnType::kFloat64: return doubles.size();
-    case ColumnType::kBool: return bools.size();
+    case ColumnType::kInt64:
+      return ints.size();
+    case ColumnType::kFloat64:
+      return doubles.size();
+    case ColumnType::kBool:
+      return bools.size();
     case ColumnType::kString:
-    case ColumnType::kJson: return strings.size();
+    case ColumnType::kJson:
+      return strings.size();
   }
   return 0;
 }
@@ -671,8 +712,9 @@ Result<ScoringContentType> ParseScoringContentType(std::string_view content_type
     return s;
   };
   std::string_view mime = trim(content_type.substr(0, content_type.find(';')));
-  std::string_view rest =
-      content_type.find(';') == std::string_view::npos ? "" : content_type.substr(content_type.find(';') + 1);
+  std::string_view rest = content_type.find(';') == std::string_view::npos
+                              ? ""
+                              : content_type.substr(content_type.find(';') + 1);
   std::vector<std::string> unexpected;
   while (!rest.empty()) {
     std::string_view param = trim(rest.substr(0, rest.find(';')));
@@ -714,6 +756,28 @@ Result<ScoringRequest> ParseScoringJson(std::string_view body) {
     return InvalidInput(std::string(kRequiredInputFormat) + ". Received a list.");
   }
   if (t != sj::json_type::object) {
+    // type() looks at the first byte only: read the scalar to reject "nope" or "3 x".
+    simdjson::error_code e = simdjson::SUCCESS;
+    switch (t) {
+      case sj::json_type::null: {
+        bool is_null = false;
+        e = doc.is_null().get(is_null);
+        if (!e && !is_null) e = simdjson::N_ATOM_ERROR;
+        break;
+      }
+      case sj::json_type::boolean:
+        e = doc.get_bool().error();
+        break;
+      case sj::json_type::string:
+        e = doc.get_string().error();
+        break;
+      case sj::json_type::number:
+        e = doc.get_double().error();
+        break;
+      default:
+        break;
+    }
+    if (e) return Malformed(e, body);
     std::string_view py = PyTypeName(t);
     if (t == sj::json_type::number) {
       sj::number_type nt{};
@@ -881,14 +945,26 @@ namespace {
 
 void WriteElement(JsonWriter& w, const Tensor& t, int64_t i) {
   switch (t.datatype()) {
-    case DataType::kBool: w.Bool(t.values<uint8_t>()[static_cast<size_t>(i)] != 0); break;
-    case DataType::kBytes: w.String(t.strings()[static_cast<size_t>(i)]); break;
-    case DataType::kUint64: w.Raw(std::to_string(t.values<uint64_t>()[static_cast<size_t>(i)])); break;
-    case DataType::kInt64: w.Int(t.values<int64_t>()[static_cast<size_t>(i)]); break;
+    case DataType::kBool:
+      w.Bool(t.values<uint8_t>()[static_cast<size_t>(i)] != 0);
+      break;
+    case DataType::kBytes:
+      w.String(t.strings()[static_cast<size_t>(i)]);
+      break;
+    case DataType::kUint64:
+      w.Raw(std::to_string(t.values<uint64_t>()[static_cast<size_t>(i)]));
+      break;
+    case DataType::kInt64:
+      w.Int(t.values<int64_t>()[static_cast<size_t>(i)]);
+      break;
     case DataType::kFp16:
     case DataType::kFp32:
-    case DataType::kFp64: w.Double(t.AsDouble(i)); break;
-    default: w.Int(static_cast<int64_t>(t.AsDouble(i))); break;
+    case DataType::kFp64:
+      w.Double(t.AsDouble(i));
+      break;
+    default:
+      w.Int(static_cast<int64_t>(t.AsDouble(i)));
+      break;
   }
 }
 
@@ -941,11 +1017,21 @@ std::string WriteScoringPredictions(const DataFrame& frame) {
         continue;
       }
       switch (c.type) {
-        case ColumnType::kInt64: w.Int(c.ints[r]); break;
-        case ColumnType::kFloat64: w.Double(c.doubles[r]); break;
-        case ColumnType::kBool: w.Bool(c.bools[r] != 0); break;
-        case ColumnType::kString: w.String(c.strings[r]); break;
-        case ColumnType::kJson: w.Raw(c.strings[r]); break;
+        case ColumnType::kInt64:
+          w.Int(c.ints[r]);
+          break;
+        case ColumnType::kFloat64:
+          w.Double(c.doubles[r]);
+          break;
+        case ColumnType::kBool:
+          w.Bool(c.bools[r] != 0);
+          break;
+        case ColumnType::kString:
+          w.String(c.strings[r]);
+          break;
+        case ColumnType::kJson:
+          w.Raw(c.strings[r]);
+          break;
       }
     }
     w.EndObject();

@@ -21,8 +21,7 @@ std::unexpected<Error> Malformed(simdjson::error_code e) {
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' ||
-                        s.back() == '\t' || s.back() == ',' || s.back() == ']' ||
-                        s.back() == '}'))
+                        s.back() == '\t' || s.back() == ',' || s.back() == ']' || s.back() == '}'))
     s.remove_suffix(1);
   return s;
 }
@@ -135,7 +134,8 @@ class DataReader {
       if (auto e = std::move(item_result).get(item)) return Malformed(e);
       CAIRN_ASSIGN_OR_RETURN(sj::json_type it, TypeOf(item));
       const bool is_array = it == sj::json_type::array;
-      if (n >= shape_[depth]) return DimMismatch(depth, "more than " + std::to_string(shape_[depth]));
+      if (n >= shape_[depth])
+        return DimMismatch(depth, "more than " + std::to_string(shape_[depth]));
       if (leaf) {
         if (is_array) return Fail("'data' is nested deeper than shape " + ShapeToString(shape_));
         CAIRN_RETURN_IF_ERROR(Element(item, it));
@@ -157,9 +157,15 @@ class DataReader {
   std::unexpected<Error> BadValue(sj::value& v, sj::json_type t, std::string_view problem) const {
     std::string shown;
     switch (t) {
-      case sj::json_type::array: shown = "a list"; break;
-      case sj::json_type::object: shown = "an object"; break;
-      default: shown = std::string(TrimRight(v.raw_json_token())); break;
+      case sj::json_type::array:
+        shown = "a list";
+        break;
+      case sj::json_type::object:
+        shown = "an object";
+        break;
+      default:
+        shown = std::string(TrimRight(v.raw_json_token()));
+        break;
     }
     if (shown.size() > 64) shown = shown.substr(0, 61) + "...";
     return Fail("value " + shown + " at index " + std::to_string(count_) + " " +
@@ -258,17 +264,35 @@ class DataReader {
         Push<uint8_t>(b ? 1 : 0);
         break;
       }
-      case DataType::kUint8: s = Unsigned<uint8_t>(v, t); break;
-      case DataType::kUint16: s = Unsigned<uint16_t>(v, t); break;
-      case DataType::kUint32: s = Unsigned<uint32_t>(v, t); break;
-      case DataType::kUint64: s = Unsigned<uint64_t>(v, t); break;
-      case DataType::kInt8: s = Signed<int8_t>(v, t); break;
-      case DataType::kInt16: s = Signed<int16_t>(v, t); break;
-      case DataType::kInt32: s = Signed<int32_t>(v, t); break;
-      case DataType::kInt64: s = Signed<int64_t>(v, t); break;
+      case DataType::kUint8:
+        s = Unsigned<uint8_t>(v, t);
+        break;
+      case DataType::kUint16:
+        s = Unsigned<uint16_t>(v, t);
+        break;
+      case DataType::kUint32:
+        s = Unsigned<uint32_t>(v, t);
+        break;
+      case DataType::kUint64:
+        s = Unsigned<uint64_t>(v, t);
+        break;
+      case DataType::kInt8:
+        s = Signed<int8_t>(v, t);
+        break;
+      case DataType::kInt16:
+        s = Signed<int16_t>(v, t);
+        break;
+      case DataType::kInt32:
+        s = Signed<int32_t>(v, t);
+        break;
+      case DataType::kInt64:
+        s = Signed<int64_t>(v, t);
+        break;
       case DataType::kFp16:
       case DataType::kFp32:
-      case DataType::kFp64: s = Floating(v, t); break;
+      case DataType::kFp64:
+        s = Floating(v, t);
+        break;
       case DataType::kBytes: {
         std::string_view str;
         if (t != sj::json_type::string || v.get_string().get(str)) {
@@ -357,7 +381,8 @@ Result<Tensor> ParseInput(sj::object& obj, size_t index, size_t body_size, Binar
   CAIRN_ASSIGN_OR_RETURN(auto name_v, FindField(obj, "name"));
   if (!name_v) return InvalidArgument(label + ": missing 'name'");
   std::string_view name_sv;
-  if (name_v->get_string().get(name_sv)) return InvalidArgument(label + ": 'name' must be a string");
+  if (name_v->get_string().get(name_sv))
+    return InvalidArgument(label + ": 'name' must be a string");
   std::string name(name_sv);
   label = "input '" + name + "'";
 
@@ -391,10 +416,10 @@ Result<Tensor> ParseInput(sj::object& obj, size_t index, size_t body_size, Binar
   auto count = ShapeElementCount(shape);
   if (!count) return InvalidArgument(label + ": " + count.error().message());
   if (*count > options.max_elements) {
-    return MakeError(ErrorCode::kPayloadTooLarge,
-                     label + ": shape " + ShapeToString(shape) + " has " + std::to_string(*count) +
-                         " elements, more than the limit of " +
-                         std::to_string(options.max_elements));
+    return MakeError(ErrorCode::kPayloadTooLarge, label + ": shape " + ShapeToString(shape) +
+                                                      " has " + std::to_string(*count) +
+                                                      " elements, more than the limit of " +
+                                                      std::to_string(options.max_elements));
   }
 
   std::optional<uint64_t> binary_size;
@@ -441,8 +466,12 @@ Result<RequestedOutput> ParseRequestedOutput(sj::object& obj, size_t index) {
       return InvalidArgument("output '" + out.name + "': 'parameters' must be an object");
     }
     CAIRN_ASSIGN_OR_RETURN(auto bin_v, FindField(params, "binary_data"));
-    if (bin_v && bin_v->get_bool().get(out.binary_data)) {
-      return InvalidArgument("output '" + out.name + "': 'binary_data' must be a boolean");
+    if (bin_v) {
+      bool b = false;
+      if (bin_v->get_bool().get(b)) {
+        return InvalidArgument("output '" + out.name + "': 'binary_data' must be a boolean");
+      }
+      out.binary_data = b;
     }
     params.reset();
     std::string_view raw;
@@ -563,6 +592,11 @@ Result<InferRequest> ParseOipInferRequest(std::string_view json, std::string_vie
     } else if (key == "parameters") {
       sj::object params;
       if (v.get_object().get(params)) return InvalidArgument("'parameters' must be an object");
+      CAIRN_ASSIGN_OR_RETURN(auto all_binary, FindField(params, "binary_data_output"));
+      if (all_binary && all_binary->get_bool().get(req.binary_data_output)) {
+        return InvalidArgument("'binary_data_output' must be a boolean");
+      }
+      params.reset();
       std::string_view raw;
       if (auto e = params.raw_json().get(raw)) return Malformed(e);
       req.parameters_json = std::string(raw);
@@ -619,26 +653,65 @@ Result<InferRequest> ParseOipInferRequest(std::string_view json, std::string_vie
   return req;
 }
 
-std::string WriteOipInferResponse(const InferResponse& response) {
+OipResponseBody WriteOipInferResponse(const InferResponse& response,
+                                      const std::vector<bool>& binary) {
   JsonWriter w;
+  std::string tail;
   w.BeginObject();
   w.Field("model_name", response.model_name);
   if (!response.model_version.empty()) w.Field("model_version", response.model_version);
   if (!response.id.empty()) w.Field("id", response.id);
   w.Key("outputs").BeginArray();
-  for (const auto& t : response.outputs) {
+  for (size_t i = 0; i < response.outputs.size(); ++i) {
+    const Tensor& t = response.outputs[i];
     w.BeginObject();
     w.Field("name", t.name());
     w.Field("datatype", DataTypeName(t.datatype()));
     w.Key("shape");
     WriteShape(w, t.shape());
-    w.Key("data");
-    WriteTensorData(w, t);
+    if (i < binary.size() && binary[i]) {
+      const size_t before = tail.size();
+      if (t.datatype() == DataType::kBytes) {
+        for (const auto& s : t.strings()) {
+          const auto len = static_cast<uint32_t>(s.size());
+          for (int b = 0; b < 4; ++b) tail += static_cast<char>((len >> (8 * b)) & 0xff);
+          tail += s;
+        }
+      } else {
+        tail.append(reinterpret_cast<const char*>(t.raw().data()), t.raw().size());
+      }
+      w.Key("parameters").BeginObject();
+      w.Field("binary_data_size", static_cast<int64_t>(tail.size() - before));
+      w.EndObject();
+    } else {
+      w.Key("data");
+      WriteTensorData(w, t);
+    }
     w.EndObject();
   }
   w.EndArray();
   w.EndObject();
-  return w.Take();
+  OipResponseBody out;
+  out.body = w.Take();
+  out.json_size = out.body.size();
+  out.body += tail;
+  return out;
+}
+
+std::string WriteOipInferResponse(const InferResponse& response) {
+  return WriteOipInferResponse(response, {}).body;
+}
+
+std::vector<bool> OipBinaryOutputs(const InferRequest& request, const InferResponse& response) {
+  std::vector<bool> binary(response.outputs.size(), request.binary_data_output);
+  for (size_t i = 0; i < response.outputs.size(); ++i) {
+    for (const auto& wanted : request.outputs) {
+      if (wanted.name == response.outputs[i].name() && wanted.binary_data) {
+        binary[i] = *wanted.binary_data;
+      }
+    }
+  }
+  return binary;
 }
 
 std::string WriteOipError(std::string_view message) {

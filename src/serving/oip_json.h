@@ -46,6 +46,22 @@ Result<InferRequest> ParseOipInferRequest(std::string_view json, std::string_vie
 // Data is written flat in row-major order; model_version and id are omitted when empty.
 std::string WriteOipInferResponse(const InferResponse& response);
 
+// The binary tensor data extension for responses: outputs whose flag in
+// `binary` is set carry "parameters":{"binary_data_size":N} instead of "data",
+// and their bytes follow the JSON in output order (same encoding as requests).
+// The handler sends `body` and, when has_binary(), the header
+// Inference-Header-Content-Length: json_size.
+struct OipResponseBody {
+  std::string body;
+  size_t json_size = 0;
+  bool has_binary() const { return json_size != body.size(); }
+};
+// Which of the response's outputs the request wants in binary (per requested
+// output, or all of them with binary_data_output).
+std::vector<bool> OipBinaryOutputs(const InferRequest& request, const InferResponse& response);
+OipResponseBody WriteOipInferResponse(const InferResponse& response,
+                                      const std::vector<bool>& binary);
+
 // {"error": "<message>"} (the OIP error body, any status).
 std::string WriteOipError(std::string_view message);
 

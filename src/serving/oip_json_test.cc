@@ -40,7 +40,7 @@ TEST(OipParseTest, FlatFp32Request) {
   EXPECT_EQ(v[5], 0.6f);
   ASSERT_EQ(r->outputs.size(), 1u);
   EXPECT_EQ(r->outputs[0].name, "out");
-  EXPECT_TRUE(r->outputs[0].binary_data);
+  EXPECT_EQ(r->outputs[0].binary_data, std::optional<bool>(true));
   EXPECT_EQ(r->outputs[0].parameters_json, R"({"binary_data":true})");
 }
 
@@ -161,7 +161,8 @@ TEST(OipParseTest, ShapeMismatches) {
             "input 'x': 'data' mixes lists and values");
   EXPECT_EQ(ErrorOf(One("FP32", "[2,3]", "[1,2,3,[4,5,6]]")),
             "input 'x': 'data' mixes lists and values");
-  EXPECT_EQ(ErrorOf(One("FP32", "[2,-3]", "[]")), "input 'x': shape [2,-3] has a negative dimension");
+  EXPECT_EQ(ErrorOf(One("FP32", "[2,-3]", "[]")),
+            "input 'x': shape [2,-3] has a negative dimension");
   EXPECT_EQ(ErrorOf(One("FP32", "[2,3]", "7")), "input 'x': 'data' must be a list");
   EXPECT_EQ(ErrorOf(One("FP32", "[2,\"3\"]", "[]")),
             "input 'x': 'shape' must be a list of integers");
@@ -218,9 +219,10 @@ TEST(OipParseTest, StructuralErrors) {
 }
 
 TEST(OipParseTest, MalformedJsonIsBadRequest) {
-  for (std::string_view body : {R"({"inputs":[{"name":"x",)", R"([1,2])", "", "nope",
-                                R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]} x)",
-                                R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,]}]})"}) {
+  for (std::string_view body :
+       {R"({"inputs":[{"name":"x",)", R"([1,2])", "", "nope",
+        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]} x)",
+        R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,]}]})"}) {
     auto r = Parse(body);
     ASSERT_FALSE(r) << body;
     EXPECT_EQ(r.error().code(), ErrorCode::kBadRequest) << body << ": " << r.error().message();
@@ -296,7 +298,8 @@ TEST(OipWriteTest, ResponseRoundTripsThroughParser) {
   resp.outputs.push_back(*Tensor::FromValues<double>("x", DataType::kFp64, {3}, d));
   std::string json = WriteOipInferResponse(resp);
   // The outputs array has the shape of a request's inputs.
-  std::string as_request = "{\"inputs\":" + json.substr(json.find('['), json.size() - json.find('[') - 1) + "}";
+  std::string as_request =
+      "{\"inputs\":" + json.substr(json.find('['), json.size() - json.find('[') - 1) + "}";
   auto r = Parse(as_request);
   ASSERT_TRUE(r) << r.error().message() << " in " << as_request;
   EXPECT_EQ(r->inputs[0].values<double>()[0], 1e-300);
@@ -318,6 +321,99 @@ TEST(OipWriteTest, ErrorAndMetadata) {
   ServerMetadata s{"cairn", "0.1.0", {"binary_tensor_data"}};
   EXPECT_EQ(WriteOipServerMetadata(s),
             R"({"name":"cairn","version":"0.1.0","extensions":["binary_tensor_data"]})");
+}
+
+}  // namespace
+}  // namespace cairn::serving
+
+namespace cairn::serving {
+namespace {
+
+TEST(OipWriteTest, BinaryOutputs) {
+  auto req = ParseOipInferRequest(
+      R"({"parameters":{"binary_data_output":true},
+          "inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],
+          "outputs":[{"name":"prob"},{"name":"label","parameters":{"binary_data":false}}]})");
+  ASSERT_TRUE(req) << req.error().message();
+  EXPECT_TRUE(req->binary_data_output);
+  EXPECT_EQ(req->parameters_json, R"({"binary_data_output":true})");
+
+  InferResponse resp;
+  resp.model_name = "m";
+  std::vector<float> p{0.5f, 2.0f};
+  resp.outputs.push_back(*Tensor::FromValues<float>("prob", DataType::kFp32, {2}, p));
+  resp.outputs.push_back(*Tensor::FromStrings("label", {1}, {"a"}));
+  resp.outputs.push_back(*Tensor::FromStrings("extra", {2}, {"hi", ""}));
+  auto binary = OipBinaryOutputs(*req, resp);
+  EXPECT_EQ(binary, (std::vector<bool>{true, false, true}));
+
+  OipResponseBody out = WriteOipInferResponse(resp, binary);
+  ASSERT_TRUE(out.has_binary());
+  const std::string json = out.body.substr(0, out.json_size);
+  EXPECT_EQ(
+      json,
+      R"({"model_name":"m","outputs":[)"
+      R"({"name":"prob","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}},)"
+      R"({"name":"label","datatype":"BYTES","shape":[1],"data":["a"]},)"
+      R"({"name":"extra","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}}]})");
+  const std::string tail = out.body.substr(out.json_size);
+  ASSERT_EQ(tail.size(), 18u);
+  float f1 = 0;
+  std::memcpy(&f1, tail.data() + 4, 4);
+  EXPECT_EQ(f1, 2.0f);
+  EXPECT_EQ(tail.substr(8), std::string("\x02\0\0\0hi\0\0\0\0", 10));
+
+  // What the server wrote in binary, a client could send back as an input.
+  auto echo = ParseOipInferRequest(
+      R"({"inputs":[{"name":"prob","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}},
+                    {"name":"extra","datatype":"BYTES","shape":[2],"parameters":{"binary_data_size":10}}]})",
+      tail);
+  ASSERT_TRUE(echo) << echo.error().message();
+  EXPECT_EQ(echo->inputs[0].values<float>()[0], 0.5f);
+  EXPECT_EQ(echo->inputs[1].strings(), (std::vector<std::string>{"hi", ""}));
+
+  OipResponseBody plain = WriteOipInferResponse(resp, {});
+  EXPECT_FALSE(plain.has_binary());
+  EXPECT_EQ(plain.body, WriteOipInferResponse(resp));
+}
+
+}  // namespace
+}  // namespace cairn::serving
+
+namespace cairn::serving {
+namespace {
+
+// The exact body tritonclient (HTTP, 2.x) sends for five inputs, three of them
+// in binary (its default) and two as JSON, asking for outputs y (binary) and z.
+// The response format of BinaryOutputs above was checked the same way:
+// tritonclient.http.InferResult.from_response_body decodes it.
+TEST(OipParseTest, TritonclientRequest) {
+  const std::string json =
+      R"({"id":"7","inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","parameters":{"binary_data_size":24}},)"
+      R"({"name":"s","shape":[2],"datatype":"BYTES","parameters":{"binary_data_size":10}},)"
+      R"({"name":"u","shape":[1,2],"datatype":"UINT8","data":[1,255]},)"
+      R"({"name":"f16","shape":[2],"datatype":"FP16","parameters":{"binary_data_size":4}},)"
+      R"({"name":"bo","shape":[2],"datatype":"BOOL","data":[true,false]}],)"
+      R"("outputs":[{"name":"y","parameters":{"binary_data":true}},{"name":"z","parameters":{"binary_data":false}}]})";
+  const std::string binary(
+      "\x00\x00\x00\x00\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40\x00\x00"
+      "\xa0\x40\x02\x00\x00\x00\x61\x62\x00\x00\x00\x00\x00\x38\x00\xc0",
+      38);
+  auto r = ParseOipInferRequest(json, binary);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->id, "7");
+  ASSERT_EQ(r->inputs.size(), 5u);
+  auto x = r->inputs[0].values<float>();
+  EXPECT_EQ(std::vector<float>(x.begin(), x.end()), (std::vector<float>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(r->inputs[1].strings(), (std::vector<std::string>{"ab", ""}));
+  EXPECT_EQ(r->inputs[2].values<uint8_t>()[1], 255);
+  EXPECT_EQ(r->inputs[3].AsDouble(0), 0.5);
+  EXPECT_EQ(r->inputs[3].AsDouble(1), -2.0);
+  EXPECT_EQ(r->inputs[4].values<uint8_t>()[0], 1);
+  ASSERT_EQ(r->outputs.size(), 2u);
+  EXPECT_EQ(r->outputs[0].binary_data, std::optional<bool>(true));
+  EXPECT_EQ(r->outputs[1].binary_data, std::optional<bool>(false));
+  EXPECT_FALSE(r->binary_data_output);
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 namespace cairn::serving {
 namespace {
 
-constexpr std::array<std::string_view, 13> kNames = {
-    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-    "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"};
+constexpr std::array<std::string_view, 13> kNames = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64",
+                                                     "INT8", "INT16", "INT32",  "INT64",  "FP16",
+                                                     "FP32", "FP64",  "BYTES"};
 constexpr std::array<size_t, 13> kSizes = {1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 0};
 
 }  // namespace
@@ -66,7 +66,8 @@ float HalfToFloat(uint16_t h) {
 Result<int64_t> ShapeElementCount(std::span<const int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) return InvalidArgument("shape " + ShapeToString(shape) + " has a negative dimension");
+    if (d < 0)
+      return InvalidArgument("shape " + ShapeToString(shape) + " has a negative dimension");
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) {
       return InvalidArgument("shape " + ShapeToString(shape) + " is too large");
     }
@@ -143,19 +144,32 @@ Result<Tensor> Tensor::FromStrings(std::string name, std::vector<int64_t> shape,
 double Tensor::AsDouble(int64_t i) const {
   const size_t k = static_cast<size_t>(i);
   switch (datatype_) {
-    case DataType::kBool: return values<uint8_t>()[k] ? 1.0 : 0.0;
-    case DataType::kUint8: return values<uint8_t>()[k];
-    case DataType::kUint16: return values<uint16_t>()[k];
-    case DataType::kUint32: return values<uint32_t>()[k];
-    case DataType::kUint64: return static_cast<double>(values<uint64_t>()[k]);
-    case DataType::kInt8: return values<int8_t>()[k];
-    case DataType::kInt16: return values<int16_t>()[k];
-    case DataType::kInt32: return values<int32_t>()[k];
-    case DataType::kInt64: return static_cast<double>(values<int64_t>()[k]);
-    case DataType::kFp16: return HalfToFloat(values<uint16_t>()[k]);
-    case DataType::kFp32: return values<float>()[k];
-    case DataType::kFp64: return values<double>()[k];
-    case DataType::kBytes: break;
+    case DataType::kBool:
+      return values<uint8_t>()[k] ? 1.0 : 0.0;
+    case DataType::kUint8:
+      return values<uint8_t>()[k];
+    case DataType::kUint16:
+      return values<uint16_t>()[k];
+    case DataType::kUint32:
+      return values<uint32_t>()[k];
+    case DataType::kUint64:
+      return static_cast<double>(values<uint64_t>()[k]);
+    case DataType::kInt8:
+      return values<int8_t>()[k];
+    case DataType::kInt16:
+      return values<int16_t>()[k];
+    case DataType::kInt32:
+      return values<int32_t>()[k];
+    case DataType::kInt64:
+      return static_cast<double>(values<int64_t>()[k]);
+    case DataType::kFp16:
+      return HalfToFloat(values<uint16_t>()[k]);
+    case DataType::kFp32:
+      return values<float>()[k];
+    case DataType::kFp64:
+      return values<double>()[k];
+    case DataType::kBytes:
+      break;
   }
   return 0.0;
 }

@@ -50,19 +50,56 @@ std::optional<DataType> DataTypeFromName(std::string_view name);
 size_t DataTypeSize(DataType t);
 
 // The C++ type a fixed-size datatype is stored as (bool -> uint8_t, FP16 -> uint16_t bits).
-template <DataType T> struct StorageOf;
-template <> struct StorageOf<DataType::kBool> { using type = uint8_t; };
-template <> struct StorageOf<DataType::kUint8> { using type = uint8_t; };
-template <> struct StorageOf<DataType::kUint16> { using type = uint16_t; };
-template <> struct StorageOf<DataType::kUint32> { using type = uint32_t; };
-template <> struct StorageOf<DataType::kUint64> { using type = uint64_t; };
-template <> struct StorageOf<DataType::kInt8> { using type = int8_t; };
-template <> struct StorageOf<DataType::kInt16> { using type = int16_t; };
-template <> struct StorageOf<DataType::kInt32> { using type = int32_t; };
-template <> struct StorageOf<DataType::kInt64> { using type = int64_t; };
-template <> struct StorageOf<DataType::kFp16> { using type = uint16_t; };
-template <> struct StorageOf<DataType::kFp32> { using type = float; };
-template <> struct StorageOf<DataType::kFp64> { using type = double; };
+template <DataType T>
+struct StorageOf;
+template <>
+struct StorageOf<DataType::kBool> {
+  using type = uint8_t;
+};
+template <>
+struct StorageOf<DataType::kUint8> {
+  using type = uint8_t;
+};
+template <>
+struct StorageOf<DataType::kUint16> {
+  using type = uint16_t;
+};
+template <>
+struct StorageOf<DataType::kUint32> {
+  using type = uint32_t;
+};
+template <>
+struct StorageOf<DataType::kUint64> {
+  using type = uint64_t;
+};
+template <>
+struct StorageOf<DataType::kInt8> {
+  using type = int8_t;
+};
+template <>
+struct StorageOf<DataType::kInt16> {
+  using type = int16_t;
+};
+template <>
+struct StorageOf<DataType::kInt32> {
+  using type = int32_t;
+};
+template <>
+struct StorageOf<DataType::kInt64> {
+  using type = int64_t;
+};
+template <>
+struct StorageOf<DataType::kFp16> {
+  using type = uint16_t;
+};
+template <>
+struct StorageOf<DataType::kFp32> {
+  using type = float;
+};
+template <>
+struct StorageOf<DataType::kFp64> {
+  using type = double;
+};
 
 // IEEE-754 binary16 conversions (round to nearest even; overflow gives +-inf).
 uint16_t FloatToHalf(float f);
@@ -87,8 +124,8 @@ class Tensor {
                                     std::vector<std::string> strings);
   // Copies typed values; T must be the storage type of `datatype` (StorageOf).
   template <typename T>
-  static Result<Tensor> FromValues(std::string name, DataType datatype,
-                                   std::vector<int64_t> shape, std::span<const T> values) {
+  static Result<Tensor> FromValues(std::string name, DataType datatype, std::vector<int64_t> shape,
+                                   std::span<const T> values) {
     static_assert(std::is_trivially_copyable_v<T>);
     if (DataTypeSize(datatype) != sizeof(T)) {
       return InvalidArgument("tensor '" + name + "': element type does not match " +
@@ -135,15 +172,18 @@ class Tensor {
 // An output the client asked for (OIP "outputs" of a request).
 struct RequestedOutput {
   std::string name;
-  bool binary_data = false;     // OIP binary tensor extension: answer in binary
+  // OIP binary tensor extension: answer this output in binary (true) or JSON
+  // (false); unset: as the request's binary_data_output says.
+  std::optional<bool> binary_data;
   std::string parameters_json;  // the raw "parameters" object, "" if absent
 };
 
 struct InferRequest {
-  std::string id;                        // "" if the client sent none
+  std::string id;  // "" if the client sent none
   std::vector<Tensor> inputs;
   std::vector<RequestedOutput> outputs;  // empty: all outputs
   std::string parameters_json;           // the raw request "parameters" object, "" if absent
+  bool binary_data_output = false;       // parameters.binary_data_output: all outputs in binary
 };
 
 struct InferResponse {

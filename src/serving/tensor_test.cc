@@ -9,8 +9,8 @@ namespace cairn::serving {
 namespace {
 
 TEST(DataTypeTest, NamesRoundTripForEveryType) {
-  const char* names[] = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-                         "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"};
+  const char* names[] = {"BOOL",  "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+                         "INT32", "INT64", "FP16",   "FP32",   "FP64",   "BYTES"};
   const size_t sizes[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 2, 4, 8, 0};
   for (size_t i = 0; i < 13; ++i) {
     auto t = DataTypeFromName(names[i]);
