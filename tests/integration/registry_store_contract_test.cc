@@ -905,6 +905,19 @@ TEST_P(RegistryStoreContractTest, ApprovalsLifecycle) {
 
 // ---------------------------------------------------------------- webhooks
 
+// The audit log names webhooks and approvals by id: an id must never come
+// back, even after the newest row is deleted.
+TEST_P(RegistryStoreContractTest, IdsTheAuditNamesAreNeverReused) {
+  auto first = reg().CreateWebhook(Webhook{.url = "http://one", .secret = "s"}, By("a", 1));
+  ASSERT_TRUE(first) << first.error().ToString();
+  auto second = reg().CreateWebhook(Webhook{.url = "http://two", .secret = "s"}, By("a", 2));
+  ASSERT_TRUE(second) << second.error().ToString();
+  ASSERT_TRUE(reg().DeleteWebhook(second->id, By("a", 3)));
+  auto third = reg().CreateWebhook(Webhook{.url = "http://three", .secret = "s"}, By("a", 4));
+  ASSERT_TRUE(third) << third.error().ToString();
+  EXPECT_GT(third->id, second->id);
+}
+
 TEST_P(RegistryStoreContractTest, WebhooksAndTheirOutbox) {
   NewModel("fraud");
   NewModel("other");

@@ -27,6 +27,9 @@ inline std::string LikeCondition(Dialect d, std::string_view lhs, bool case_inse
 // Rewrites the portable DDL tokens used by migrations:
 //   @ID_PK@        an integer primary key the engine assigns (next = max + 1 on
 //                  SQLite, an identity column on PostgreSQL)
+//   @ID_PK_NEVER_REUSED@ the same, but an id is never given twice, even after
+//                  the newest row is deleted (AUTOINCREMENT on SQLite; identity
+//                  columns never reuse on PostgreSQL): for ids the audit log names
 //   @WITHOUT_ROWID@ SQLite's clustered-table option (empty on PostgreSQL)
 //   @TEXT@         text compared by bytes (SQLite's default BINARY; COLLATE "C")
 std::string RewriteDdl(Dialect d, std::string_view ddl);

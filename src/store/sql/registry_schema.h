@@ -12,8 +12,9 @@
 // - model_versions.logged_model_id is MLflow 3's `model_id` of the version
 //   (renamed here so it cannot be confused with the registered model id).
 // - audit_log names the model by text and references nothing: entries
-//   outlive what they describe. Its id only grows (no row is ever deleted,
-//   so SQLite's max + 1 never reuses one).
+//   outlive what they describe. Ids the audit log names (approvals,
+//   webhooks, deliveries) and its own are never reused, even after the
+//   newest row is deleted (@ID_PK_NEVER_REUSED@).
 // - webhooks.model_id is NULL for a subscription to every model.
 // - webhook_deliveries is the outbox; (status, next_attempt_at) serves the
 //   dispatcher's "due now" scan.
@@ -86,7 +87,7 @@ CREATE TABLE model_aliases (
 ) @WITHOUT_ROWID@;
 CREATE INDEX model_aliases_by_version ON model_aliases (model_id, version);
 CREATE TABLE alias_history (
-  history_id @ID_PK@,
+  history_id @ID_PK_NEVER_REUSED@,
   model_id BIGINT NOT NULL REFERENCES registered_models (model_id) ON DELETE CASCADE,
   alias @TEXT@ NOT NULL,
   version BIGINT NOT NULL,
@@ -95,7 +96,7 @@ CREATE TABLE alias_history (
 );
 CREATE INDEX alias_history_by_alias ON alias_history (model_id, alias, history_id);
 CREATE TABLE audit_log (
-  audit_id @ID_PK@,
+  audit_id @ID_PK_NEVER_REUSED@,
   time BIGINT NOT NULL,
   actor @TEXT@ NOT NULL,
   action @TEXT@ NOT NULL,
@@ -110,7 +111,7 @@ CREATE INDEX audit_log_by_model ON audit_log (model_name, audit_id);
 CREATE INDEX audit_log_by_actor ON audit_log (actor, audit_id);
 CREATE INDEX audit_log_by_time ON audit_log (time);
 CREATE TABLE approval_requests (
-  approval_id @ID_PK@,
+  approval_id @ID_PK_NEVER_REUSED@,
   model_id BIGINT NOT NULL REFERENCES registered_models (model_id) ON DELETE CASCADE,
   kind @TEXT@ NOT NULL,
   target @TEXT@ NOT NULL,
@@ -127,7 +128,7 @@ CREATE TABLE approval_requests (
 CREATE INDEX approval_requests_by_model ON approval_requests (model_id, status, approval_id);
 CREATE INDEX approval_requests_by_status ON approval_requests (status, approval_id);
 CREATE TABLE webhooks (
-  webhook_id @ID_PK@,
+  webhook_id @ID_PK_NEVER_REUSED@,
   model_id BIGINT REFERENCES registered_models (model_id) ON DELETE CASCADE,
   url @TEXT@ NOT NULL,
   secret @TEXT@ NOT NULL DEFAULT '',
@@ -141,7 +142,7 @@ CREATE TABLE webhook_events (
   PRIMARY KEY (webhook_id, event)
 ) @WITHOUT_ROWID@;
 CREATE TABLE webhook_deliveries (
-  delivery_id @ID_PK@,
+  delivery_id @ID_PK_NEVER_REUSED@,
   webhook_id BIGINT NOT NULL REFERENCES webhooks (webhook_id) ON DELETE CASCADE,
   event @TEXT@ NOT NULL,
   payload @TEXT@ NOT NULL DEFAULT '',
