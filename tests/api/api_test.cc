@@ -21,7 +21,8 @@
 //     "expect_text": "OK",                           // exact non-JSON body
 //     "capture": {"run_id": "run.info.run_id"},      // dotted paths; array indices are numbers
 //     "target": "receiver",                          // send to the webhook receiver, not the app
-//     "poll_ms": 5000                                // resend until status and expect match
+//     "poll_ms": 5000,                               // resend until status and expect match
+//     "sleep_ms": 5                                  // wait before sending (distinct timestamps)
 //   }]
 // }
 //
@@ -362,6 +363,9 @@ class ApiCaseTest : public ::testing::TestWithParam<std::string> {
   }
 
   void RunStep(const json& step, Vars& vars, const std::string& label) {
+    if (int sleep_ms = step.value("sleep_ms", 0); sleep_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    }
     const int poll_ms = step.value("poll_ms", 0);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(poll_ms);
     while (poll_ms > 0 && std::chrono::steady_clock::now() < deadline) {
