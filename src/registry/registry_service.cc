@@ -92,6 +92,32 @@ std::string Payload(const EventInfo& e) {
   return w.Take();
 }
 
+// The fields every event carries; callers add what is specific to theirs.
+EventInfo NewEvent(std::string event, std::string model_name, int64_t version,
+                   const store::Actor& who) {
+  EventInfo info;
+  info.event = std::move(event);
+  info.model_name = std::move(model_name);
+  info.version = version;
+  info.actor = who.user;
+  info.time = who.time;
+  return info;
+}
+
+// An approval's event: its target as an alias or a stage, and the request.
+EventInfo ApprovalEvent(std::string event, const store::ApprovalRequest& r,
+                        const store::ApprovalRequest* shown, const std::string& comment,
+                        const store::Actor& who) {
+  EventInfo info = NewEvent(std::move(event), r.model_name, r.version, who);
+  info.alias = r.kind == "alias" ? r.target : "";
+  info.stage = r.kind == "stage" ? r.target : "";
+  info.approval = shown;
+  info.comment = comment;
+  return info;
+}
+
+store::Event ToEvent(const EventInfo& info) { return {info.event, Payload(info)}; }
+
 std::string JoinRepoPath(std::string_view a, std::string_view b) {
   while (!b.empty() && b.front() == '/') b.remove_prefix(1);
   while (!b.empty() && b.back() == '/') b.remove_suffix(1);
@@ -515,12 +541,7 @@ Result<store::ModelVersion> RegistryService::CreateModelVersion(const CreateVers
   // copy and the event payload are made there. (The store reads `event`
   // after calling place.)
   nv.place = [&](int64_t version) -> Result<std::string> {
-    EventInfo info;
-    info.event = event.name;
-    info.model_name = r.name;
-    info.version = version;
-    info.actor = who.user;
-    info.time = who.time;
+    EventInfo info = NewEvent(event.name, r.name, version, who);
     info.source = r.source;
     info.run_id = nv.run_id;
     event.payload = Payload(info);
@@ -598,14 +619,9 @@ Result<MutationOutcome> RegistryService::ApplyStage(const std::string& name, int
                                                     const std::string& stage, bool archive_existing,
                                                     const std::string& actor) {
   store::Actor who = ActorOf(actor);
-  EventInfo info;
-  info.event = "model_version.stage_transitioned";
-  info.model_name = name;
-  info.version = version;
+  EventInfo info = NewEvent("model_version.stage_transitioned", name, version, who);
   info.stage = stage;
-  info.actor = who.user;
-  info.time = who.time;
-  store::Event event{info.event, Payload(info)};
+  store::Event event = ToEvent(info);
   CAIRN_ASSIGN_OR_RETURN(
       store::ModelVersion v,
       registry_.TransitionStage(name, version, stage, archive_existing, who, event));
@@ -622,17 +638,7 @@ Result<MutationOutcome> RegistryService::RequestApproval(const store::ApprovalRe
   req.status = "pending";
   req.requested_by = who.user;
   req.requested_at = who.time;
-  EventInfo info;
-  info.event = "approval.requested";
-  info.model_name = r.model_name;
-  info.version = r.version;
-  info.alias = r.kind == "alias" ? r.target : "";
-  info.stage = r.kind == "stage" ? r.target : "";
-  info.actor = who.user;
-  info.time = who.time;
-  info.approval = &req;
-  info.comment = r.comment;
-  store::Event event{info.event, Payload(info)};
+  store::Event event = ToEvent(ApprovalEvent("approval.requested", r, &req, r.comment, who));
   CAIRN_ASSIGN_OR_RETURN(store::ApprovalRequest created, registry_.CreateApproval(req, who, event));
   Notify();
   MutationOutcome out;
@@ -680,14 +686,9 @@ Result<MutationOutcome> RegistryService::ApplyAlias(const std::string& name,
                                                     const std::string& alias, int64_t version,
                                                     const std::string& actor) {
   store::Actor who = ActorOf(actor);
-  EventInfo info;
-  info.event = "alias.set";
-  info.model_name = name;
-  info.version = version;
+  EventInfo info = NewEvent("alias.set", name, version, who);
   info.alias = alias;
-  info.actor = who.user;
-  info.time = who.time;
-  store::Event event{info.event, Payload(info)};
+  store::Event event = ToEvent(info);
   CAIRN_RETURN_IF_ERROR(registry_.SetAlias(name, alias, version, who, event));
   Notify();
   CAIRN_ASSIGN_OR_RETURN(store::ModelVersion v, registry_.GetModelVersion(name, version));
@@ -734,14 +735,9 @@ Status RegistryService::DeleteAlias(const std::string& name, const std::string& 
   store::Actor who = ActorOf(actor);
   int64_t version = 0;
   if (auto current = registry_.GetVersionByAlias(name, alias)) version = current->version;
-  EventInfo info;
-  info.event = "alias.deleted";
-  info.model_name = name;
-  info.version = version;
+  EventInfo info = NewEvent("alias.deleted", name, version, who);
   info.alias = alias;
-  info.actor = who.user;
-  info.time = who.time;
-  store::Event event{info.event, Payload(info)};
+  store::Event event = ToEvent(info);
   CAIRN_RETURN_IF_ERROR(registry_.DeleteAlias(name, alias, who, event));
   Notify();
   return {};
@@ -846,17 +842,7 @@ Result<MutationOutcome> RegistryService::DecideApproval(int64_t id, bool approve
   decided.decided_by = who.user;
   decided.decided_at = who.time;
   decided.decision_comment = comment;
-  EventInfo info;
-  info.event = "approval.decided";
-  info.model_name = r.model_name;
-  info.version = r.version;
-  info.alias = r.kind == "alias" ? r.target : "";
-  info.stage = r.kind == "stage" ? r.target : "";
-  info.actor = who.user;
-  info.time = who.time;
-  info.approval = &decided;
-  info.comment = comment;
-  store::Event event{info.event, Payload(info)};
+  store::Event event = ToEvent(ApprovalEvent("approval.decided", r, &decided, comment, who));
   CAIRN_ASSIGN_OR_RETURN(store::ApprovalRequest stored,
                          registry_.DecideApproval(id, approve, comment, who, event));
   Notify();
