@@ -60,6 +60,20 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class Connection;
 
+// One asynchronous request waiting for its Responder. Shared by the core's
+// `pending` set and the Responder's guard. `connection` is the strong
+// reference that keeps the Connection (and its Request) alive while the
+// handler works; it is taken exactly once, under `mu`, either by the
+// Responder (which posts the response to the connection's strand while still
+// holding `mu`) or by HttpServer::Stop after the io threads were joined
+// (which drops the response that may still come). Holding `mu` across the
+// post is what makes a late Responder safe: Stop cannot destroy the
+// io_context between the check and the post.
+struct AsyncSlot {
+  std::mutex mu;
+  std::shared_ptr<Connection> connection;  // null once answered or detached
+};
+
 // Everything the io threads share. Outlives every Connection: the io_context
 // (which owns pending handlers, hence Connections) is destroyed first.
 struct ServerCore {
@@ -80,8 +94,13 @@ struct ServerCore {
   std::mutex mu;
   std::condition_variable drained;             // signalled when connections becomes empty
   std::unordered_set<Connection*> connections;  // guarded by mu
+  std::unordered_set<std::shared_ptr<AsyncSlot>> pending;  // guarded by mu
 
   std::unique_ptr<net::io_context> ioc;
+  // Keeps the io threads running while asynchronous answers may still be
+  // posted (the connections waiting for them have no pending I/O); released
+  // when the shutdown grace ends.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;  // on its own strand
   std::optional<net::steady_timer> accept_retry;
 };
@@ -414,6 +433,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     phase_ = Phase::kHandling;
     stream_.expires_never();
     response_ = Response();
+    if (route_->async_handler) {
+      DispatchAsync();
+      return;
+    }
     // The one last-resort catch: nothing a handler throws escapes the server.
     try {
       response_ = route_->handler(request_);
@@ -431,6 +454,67 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Write();
   }
 
+  // The route answers later through a Responder (see server.h). The guard
+  // answers 500 if every copy of the Responder is dropped unanswered.
+  void DispatchAsync() {
+    auto slot = std::make_shared<AsyncSlot>();
+    slot->connection = shared_from_this();
+    {
+      std::lock_guard lock(core_->mu);
+      core_->pending.insert(slot);
+    }
+    struct Guard {
+      std::shared_ptr<AsyncSlot> slot;
+      std::atomic<bool> answered{false};
+      void Answer(Response r) {
+        if (answered.exchange(true)) return;
+        std::lock_guard lock(slot->mu);
+        std::shared_ptr<Connection> c = std::move(slot->connection);
+        if (!c) return;  // detached by Stop: the connection is gone
+        net::any_io_executor ex = c->executor();
+        net::post(ex, [c = std::move(c), slot = slot, r = std::move(r)]() mutable {
+          c->OnAsyncResponse(slot, std::move(r));
+        });
+      }
+      ~Guard() {
+        if (!answered.load()) {
+          Answer(ErrorResponse(
+              Error(ErrorCode::kInternal, "internal error: the handler dropped the request")));
+        }
+      }
+    };
+    auto guard = std::make_shared<Guard>();
+    guard->slot = slot;
+    Responder respond = [guard](Response r) { guard->Answer(std::move(r)); };
+    try {
+      route_->async_handler(request_, std::move(respond));
+    } catch (const std::exception& e) {
+      CAIRN_LOG_ERROR("http: handler for {} {} threw: {}", method_text_, request_.target,
+                      e.what());
+      guard->Answer(ErrorResponse(
+          Error(ErrorCode::kInternal, std::string("internal error: ") + e.what())));
+    } catch (...) {
+      CAIRN_LOG_ERROR("http: handler for {} {} threw a non-std exception", method_text_,
+                      request_.target);
+      guard->Answer(
+          ErrorResponse(Error(ErrorCode::kInternal, "internal error: unknown exception")));
+    }
+  }
+
+ public:
+  // On the strand: the Responder's answer arrived.
+  void OnAsyncResponse(const std::shared_ptr<AsyncSlot>& slot, Response r) {
+    {
+      std::lock_guard lock(core_->mu);
+      core_->pending.erase(slot);
+    }
+    if (phase_ != Phase::kHandling) return;  // closed meanwhile (forced stop)
+    response_ = std::move(r);
+    RemoveSpoolFile();
+    Write();
+  }
+
+ private:
   // ---- writing -----------------------------------------------------------
 
   void SendError(Response r) {
@@ -851,6 +935,7 @@ Result<int> HttpServer::Start() {
   if (ec) return fail("read the bound port of");
 
   core.Accept();
+  core.work.emplace(core.ioc->get_executor());
   for (int i = 0; i < threads; ++i) {
     impl_->threads.emplace_back([ioc = core.ioc.get()] {
       for (;;) {
@@ -906,6 +991,7 @@ void HttpServer::Stop() {
                      core.connections.size());
     }
   }
+  core.work.reset();
   // 4. Force-close what is left. A handler still blocked finishes first (it
   //    runs on the connection's strand); its response is then dropped.
   core.ForEachConnection([](const std::shared_ptr<Connection>& c) {
@@ -915,6 +1001,27 @@ void HttpServer::Stop() {
   // work and the threads return.
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  // 5. Requests whose async handler has not answered yet: drop their
+  //    connections here (the io_context still exists, so their sockets close
+  //    cleanly); a Responder called later finds its slot detached.
+  std::vector<std::shared_ptr<AsyncSlot>> pending;
+  {
+    std::lock_guard lock(core.mu);
+    pending.assign(core.pending.begin(), core.pending.end());
+    core.pending.clear();
+  }
+  if (!pending.empty()) {
+    CAIRN_LOG_WARN("http: {} asynchronous request(s) unanswered after the shutdown grace",
+                   pending.size());
+  }
+  for (auto& slot : pending) {
+    std::shared_ptr<Connection> c;
+    {
+      std::lock_guard lock(slot->mu);
+      c = std::move(slot->connection);
+    }
+    c.reset();  // outside slot->mu: ~Connection takes core.mu
+  }
   core.acceptor.reset();
   core.accept_retry.reset();
   core.ioc.reset();  // destroys any handler still queued (and its Connection)

@@ -71,6 +71,19 @@ struct Response {
 
 using Handler = std::function<Response(Request&)>;
 
+// Asynchronous routes (the data plane: no io thread waits on a model). The
+// AsyncHandler is called on the io thread like a Handler, but answers by
+// calling the Responder exactly once, from any thread, now or later. The
+// Request stays valid (and is not touched by the server) until then. A
+// Responder called a second time, or after the connection closed, does
+// nothing. Stop() waits (up to shutdown_grace) for outstanding responders;
+// one called after the server was destroyed is safe and does nothing. A
+// Responder that is destroyed without being called answers 500 ("internal
+// error: the handler dropped the request"), so a lost callback never hangs a
+// client.
+using Responder = std::function<void(Response)>;
+using AsyncHandler = std::function<void(Request&, Responder)>;
+
 enum class BodyMode { kBuffer, kSpoolToFile };
 
 struct Route {
@@ -79,6 +92,7 @@ struct Route {
   bool prefix = false;  // matches path == prefix or path starting with prefix + "/"
   BodyMode body_mode = BodyMode::kBuffer;
   Handler handler;
+  AsyncHandler async_handler = nullptr;  // when set, used instead of `handler`
 };
 
 // The one table of every endpoint. Longest match wins; a path that matches
@@ -95,7 +109,10 @@ class Router {
  public:
   void Add(Route route);
   void Add(Method m, std::string path, Handler h) {
-    Add(Route{m, std::move(path), false, BodyMode::kBuffer, std::move(h)});
+    Add(Route{m, std::move(path), false, BodyMode::kBuffer, std::move(h), nullptr});
+  }
+  void AddAsync(Method m, std::string path, AsyncHandler h, bool prefix = false) {
+    Add(Route{m, std::move(path), prefix, BodyMode::kBuffer, nullptr, std::move(h)});
   }
   struct Match {
     const Route* route = nullptr;  // null when none

@@ -18,6 +18,7 @@
 #include <future>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -815,6 +816,130 @@ TEST_F(HttpServerTest, MalformedRequestIs400AndHugeHeaderIs431) {
     EXPECT_EQ(r->status, 431);
   }
   EXPECT_EQ(calls_.load(), 0);
+}
+
+// ---- asynchronous routes ----------------------------------------------------
+
+namespace async_test {
+
+// Answers from another thread after `delay`, with the request's body echoed.
+AsyncHandler Later(std::chrono::milliseconds delay) {
+  return [delay](Request& req, Responder respond) {
+    std::thread([&req, respond = std::move(respond), delay] {
+      std::this_thread::sleep_for(delay);
+      respond(Response::Text(200, "later:" + req.body));
+    }).detach();
+  };
+}
+
+}  // namespace async_test
+
+TEST_F(HttpServerTest, AsyncRouteAnswersFromAnotherThreadOnKeepAlive) {
+  Router router;
+  router.AddAsync(Method::kPost, "/later", async_test::Later(50ms));
+  router.AddAsync(Method::kGet, "/inline", [](Request& req, Responder respond) {
+    respond(Response::Text(200, "inline:" + req.path));
+    respond(Response::Text(500, "second answer must be ignored"));
+  });
+  router.AddAsync(
+      Method::kGet, "/p",
+      [](Request& req, Responder respond) { respond(Response::Text(200, req.route_suffix)); },
+      /*prefix=*/true);
+  const int port = Start(std::move(router));
+  Client c(port);
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Request("POST", "/later", "b" + std::to_string(i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "later:b" + std::to_string(i));
+    auto in = c.Request("GET", "/inline");
+    ASSERT_TRUE(in);
+    EXPECT_EQ(in->body, "inline:/inline");
+  }
+  auto p = c.Request("GET", "/p/models/fraud/infer");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->body, "models/fraud/infer");
+}
+
+TEST_F(HttpServerTest, AsyncRequestsDoNotHoldIoThreads) {
+  // 16 requests parked at once on 2 io threads; all answered together.
+  options_.threads = 2;
+  std::mutex mu;
+  std::vector<Responder> parked;
+  std::condition_variable cv;
+  Router router;
+  router.AddAsync(Method::kGet, "/park", [&](Request&, Responder respond) {
+    std::lock_guard lock(mu);
+    parked.push_back(std::move(respond));
+    cv.notify_all();
+  });
+  const int port = Start(std::move(router));
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(std::make_unique<Client>(port));
+    ASSERT_TRUE(clients.back()->Send("GET /park HTTP/1.1\r\nHost: t\r\n\r\n"));
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return parked.size() == 16; }));
+    for (size_t i = 0; i < parked.size(); ++i) {
+      parked[i](Response::Text(200, std::to_string(i)));
+    }
+  }
+  std::set<std::string> bodies;
+  for (auto& c : clients) {
+    auto r = c->Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    bodies.insert(r->body);
+  }
+  EXPECT_EQ(bodies.size(), 16u);
+}
+
+TEST_F(HttpServerTest, AsyncDroppedResponderIs500AndThrowIs500) {
+  Router router;
+  router.AddAsync(Method::kGet, "/drop", [](Request&, Responder) {});
+  router.AddAsync(Method::kGet, "/throw",
+                  [](Request&, Responder) { throw std::runtime_error("boom"); });
+  const int port = Start(std::move(router));
+  Client c(port);
+  auto r = c.Request("GET", "/drop");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_NE(r->body.find("dropped the request"), std::string::npos) << r->body;
+  auto t = c.Request("GET", "/throw");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->status, 500);
+  EXPECT_NE(t->body.find("boom"), std::string::npos) << t->body;
+}
+
+TEST_F(HttpServerTest, StopWaitsForAsyncAnswersAndSurvivesLateResponders) {
+  options_.shutdown_grace = 1s;
+  std::promise<Responder> slow_promise;
+  auto slow_future = slow_promise.get_future();
+  Router router;
+  router.AddAsync(Method::kGet, "/soon", async_test::Later(300ms));
+  router.AddAsync(Method::kGet, "/never", [&](Request&, Responder respond) {
+    slow_promise.set_value(std::move(respond));
+  });
+  const int port = Start(std::move(router));
+  Client soon(port);
+  ASSERT_TRUE(soon.Send("GET /soon HTTP/1.1\r\nHost: t\r\n\r\n"));
+  Client never(port);
+  ASSERT_TRUE(never.Send("GET /never HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_EQ(slow_future.wait_for(5s), std::future_status::ready);
+  Responder late = slow_future.get();
+  std::this_thread::sleep_for(50ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  server_->Stop();  // /soon is answered during the grace; /never is not
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  auto r = soon.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("connection"), "close");
+  EXPECT_TRUE(never.ClosedByPeer(1000ms));
+  server_.reset();                            // the server is gone...
+  late(Response::Text(200, "too late"));      // ...and a late answer is harmless
 }
 
 }  // namespace

@@ -1,0 +1,75 @@
+#pragma once
+// ServeApp: the `cairn serve` process without its command line. Owns the
+// metrics registry, the ModelManager, the inference log and the HTTP server
+// with the data plane's routes (table in docs/serving.md).
+//
+// Request handling (OIP infer and /invocations):
+//   parse (oip_json / mlflow_scoring) -> ModelManager::Route -> Conform*Input
+//   against the routed version's signature -> LoadedVersion::Submit; the
+//   answer is written when the batcher calls back (the HTTP route is
+//   asynchronous: no io thread waits on a model). Shadows get a copy after
+//   the live answer; their answers are logged, never returned.
+// Errors:
+//   OIP routes answer {"error": "..."}; /invocations answers MLflow's
+//   {"error_code": ..., "message": ...}; statuses:
+//     malformed JSON / bad tensors / signature mismatch 400,
+//     unknown model or version 404, body over --max-body-mb 413,
+//     unsupported Content-Type on /invocations 415 (text/plain, as MLflow),
+//     queue full 429 + Retry-After: 1, stopping or worker died 503 (+ Retry-After: 1),
+//     deadline passed 504, model failure 500.
+// Metrics (beside the ModelManager's):
+//   cairn_inference_requests_total{deployment,model,version,role,code}
+//   cairn_inference_request_seconds{deployment,model,version,role}  histogram (LatencyBuckets)
+//   cairn_inference_log_records_total, cairn_inference_log_dropped_total
+//   cairn_http_requests_total{route,code}  (every route, incl. 404s; route is the pattern)
+//
+// Thread safety: Start/Stop from one thread; handlers run on the HTTP
+// server's io threads and the batchers' workers.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "http/server.h"
+#include "serve/deployment.h"
+#include "serve/model_manager.h"
+#include "serving/inference_log.h"
+
+namespace cairn::serve {
+
+struct ServeConfig {
+  http::ServerOptions http;  // host, port (0 = free port), threads, max_body_bytes
+  std::vector<DeploymentSpec> deployments;
+  RegistrySourceOptions source;
+  ManagerOptions manager;
+  std::optional<serving::InferenceLogOptions> inference_log;  // none: no log
+  std::string version = "dev";  // for /version and OIP server metadata
+};
+
+class ServeApp {
+ public:
+  // Loads every deployment (ModelManager::Start) and opens the inference log;
+  // does not listen yet.
+  static Result<std::unique_ptr<ServeApp>> Open(ServeConfig config);
+  ~ServeApp();
+  ServeApp(const ServeApp&) = delete;
+  ServeApp& operator=(const ServeApp&) = delete;
+
+  Result<int> Start();  // listens; returns the bound port
+  // Drains: stop accepting, finish in-flight requests, stop batchers, flush the log.
+  void Stop();
+  void Wait();
+
+  ModelManager& manager();
+  MetricsRegistry& metrics();
+  serving::InferenceLog* inference_log();  // null when off
+
+ private:
+  ServeApp() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::serve
