@@ -38,6 +38,8 @@ namespace cairn::serving {
 
 struct XgboostRuntimeOptions {
   model::XgboostOptions xgboost;  // nthread per Predict
+  // A classifier also answers "predict_proba" (see above).
+  bool with_probabilities = false;
 };
 
 // Loads <folder> (an MLflow model folder with an xgboost flavor). Errors as
