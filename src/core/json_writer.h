@@ -18,6 +18,9 @@ class JsonWriter {
   JsonWriter& EndArray();
   JsonWriter& Key(std::string_view k);
   JsonWriter& String(std::string_view v);
+  // As String, for text that may not be UTF-8 (tensor BYTES, client ids):
+  // each invalid byte becomes U+FFFD, so the document stays valid JSON.
+  JsonWriter& StringLossy(std::string_view v);
   JsonWriter& Int(int64_t v);
   // NaN and +-Infinity are written as the strings "NaN", "Infinity", "-Infinity",
   // as protobuf's JSON mapping (and so MLflow's server) does.
@@ -41,6 +44,11 @@ class JsonWriter {
   std::vector<bool> first_;  // per open container: no element written yet
   bool after_key_ = false;
 };
+
+// `s` with each byte that is not part of a valid UTF-8 sequence (overlongs,
+// surrogates and code points above U+10FFFF are invalid) replaced by U+FFFD;
+// `s` itself when it is already valid, else a view of `scratch`.
+std::string_view ValidUtf8(std::string_view s, std::string& scratch);
 
 // Appends `s` JSON-escaped (without quotes) to `out`.
 void AppendJsonEscaped(std::string& out, std::string_view s);

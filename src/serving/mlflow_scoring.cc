@@ -949,7 +949,7 @@ void WriteElement(JsonWriter& w, const Tensor& t, int64_t i) {
       w.Bool(t.values<uint8_t>()[static_cast<size_t>(i)] != 0);
       break;
     case DataType::kBytes:
-      w.String(t.strings()[static_cast<size_t>(i)]);
+      w.StringLossy(t.strings()[static_cast<size_t>(i)]);
       break;
     case DataType::kUint64:
       w.Raw(std::to_string(t.values<uint64_t>()[static_cast<size_t>(i)]));
@@ -1027,7 +1027,7 @@ std::string WriteScoringPredictions(const DataFrame& frame) {
           w.Bool(c.bools[r] != 0);
           break;
         case ColumnType::kString:
-          w.String(c.strings[r]);
+          w.StringLossy(c.strings[r]);
           break;
         case ColumnType::kJson:
           w.Raw(c.strings[r]);

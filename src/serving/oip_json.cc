@@ -536,7 +536,7 @@ void WriteTensorData(JsonWriter& w, const Tensor& t) {
       for (auto v : t.values<double>()) WriteFloat(w, v);
       break;
     case DataType::kBytes:
-      for (size_t i = 0; i < n && i < t.strings().size(); ++i) w.String(t.strings()[i]);
+      for (size_t i = 0; i < n && i < t.strings().size(); ++i) w.StringLossy(t.strings()[i]);
       break;
   }
   w.EndArray();
