@@ -30,3 +30,26 @@ TEST(JsonWriterTest, ControlCharsEscaped) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST(JsonWriterUtf8Test, StringLossyReplacesInvalidBytesOnly) {
+  JsonWriter w;
+  w.BeginArray();
+  w.StringLossy("caf\xC3\xA9");          // valid: unchanged
+  w.StringLossy("a\xFF" "b");            // stray byte
+  w.StringLossy("\xC0\xAF");             // overlong '/'
+  w.StringLossy("\xED\xA0\x80");         // surrogate
+  w.StringLossy("\xF0\x9F\x98\x80");     // valid 4-byte
+  w.EndArray();
+  EXPECT_EQ(w.str(),
+            "[\"caf\xC3\xA9\",\"a\xEF\xBF\xBD" "b\",\"\xEF\xBF\xBD\xEF\xBF\xBD\","
+            "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\",\"\xF0\x9F\x98\x80\"]");
+  std::string scratch;
+  const std::string valid = "plain";
+  EXPECT_EQ(ValidUtf8(valid, scratch).data(), valid.data());  // no copy when valid
+}
+
+}  // namespace
+}  // namespace cairn

@@ -5,9 +5,10 @@
 // one worker never serializes the server (there are `workers` processes).
 //
 // Worker: the script is embedded in the binary (python_worker.py, turned into
-// a C++ string at build time) and started as `<python> -c <script> <folder>`
-// (or written to a temp file) with stdin/stdout as the channel; stderr goes
-// to the server's log, prefixed by the worker's pid. After loading, the
+// a C++ string at build time) and started as `<python> -u -c <script> <folder>`
+// in its own process group, with fd 3 (a socketpair) as the channel; stdout
+// and stderr go to the server's log, prefixed by the worker's pid (so nothing
+// a library prints can corrupt the channel). After loading, the
 // worker sends a "ready" frame (or an "error" frame with Python's message,
 // e.g. ModuleNotFoundError, which makes Load fail with kInvalidArgument
 // "python worker could not load the model: ...").
