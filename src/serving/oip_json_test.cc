@@ -418,3 +418,32 @@ TEST(OipParseTest, TritonclientRequest) {
 
 }  // namespace
 }  // namespace cairn::serving
+
+namespace cairn::serving {
+namespace {
+
+TEST(OipNonFiniteTokensTest, BareNaNAndInfinityAsTritonclientWritesThem) {
+  // tritonclient's JSON mode writes numpy non-finite floats as bare tokens.
+  auto req = ParseOipInferRequest(
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],)"
+      R"("data":[NaN, Infinity,-Infinity ,1.5]}],"id":"NaN in a string stays"})");
+  ASSERT_TRUE(req.has_value()) << req.error().ToString();
+  const auto v = req->inputs[0].values<float>();
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_EQ(v[1], std::numeric_limits<float>::infinity());
+  EXPECT_EQ(v[2], -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(v[3], 1.5f);
+  EXPECT_EQ(req->id, "NaN in a string stays");
+  // Still malformed when it is malformed for another reason; a NaN for an
+  // integer tensor is still refused.
+  auto bad = ParseOipInferRequest(R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[NaN}]})");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kBadRequest);
+  auto int_nan = ParseOipInferRequest(
+      R"({"inputs":[{"name":"x","datatype":"INT64","shape":[1],"data":[NaN]}]})");
+  ASSERT_FALSE(int_nan.has_value());
+  EXPECT_EQ(int_nan.error().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cairn::serving
