@@ -74,5 +74,8 @@ void AddExperimentsCommand(CLI::App& app, Action& action);
 void AddRunsCommand(CLI::App& app, Action& action);
 void AddArtifactsCommand(CLI::App& app, Action& action);
 void AddModelsCommand(CLI::App& app, Action& action);
+void AddDeploymentsCommand(CLI::App& app, Action& action);
+void AddServeCommand(CLI::App& app, Action& action);
+void AddPredictCommand(CLI::App& app, Action& action);
 
 }  // namespace cairn::cli

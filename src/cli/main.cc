@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   AddRunsCommand(app, action);
   AddArtifactsCommand(app, action);
   AddModelsCommand(app, action);
+  AddDeploymentsCommand(app, action);
+  AddServeCommand(app, action);
+  AddPredictCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

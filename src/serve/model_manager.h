@@ -197,7 +197,7 @@ class ModelManager {
   // True when every deployment has a loaded version for each live target.
   bool Ready() const;
 
-  Status SetTraffic(const std::string& deployment, std::vector<TargetSpec> targets);
+  cairn::Status SetTraffic(const std::string& deployment, std::vector<TargetSpec> targets);
   std::vector<DeploymentStatus> Status() const;
   Result<DeploymentStatus> Status(const std::string& deployment) const;
 

@@ -50,8 +50,13 @@ struct ServeContext {
 
   // Admin work that may take long (SetTraffic loads models) runs on its own
   // threads, joined by ServeApp::Stop.
+  // Finished ones are joined when the next one starts.
+  struct AdminThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   std::mutex threads_mu;
-  std::vector<std::thread> threads;  // guarded by threads_mu
+  std::vector<AdminThread> threads;  // guarded by threads_mu
   bool stopping = false;             // guarded by threads_mu
 };
 
