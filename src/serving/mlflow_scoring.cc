@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "core/json_writer.h"
+#include "serving/json_tokens.h"
 
 namespace cairn::serving {
 namespace {
@@ -745,7 +746,19 @@ Result<ScoringContentType> ParseScoringContentType(std::string_view content_type
       std::string(content_type) + "'.");
 }
 
+Result<ScoringRequest> ParseScoringJsonStrict(std::string_view body);
+
 Result<ScoringRequest> ParseScoringJson(std::string_view body) {
+  Result<ScoringRequest> parsed = ParseScoringJsonStrict(body);
+  if (parsed || parsed.error().code() != ErrorCode::kBadRequest) return parsed;
+  // Python clients (and MLflow's own input examples) write NaN bare; pandas
+  // reads it as a missing value, which is what null is here.
+  std::optional<std::string> nulled = ReplaceNonFiniteTokens(body, {"null", std::nullopt, std::nullopt});
+  if (!nulled) return parsed;
+  return ParseScoringJsonStrict(*nulled);
+}
+
+Result<ScoringRequest> ParseScoringJsonStrict(std::string_view body) {
   thread_local sj::parser parser;
   simdjson::padded_string padded(body);
   sj::document doc;

@@ -305,3 +305,29 @@ TEST(ScoringWriteTest, ErrorBody) {
 
 }  // namespace
 }  // namespace cairn::serving
+
+namespace cairn::serving {
+namespace {
+
+TEST(ScoringNonFiniteTest, BareNaNIsAMissingValueAsPandasReadsIt) {
+  auto req = ParseScoringJson(
+      R"({"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, NaN], [NaN, 2.0]]}})");
+  ASSERT_TRUE(req.has_value()) << req.error().ToString();
+  const Column* a = req->frame.Find("a");
+  const Column* b = req->frame.Find("b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->type, ColumnType::kFloat64);
+  EXPECT_EQ(a->doubles[0], 1.5);
+  EXPECT_TRUE(a->is_null(1));
+  EXPECT_TRUE(b->is_null(0));
+  EXPECT_EQ(b->doubles[1], 2.0);
+  // A string "NaN" is a string, untouched.
+  auto s = ParseScoringJson(R"({"dataframe_records": [{"c": "NaN"}]})");
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(s->frame.Find("c")->type, ColumnType::kString);
+  EXPECT_EQ(s->frame.Find("c")->strings[0], "NaN");
+}
+
+}  // namespace
+}  // namespace cairn::serving

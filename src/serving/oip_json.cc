@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/json_writer.h"
+#include "serving/json_tokens.h"
 
 namespace cairn::serving {
 namespace {
@@ -566,59 +567,6 @@ void WriteTensorMetadata(JsonWriter& w, std::string_view key,
 
 namespace {
 
-// tritonclient (and numpy's json) write non-finite floats as the bare tokens
-// NaN, Infinity and -Infinity, which are not JSON; Triton's server accepts
-// them. Returns `json` with each such token outside a string quoted ("NaN"),
-// the form the parser accepts for FP tensors; nullopt when there is none.
-std::optional<std::string> QuoteNonFiniteTokens(std::string_view json) {
-  if (json.find("NaN") == std::string_view::npos &&
-      json.find("Infinity") == std::string_view::npos) {
-    return std::nullopt;
-  }
-  std::string out;
-  out.reserve(json.size() + 16);
-  bool in_string = false;
-  bool changed = false;
-  char last_structural = 0;  // the last non-space character outside strings
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < json.size()) {
-        out += json[++i];
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      out += c;
-      continue;
-    }
-    const bool value_position = last_structural == '[' || last_structural == ',' ||
-                                last_structural == ':';
-    if (value_position) {
-      for (std::string_view token : {"NaN", "Infinity", "-Infinity"}) {
-        if (json.substr(i, token.size()) == token) {
-          out += '"';
-          out += token;
-          out += '"';
-          i += token.size() - 1;
-          changed = true;
-          last_structural = 'x';
-          goto next;
-        }
-      }
-    }
-    out += c;
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') last_structural = c;
-  next:;
-  }
-  if (!changed) return std::nullopt;
-  return out;
-}
-
 Result<InferRequest> ParseOipInferRequestStrict(std::string_view json, std::string_view binary,
                                                 const OipParseOptions& options);
 
@@ -628,7 +576,10 @@ Result<InferRequest> ParseOipInferRequest(std::string_view json, std::string_vie
                                           const OipParseOptions& options) {
   Result<InferRequest> parsed = ParseOipInferRequestStrict(json, binary, options);
   if (parsed || parsed.error().code() != ErrorCode::kBadRequest) return parsed;
-  std::optional<std::string> quoted = QuoteNonFiniteTokens(json);
+  // tritonclient's JSON mode writes numpy's non-finite floats as bare tokens,
+  // which Triton's server accepts; quoted, the FP parser reads them.
+  std::optional<std::string> quoted =
+      ReplaceNonFiniteTokens(json, {"\"NaN\"", "\"Infinity\"", "\"-Infinity\""});
   if (!quoted) return parsed;
   return ParseOipInferRequestStrict(*quoted, binary, options);
 }
