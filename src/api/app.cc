@@ -98,8 +98,19 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   app->dispatcher =
       std::make_unique<registry::WebhookDispatcher>(app->store->registry(), SystemClock::Get());
   registry::WebhookDispatcher* dispatcher = app->dispatcher.get();
+  // The registry keeps version copies in the proxy's repository and must
+  // name that repository's root: "mlflow-artifacts:/" by default. A local
+  // --default-artifact-root elsewhere is a tree clients write to directly,
+  // not the repository; sources there are recorded as they are, as MLflow
+  // does, and copies (of proxied sources) are named by the destination.
+  std::string registry_root = config.default_artifact_root;
+  if (!registry_root.starts_with("mlflow-artifacts:")) {
+    auto root = LocalPathFromUri(config.default_artifact_root);
+    auto dest = LocalPathFromUri(config.artifacts_destination);
+    if (!root || !dest || *root != *dest) registry_root = config.artifacts_destination;
+  }
   app->registry = std::make_unique<registry::RegistryService>(
-      *app->store, app->artifacts.get(), config.default_artifact_root, SystemClock::Get(),
+      *app->store, app->artifacts.get(), registry_root, SystemClock::Get(),
       [dispatcher] { dispatcher->Notify(); });
   http::Router router;
   MountHealthRoutes(router);

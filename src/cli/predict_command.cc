@@ -33,6 +33,7 @@
 
 #include "cli/command.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "serve/batch_predict.h"
 #include "serve/model_manager.h"
 
@@ -80,6 +81,7 @@ class Progress {
 };
 
 int RunPredict(const PredictFlags& f) {
+  InitLogging();
   const auto started = std::chrono::steady_clock::now();
   auto input_format = serve::TableFormatOf(f.input);
   if (!input_format) return ReportError(input_format.error());

@@ -750,19 +750,24 @@ DataType ColumnMetadataType(model::DataType t) {
   return target ? *target : DataType::kBytes;
 }
 
-std::vector<TensorMetadata> SchemaMetadata(const std::optional<model::Schema>& schema) {
+std::vector<TensorMetadata> SchemaMetadata(const std::optional<model::Schema>& schema,
+                                           const std::string& unnamed_tensor) {
   std::vector<TensorMetadata> out;
   if (!schema) return out;
   if (schema->is_tensor) {
+    // An unnamed tensor (MLflow allows one) takes any input name; metadata
+    // still needs a name: "input" for inputs, "predict" (what the runtimes
+    // answer) for outputs.
     for (const auto& spec : schema->tensors) {
-      out.push_back({spec.name.value_or(""),
+      out.push_back({spec.name.value_or(unnamed_tensor),
                      DataTypeFromNumpy(spec.dtype).value_or(DataType::kBytes), spec.shape});
     }
     return out;
   }
   for (size_t i = 0; i < schema->columns.size(); ++i) {
     const auto& spec = schema->columns[i];
-    out.push_back({spec.name.value_or(""), ColumnMetadataType(spec.data_type), {-1}});
+    // Unnamed columns are matched by position, named as pandas names them.
+    out.push_back({spec.name.value_or(std::to_string(i)), ColumnMetadataType(spec.data_type), {-1}});
   }
   return out;
 }
@@ -920,11 +925,11 @@ Result<std::vector<ModelOutput>> SplitOutput(const ModelOutput& output,
 }
 
 std::vector<TensorMetadata> SignatureInputsMetadata(const std::optional<model::Signature>& s) {
-  return s ? SchemaMetadata(s->inputs) : std::vector<TensorMetadata>{};
+  return s ? SchemaMetadata(s->inputs, "input") : std::vector<TensorMetadata>{};
 }
 
 std::vector<TensorMetadata> SignatureOutputsMetadata(const std::optional<model::Signature>& s) {
-  return s ? SchemaMetadata(s->outputs) : std::vector<TensorMetadata>{};
+  return s ? SchemaMetadata(s->outputs, "predict") : std::vector<TensorMetadata>{};
 }
 
 }  // namespace cairn::serving

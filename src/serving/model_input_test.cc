@@ -650,9 +650,19 @@ TEST(SignatureMetadataTest, ColumnsAndTensors) {
       Sig(R"([{"name":"d","type":"double"}])",
           R"([{"type":"tensor","tensor-spec":{"dtype":"float32","shape":[-1,3]}}])"));
   ASSERT_EQ(outs.size(), 1u);
-  EXPECT_EQ(outs[0].name, "");
+  EXPECT_EQ(outs[0].name, "predict");  // unnamed: what the runtimes answer
   EXPECT_EQ(outs[0].datatype, DataType::kFp32);
   EXPECT_EQ(outs[0].shape, (std::vector<int64_t>{-1, 3}));
+
+  auto unnamed = SignatureInputsMetadata(
+      Sig(R"([{"type":"tensor","tensor-spec":{"dtype":"float64","shape":[-1,4]}}])",
+          R"([{"type":"long"}])"));
+  ASSERT_EQ(unnamed.size(), 1u);
+  EXPECT_EQ(unnamed[0].name, "input");  // a name a client can send
+  auto unnamed_cols = SignatureInputsMetadata(Sig(R"([{"type":"double"},{"type":"long"}])",
+                                                  R"([{"type":"long"}])"));
+  ASSERT_EQ(unnamed_cols.size(), 2u);
+  EXPECT_EQ(unnamed_cols[1].name, "1");  // positional, as pandas names them
 
   auto tensors = SignatureInputsMetadata(TensorSig());
   ASSERT_EQ(tensors.size(), 2u);
