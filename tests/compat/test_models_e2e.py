@@ -395,3 +395,31 @@ def test_alias_rollback(server, client, data, booster, uniq):
     r = api(server, "GET", f"/api/v1/models/{name}/audit", params={"actor": "ops"})
     assert r.status_code == 200, r.text
     assert len(r.json()["entries"]) >= 1
+
+
+# --------------------------------------------------------------------------- a local artifact root
+
+
+def test_register_with_a_local_default_artifact_root(server, server_factory, data, booster, tmp_path):
+    """`--default-artifact-root /some/dir`: clients write the run's (and logged model's) files
+    there directly; registering and loading them back works as on `mlflow server`."""
+    X, _ = data
+    root = tmp_path / "root"
+    root.mkdir()
+    srv = server_factory(workdir=tmp_path / "localroot",
+                         extra_args=["--default-artifact-root", str(root)])
+    srv.start()
+    try:
+        mlflow.set_tracking_uri(srv.uri)
+        mlflow.set_experiment("local-root")
+        with mlflow.start_run() as run:
+            mlflow.xgboost.log_model(booster, input_example=X[:5], **log_kw("model"))
+        mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", "local-root-model")
+        assert mv.version == "1"
+        loaded = mlflow.pyfunc.load_model("models:/local-root-model/1")
+        np.testing.assert_allclose(np.asarray(loaded.predict(X)), xgb_predict(booster, X),
+                                   rtol=0, atol=1e-7)
+        # The files are where the root says, not in the server's proxy folder.
+        assert any(p.name == "MLmodel" for p in root.rglob("MLmodel"))
+    finally:
+        mlflow.set_tracking_uri(server.uri)
