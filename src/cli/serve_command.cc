@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/signals.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "serve/deployment.h"
@@ -206,12 +207,8 @@ int RunServe(const ServeFlags& f) {
   if (!cfg) return ReportError(cfg.error());
   InitLogging();
 
-  // Before any thread exists, so every thread the app starts inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread exists, so every thread started later inherits the mask.
+  const sigset_t signals = BlockTerminationSignals();
 
   const std::string host = cfg->http.host;
   auto app = serve::ServeApp::Open(std::move(*cfg));
@@ -225,30 +222,8 @@ int RunServe(const ServeFlags& f) {
             << std::endl;
 
   serve::ServeApp* running = app->get();
-  std::atomic<bool> done{false};
-  std::thread stopper;  // runs the graceful Stop; touched by the watcher, joined after it
-  std::thread watcher([&] {
-    const timespec tick{0, 200'000'000};
-    bool stopping = false;
-    while (!done.load()) {
-      int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig != SIGINT && sig != SIGTERM) continue;
-      if (stopping) {
-        std::fputs("cairn serve: second signal, exiting now\n", stderr);
-        std::_Exit(kExitError);
-      }
-      stopping = true;
-      std::fprintf(stderr, "cairn serve: received %s, draining\n",
-                   sig == SIGINT ? "SIGINT" : "SIGTERM");
-      stopper = std::thread([running] { running->Stop(); });
-    }
-  });
-  running->Wait();
-  // Wait() returns once the HTTP server stopped; the rest of Stop (batchers,
-  // log) is still running on the stopper thread until it is joined.
-  done.store(true);
-  watcher.join();
-  if (stopper.joinable()) stopper.join();
+  RunUntilStopped(signals, "cairn serve", "draining", [running] { running->Stop(); },
+                  [running] { running->Wait(); });
   return kExitOk;
 }
 
@@ -308,7 +283,20 @@ void AddServeCommand(CLI::App& app, Action& action) {
   cmd->add_option("--user", f->user, "Who is acting, sent to the registry ($CAIRN_USER)");
   cmd->add_flag("--access-log,!--no-access-log", f->access_log,
                 "Log one line per HTTP request (default on)");
-  cmd->callback([f, &action] { action = [f] { return RunServe(*f); }; });
+  cmd->callback([f, &action] {
+    // What to serve is part of the command line: its absence (or both forms
+    // at once) is a usage error (exit 2), as a missing required flag is.
+    if (f->models.empty() && f->deployment_file.empty()) {
+      throw CLI::ValidationError("nothing to serve: give --model URI (or --deployment-file FILE)");
+    }
+    if (!f->deployment_file.empty() &&
+        (!f->models.empty() || !f->shadows.empty() || !f->traffic.empty() || !f->name.empty())) {
+      throw CLI::ValidationError(
+          "--deployment-file declares the deployments: do not combine it with --model, --name, "
+          "--traffic or --shadow");
+    }
+    action = [f] { return RunServe(*f); };
+  });
 }
 
 }  // namespace cairn::cli

@@ -2,10 +2,9 @@
 // moving from MLflow keeps its command line; each falls back to a CAIRN_*
 // variable, then to the default (flag > environment > default).
 //
-// Signals: SIGINT and SIGTERM are blocked in every thread (the mask is set
-// before the App starts any) and received by one watcher thread with
-// sigtimedwait; the first one stops the App gracefully (in-flight requests
-// finish), a second one exits at once.
+// Signals: as every long-running command (cli/signals.h): SIGINT/SIGTERM
+// blocked in every thread and received by one watcher; the first stops the
+// App gracefully (in-flight requests finish), a second exits at once.
 
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 
 #include "api/app.h"
 #include "cli/command.h"
+#include "cli/signals.h"
 #include "core/config.h"
 #include "core/log.h"
 
@@ -69,12 +69,8 @@ int RunServer(const ServerFlags& f) {
   if (!cfg) return ReportError(cfg.error());
   InitLogging();
 
-  // Before any thread exists, so every thread the App starts inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread exists, so every thread started later inherits the mask.
+  const sigset_t signals = BlockTerminationSignals();
 
   auto app = api::App::Open(*cfg);
   if (!app) return ReportError(app.error());
@@ -89,28 +85,8 @@ int RunServer(const ServerFlags& f) {
             << "; default artifact root: " << cfg->default_artifact_root << ")" << std::endl;
 
   api::App* running = app->get();
-  std::atomic<bool> done{false};
-  std::thread stopper;  // runs the graceful Stop; touched by the watcher, joined after it
-  std::thread watcher([&] {
-    const timespec tick{0, 200'000'000};
-    bool stopping = false;
-    while (!done.load()) {
-      int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig != SIGINT && sig != SIGTERM) continue;
-      if (stopping) {
-        std::fputs("cairn server: second signal, exiting now\n", stderr);
-        std::_Exit(kExitError);
-      }
-      stopping = true;
-      std::fprintf(stderr, "cairn server: received %s, shutting down\n",
-                   sig == SIGINT ? "SIGINT" : "SIGTERM");
-      stopper = std::thread([running] { running->Stop(); });
-    }
-  });
-  running->Wait();
-  done.store(true);
-  watcher.join();
-  if (stopper.joinable()) stopper.join();
+  RunUntilStopped(signals, "cairn server", "shutting down", [running] { running->Stop(); },
+                  [running] { running->Wait(); });
   return kExitOk;
 }
 

@@ -36,32 +36,6 @@ http::Response ScoringErrorResponse(const Error& error) {
   return response;
 }
 
-void WriteElement(JsonWriter& w, const serving::Tensor& t, int64_t i) {
-  using serving::DataType;
-  switch (t.datatype()) {
-    case DataType::kBytes:
-      w.String(t.strings()[static_cast<size_t>(i)]);
-      return;
-    case DataType::kBool:
-      w.Bool(t.AsDouble(i) != 0);
-      return;
-    case DataType::kFp16:
-    case DataType::kFp32:
-    case DataType::kFp64:
-      w.Double(t.AsDouble(i));
-      return;
-    case DataType::kUint64:
-      w.Raw(std::to_string(t.values<uint64_t>()[static_cast<size_t>(i)]));
-      return;
-    case DataType::kInt64:
-      w.Int(t.values<int64_t>()[static_cast<size_t>(i)]);
-      return;
-    default:
-      w.Int(static_cast<int64_t>(t.AsDouble(i)));
-      return;
-  }
-}
-
 // A model's table answer as a DataFrame: one column per tensor; a [rows]
 // tensor keeps its type, a [rows, k...] tensor becomes a column of JSON lists.
 serving::DataFrame OutputToFrame(const serving::ModelOutput& output) {
@@ -79,7 +53,7 @@ serving::DataFrame OutputToFrame(const serving::ModelOutput& output) {
       for (int64_t r = 0; r < rows; ++r) {
         JsonWriter w;
         w.BeginArray();
-        for (int64_t k = 0; k < per_row; ++k) WriteElement(w, t, r * per_row + k);
+        for (int64_t k = 0; k < per_row; ++k) serving::WriteScoringValue(w, t, r * per_row + k);
         w.EndArray();
         c.strings.push_back(w.Take());
       }

@@ -20,6 +20,7 @@
 
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "serving/oip_json.h"
 
 namespace cairn::serving {
 
@@ -39,27 +40,8 @@ void WriteField(JsonWriter& w, std::string_view key, std::string_view value) {
   WriteString(w, value);
 }
 
-// Floats as the OIP JSON codec writes them: shortest round trip of the
-// stored precision, always with a fraction or exponent; NaN and infinities
-// as the strings "NaN", "Infinity", "-Infinity" (JsonWriter::Double).
-template <typename F>
-void WriteFloat(JsonWriter& w, F v) {
-  if (!std::isfinite(v)) {
-    w.Double(static_cast<double>(v));
-    return;
-  }
-  char buf[40];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string_view s(buf, static_cast<size_t>(p - buf));
-  if (s.find_first_of(".eE") == std::string_view::npos) {
-    std::string with_fraction(s);
-    with_fraction += ".0";
-    w.Raw(with_fraction);
-  } else {
-    w.Raw(s);
-  }
-}
-
+// Tensors in the OIP JSON form (WriteOipTensorData: floats, NaN, BYTES as
+// the responses write them).
 void WriteTensor(JsonWriter& w, const Tensor& t) {
   w.BeginObject();
   WriteField(w, "name", t.name());
@@ -67,49 +49,8 @@ void WriteTensor(JsonWriter& w, const Tensor& t) {
   w.Key("shape").BeginArray();
   for (int64_t d : t.shape()) w.Int(d);
   w.EndArray();
-  w.Key("data").BeginArray();
-  switch (t.datatype()) {
-    case DataType::kBool:
-      for (uint8_t b : t.values<uint8_t>()) w.Bool(b != 0);
-      break;
-    case DataType::kUint8:
-      for (auto v : t.values<uint8_t>()) w.Int(v);
-      break;
-    case DataType::kUint16:
-      for (auto v : t.values<uint16_t>()) w.Int(v);
-      break;
-    case DataType::kUint32:
-      for (auto v : t.values<uint32_t>()) w.Int(v);
-      break;
-    case DataType::kUint64:
-      for (auto v : t.values<uint64_t>()) w.Raw(std::to_string(v));
-      break;
-    case DataType::kInt8:
-      for (auto v : t.values<int8_t>()) w.Int(v);
-      break;
-    case DataType::kInt16:
-      for (auto v : t.values<int16_t>()) w.Int(v);
-      break;
-    case DataType::kInt32:
-      for (auto v : t.values<int32_t>()) w.Int(v);
-      break;
-    case DataType::kInt64:
-      for (auto v : t.values<int64_t>()) w.Int(v);
-      break;
-    case DataType::kFp16:
-      for (auto v : t.values<uint16_t>()) WriteFloat(w, HalfToFloat(v));
-      break;
-    case DataType::kFp32:
-      for (auto v : t.values<float>()) WriteFloat(w, v);
-      break;
-    case DataType::kFp64:
-      for (auto v : t.values<double>()) WriteFloat(w, v);
-      break;
-    case DataType::kBytes:
-      for (const std::string& s : t.strings()) WriteString(w, s);
-      break;
-  }
-  w.EndArray();
+  w.Key("data");
+  WriteOipTensorData(w, t);
   w.EndObject();
 }
 

@@ -954,9 +954,7 @@ Result<ScoringRequest> ParseScoringRequest(std::string_view content_type, std::s
   return ParseScoringJson(body);
 }
 
-namespace {
-
-void WriteElement(JsonWriter& w, const Tensor& t, int64_t i) {
+void WriteScoringValue(JsonWriter& w, const Tensor& t, int64_t i) {
   switch (t.datatype()) {
     case DataType::kBool:
       w.Bool(t.values<uint8_t>()[static_cast<size_t>(i)] != 0);
@@ -981,10 +979,12 @@ void WriteElement(JsonWriter& w, const Tensor& t, int64_t i) {
   }
 }
 
+namespace {
+
 // Writes elements [offset, offset + stride(dim)) as nested lists by shape.
 void WriteNested(JsonWriter& w, const Tensor& t, size_t dim, int64_t& next) {
   if (dim == t.shape().size()) {
-    WriteElement(w, t, next++);
+    WriteScoringValue(w, t, next++);
     return;
   }
   w.BeginArray();

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_writer.h"
 #include "serving/tensor.h"
 
 namespace cairn::serving {
@@ -86,6 +87,11 @@ Result<ScoringRequest> ParseScoringRequest(std::string_view content_type, std::s
 std::string WriteScoringPredictions(const Tensor& tensor);
 std::string WriteScoringPredictions(std::span<const Tensor> tensors);
 std::string WriteScoringPredictions(const DataFrame& frame);
+
+// Element i of a tensor as a JSON value, as the predictions write it:
+// integers, booleans, strings (invalid UTF-8 replaced), floats widened to
+// double as numpy's tolist() does (NaN/Infinity as strings).
+void WriteScoringValue(JsonWriter& w, const Tensor& t, int64_t i);
 
 // {"error_code": "BAD_REQUEST", "message": "..."}, as MLflow's scoring server answers.
 std::string WriteScoringError(const Error& error);

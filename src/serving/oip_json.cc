@@ -496,7 +496,30 @@ void WriteFloat(JsonWriter& w, F v) {
   w.Raw(s);
 }
 
-void WriteTensorData(JsonWriter& w, const Tensor& t) {
+
+void WriteShape(JsonWriter& w, const std::vector<int64_t>& shape) {
+  w.BeginArray();
+  for (int64_t d : shape) w.Int(d);
+  w.EndArray();
+}
+
+void WriteTensorMetadata(JsonWriter& w, std::string_view key,
+                         const std::vector<TensorMetadata>& tensors) {
+  w.Key(key).BeginArray();
+  for (const auto& t : tensors) {
+    w.BeginObject();
+    w.Field("name", t.name);
+    w.Field("datatype", DataTypeName(t.datatype));
+    w.Key("shape");
+    WriteShape(w, t.shape);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+void WriteOipTensorData(JsonWriter& w, const Tensor& t) {
   w.BeginArray();
   const auto n = static_cast<size_t>(t.element_count());
   switch (t.datatype()) {
@@ -542,28 +565,6 @@ void WriteTensorData(JsonWriter& w, const Tensor& t) {
   }
   w.EndArray();
 }
-
-void WriteShape(JsonWriter& w, const std::vector<int64_t>& shape) {
-  w.BeginArray();
-  for (int64_t d : shape) w.Int(d);
-  w.EndArray();
-}
-
-void WriteTensorMetadata(JsonWriter& w, std::string_view key,
-                         const std::vector<TensorMetadata>& tensors) {
-  w.Key(key).BeginArray();
-  for (const auto& t : tensors) {
-    w.BeginObject();
-    w.Field("name", t.name);
-    w.Field("datatype", DataTypeName(t.datatype));
-    w.Key("shape");
-    WriteShape(w, t.shape);
-    w.EndObject();
-  }
-  w.EndArray();
-}
-
-}  // namespace
 
 namespace {
 
@@ -709,7 +710,7 @@ OipResponseBody WriteOipInferResponse(const InferResponse& response,
       w.EndObject();
     } else {
       w.Key("data");
-      WriteTensorData(w, t);
+      WriteOipTensorData(w, t);
     }
     w.EndObject();
   }

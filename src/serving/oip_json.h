@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_writer.h"
 #include "serving/tensor.h"
 
 namespace cairn::serving {
@@ -61,6 +62,12 @@ struct OipResponseBody {
 std::vector<bool> OipBinaryOutputs(const InferRequest& request, const InferResponse& response);
 OipResponseBody WriteOipInferResponse(const InferResponse& response,
                                       const std::vector<bool>& binary);
+
+// A tensor's "data" as the OIP JSON form writes it: a flat row-major list;
+// floats in shortest round-trip form with a fraction ("1.0"), non-finite as
+// "NaN"/"Infinity"/"-Infinity"; BYTES as strings (invalid UTF-8 replaced).
+// Shared by the responses and the inference log.
+void WriteOipTensorData(JsonWriter& w, const Tensor& t);
 
 // {"error": "<message>"} (the OIP error body, any status).
 std::string WriteOipError(std::string_view message);
