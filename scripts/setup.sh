@@ -8,7 +8,9 @@ BUILD_PKGS="g++ cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev lib
 libsqlite3-dev libpq-dev libxgboost-dev xgboost libgtest-dev libgmock-dev libbenchmark-dev \
 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libxxhash-dev libzstd-dev \
 libcurl4-openssl-dev sqlite3 curl"
-TEST_PKGS="postgresql postgresql-client wrk"
+# nginx and prometheus: the serving tests and bench/serving_bench.sh run their own instances
+# (nothing here starts them as system services).
+TEST_PKGS="postgresql postgresql-client wrk nginx prometheus"
 
 want_apt=()
 for p in $BUILD_PKGS ${CAIRN_SETUP_TEST:+$TEST_PKGS}; do
@@ -45,6 +47,8 @@ if [ -n "${CAIRN_SETUP_PY:-}" ]; then
     # `mlflow server` to start (CAIRN_COMPAT_TARGET=mlflow CAIRN_COMPAT_MLFLOW_SERVER=own).
     extras=(scikit-learn==1.9.1 xgboost-cpu==3.2.0)
     [ $v = 2 ] && extras+=("sqlalchemy>=2.0,<2.1")
+    # The OIP client the serving tests drive `cairn serve` with (tests/compat/test_serving_triton.py).
+    [ $v = 3 ] && extras+=("tritonclient[http]==2.73.0")
     if ! "$VENV/bin/python" - "${extras[@]}" <<'PYEOF' 2>/dev/null
 import sys
 from importlib.metadata import version

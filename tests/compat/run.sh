@@ -3,6 +3,8 @@
 #   1. mlflow 3.x client, SQLite backend      (+ the server-level fault tests)
 #   2. mlflow 2.x client, SQLite backend
 #   3. mlflow 3.x client, PostgreSQL backend  (a fresh database on $CAIRN_TEST_POSTGRES_URI's server)
+#   4. model serving (test_serving*.py, mlflow 3.x venv): `cairn serve` (or with CAIRN_COMPAT_TARGET=mlflow
+#      `mlflow models serve`) with an MLflow-scorer client, tritonclient and a real Prometheus
 # Each run starts its own server on a free port in a temp dir (tests/compat/conftest.py).
 # The three runs go in parallel (logs are printed at the end); CAIRN_COMPAT_SERIAL=1 runs them one by one.
 #
@@ -72,10 +74,18 @@ run_suite() {
   if [ "${CAIRN_COMPAT_SERIAL:-0}" = 1 ]; then wait $!; fi
 }
 
+# The serving tests run once, in their own run (4), with their own time limit.
+SERVING_TESTS=(test_serving.py test_serving_triton.py test_serving_prometheus.py)
+NO_SERVING=()
+for f in "${SERVING_TESTS[@]}"; do NO_SERVING+=("--ignore=$f"); done
+SERVING_TIMEOUT=${CAIRN_COMPAT_SERVING_TIMEOUT:-420}
+[ "$CAIRN_COMPAT_TARGET" = mlflow ] && SERVING_TIMEOUT=${CAIRN_COMPAT_SERVING_TIMEOUT:-900}
+
 START=$(date +%s)
-LABELS=(mlflow3-sqlite mlflow2-sqlite)
-run_suite mlflow3-sqlite "$V3" "" "$@"
-run_suite mlflow2-sqlite "$V2" "" --ignore=test_faults.py "$@"
+LABELS=(mlflow3-sqlite mlflow2-sqlite mlflow3-serving)
+run_suite mlflow3-sqlite "$V3" "" "${NO_SERVING[@]}" "$@"
+run_suite mlflow2-sqlite "$V2" "" --ignore=test_faults.py "${NO_SERVING[@]}" "$@"
+PER_RUN_TIMEOUT=$SERVING_TIMEOUT run_suite mlflow3-serving "$V3" "" "${SERVING_TESTS[@]}" "$@"
 
 if [ "$CAIRN_COMPAT_TARGET" = mlflow ] && ! "$V3/bin/python" -c 'import psycopg2' 2>/dev/null; then
   echo "compat: the real MLflow server needs psycopg2 for PostgreSQL (not installed): PostgreSQL run SKIPPED" >&2
@@ -87,7 +97,7 @@ if [ -n "$PG_URI" ]; then
   PG_DB="cairn_compat_$(date +%s)_$$"
   if psql "$PG_ADMIN" -qc "create database \"$PG_DB\"" >/dev/null; then
     LABELS+=(mlflow3-postgres)
-    run_suite mlflow3-postgres "$V3" "${base%/*}/$PG_DB" --ignore=test_faults.py "$@"
+    run_suite mlflow3-postgres "$V3" "${base%/*}/$PG_DB" --ignore=test_faults.py "${NO_SERVING[@]}" "$@"
   else
     echo "compat: could not create database $PG_DB via $PG_ADMIN" >&2
     echo 1 >"$WORK/mlflow3-postgres.rc"
