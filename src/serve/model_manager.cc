@@ -515,6 +515,12 @@ Result<std::shared_ptr<LoadedVersion>> LoadedVersion::Load(const std::string& de
   options.instance_count = batching.instances;
   options.max_queue_size = static_cast<size_t>(std::max<int64_t>(1, batching.max_queue));
   options.default_timeout = std::chrono::milliseconds(batching.timeout_ms);
+  // A native model answers in microseconds: the HTTP thread that submits runs
+  // the batch itself when an instance is free (no thread hop), and requests
+  // arriving meanwhile batch behind it. A queue delay asks for waiting, which
+  // only worker threads do; Python models (milliseconds) always get workers.
+  options.run_on_caller = version->runtime_->platform() == "xgboost" &&
+                          batching.max_queue_delay_us == 0;
 
   Histogram* batch_size = nullptr;
   Histogram* batch_seconds = nullptr;

@@ -22,11 +22,15 @@ namespace {
 
 constexpr std::string_view kRoute = "/invocations";
 
-// MLflow's scoring server answers every client error as BAD_REQUEST.
+// MLflow's scoring server answers client errors as BAD_REQUEST, except the
+// signature's missing inputs, which keep INVALID_PARAMETER_VALUE.
 http::Response ScoringErrorResponse(const Error& error) {
   const int status = ServeStatusFor(error);
   http::Response response;
-  if (status == 400) {
+  if (status == 400 && error.message().starts_with(serving::kMissingInputsMessage)) {
+    response = http::Response::Json(
+        status, serving::WriteScoringError(Error(ErrorCode::kInvalidArgument, error.message())));
+  } else if (status == 400) {
     response = http::Response::Json(
         status, serving::WriteScoringError(Error(ErrorCode::kBadRequest, error.message())));
   } else {

@@ -78,6 +78,16 @@ struct BatcherOptions {
   size_t max_queue_size = 1024;
   // Deadline given to requests submitted without one; 0 = no deadline.
   std::chrono::microseconds default_timeout{0};
+  // Run batches on the submitting threads instead of worker threads: a
+  // Submit that finds fewer than `instance_count` batches running runs the
+  // queue itself (its own request and whatever else is queued), batch after
+  // batch until the queue is empty, before returning; a Submit that finds
+  // every instance busy only queues, and a running caller takes the request
+  // with its next batch. No thread hop at low load, natural batching under
+  // load, no worker threads. For models that answer in microseconds (the
+  // callers are HTTP io threads); `max_queue_delay` is ignored (a caller
+  // never waits for more requests).
+  bool run_on_caller = false;
 };
 
 // What happened in one batch, for metrics (batch-size histogram, latency).
@@ -162,6 +172,16 @@ class DynamicBatcher {
       queue_.push_back(Pending{std::move(item), rows, now, effective, std::move(done)});
       queued_rows_ += rows;
       ++stats_.submitted;
+      if (options_.run_on_caller) {
+        // Every queued request has a running caller that will take it:
+        // either one already draining, or this one.
+        if (drainers_ >= options_.instance_count) return {};
+        ++drainers_;
+      }
+    }
+    if (options_.run_on_caller) {
+      DrainOnCaller();
+      return {};
     }
     cv_.notify_one();
     return {};
@@ -186,6 +206,12 @@ class DynamicBatcher {
       stopping_ = true;
     }
     cv_.notify_all();
+    if (options_.run_on_caller) {
+      // The callers that are draining finish the queue.
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return drainers_ == 0 && queue_.empty(); });
+      return;
+    }
     std::lock_guard join_lock(join_mu_);
     for (std::thread& worker : workers_) {
       if (worker.joinable()) worker.join();
@@ -213,6 +239,7 @@ class DynamicBatcher {
 
   DynamicBatcher(BatcherOptions options, BatchFunction run, BatchObserver observer)
       : options_(std::move(options)), run_(std::move(run)), observer_(std::move(observer)) {
+    if (options_.run_on_caller) return;
     workers_.reserve(static_cast<size_t>(options_.instance_count));
     for (int i = 0; i < options_.instance_count; ++i) {
       workers_.emplace_back([this] { WorkerLoop(); });
@@ -238,7 +265,23 @@ class DynamicBatcher {
         cv_.wait_until(lock, queue_.front().enqueued + options_.max_queue_delay);
       }
       if (queue_.empty()) continue;
+      ProcessBatch(lock);
+    }
+  }
 
+  // Runs batches on the calling thread until the queue is empty (run_on_caller).
+  void DrainOnCaller() {
+    std::unique_lock lock(mu_);
+    while (!queue_.empty()) ProcessBatch(lock);
+    --drainers_;
+    if (drainers_ == 0) cv_.notify_all();  // Stop() may be waiting
+  }
+
+  // Takes one batch (and the expired requests in front of it) from the
+  // queue, runs it without the lock and delivers the answers. Requires
+  // `lock` held and the queue non-empty; returns with it held again.
+  void ProcessBatch(std::unique_lock<std::mutex>& lock) {
+    {
       std::vector<Pending> batch;
       std::vector<Pending> expired;
       int64_t rows = 0;
@@ -265,7 +308,7 @@ class DynamicBatcher {
       stats_.busy_instances = busy_;
       const bool more = !queue_.empty();
       lock.unlock();
-      if (more) cv_.notify_one();  // another idle worker can start the next batch
+      if (more && !options_.run_on_caller) cv_.notify_one();  // an idle worker can take the next
 
       for (Pending& p : expired) {
         Deliver(p.done,
@@ -358,6 +401,7 @@ class DynamicBatcher {
   std::deque<Pending> queue_;  // guarded by mu_
   int64_t queued_rows_ = 0;    // guarded by mu_
   int busy_ = 0;               // guarded by mu_
+  int drainers_ = 0;           // run_on_caller: callers running the queue; guarded by mu_
   bool stopping_ = false;      // guarded by mu_
   BatcherStats stats_;         // guarded by mu_ (queue fields filled in by Stats())
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -603,6 +604,117 @@ TEST(DynamicBatcherTest, BatchingIsMuchFasterThanNoBatchingUnder32Clients) {
   std::printf("batching on: %.1f ms, off: %.1f ms, ratio %.1fx for %d requests\n", on * 1e3,
               off * 1e3, ratio, kClients * kPerClient);
   EXPECT_GT(ratio, 2.0);
+}
+
+// ---- run_on_caller -------------------------------------------------------------
+
+TEST(DynamicBatcherOnCallerTest, ALoneRequestRunsOnTheCallingThreadBeforeSubmitReturns) {
+  BatcherOptions opt;
+  opt.run_on_caller = true;
+  opt.instance_count = 1;
+  std::thread::id ran_on;
+  auto b = IntBatcher::Create(opt, [&](std::span<int> items) {
+    ran_on = std::this_thread::get_id();
+    std::vector<Result<int>> out;
+    for (int v : items) out.push_back(v * 10);
+    return Result<std::vector<Result<int>>>(std::move(out));
+  });
+  ASSERT_TRUE(b.has_value());
+  std::optional<int> got;
+  std::thread::id answered_on;
+  ASSERT_TRUE((*b)->Submit(4, 1, [&](Result<int> r) {
+    got = r.value_or(-1);
+    answered_on = std::this_thread::get_id();
+  }));
+  // Answered before Submit returned, on this thread: no hop.
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, 40);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(answered_on, std::this_thread::get_id());
+  EXPECT_EQ((*b)->Stats().batches_run, 1u);
+}
+
+TEST(DynamicBatcherOnCallerTest, RequestsArrivingWhileBusyAreBatchedByTheRunningCaller) {
+  BatcherOptions opt;
+  opt.run_on_caller = true;
+  opt.instance_count = 1;
+  opt.max_batch_size = 8;
+  Gate gate;
+  std::mutex mu;
+  std::vector<std::vector<int>> batches;
+  auto b = IntBatcher::Create(opt, [&](std::span<int> items) {
+    {
+      std::lock_guard lock(mu);
+      batches.emplace_back(items.begin(), items.end());
+    }
+    if (items.front() == kGateItem) gate.Wait();
+    std::vector<Result<int>> out;
+    for (int v : items) out.push_back(v);
+    return Result<std::vector<Result<int>>>(std::move(out));
+  });
+  ASSERT_TRUE(b.has_value());
+  OpenOnExit open(gate);
+  std::thread::id runner_id;
+  std::promise<void> runner_done;
+  std::thread runner([&] {
+    runner_id = std::this_thread::get_id();
+    ASSERT_TRUE((*b)->Submit(kGateItem, 1, [](Result<int>) {}));
+    runner_done.set_value();
+  });
+  ASSERT_TRUE(gate.WaitEntered());
+  // The only instance is busy: these Submits queue and return at once.
+  std::vector<std::thread::id> answered_on(3);
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*b)->Submit(i + 1, 1, [&, i](Result<int> r) {
+      EXPECT_EQ(r.value_or(-1), i + 1);
+      answered_on[i] = std::this_thread::get_id();
+      answered.fetch_add(1);
+    }));
+  }
+  EXPECT_EQ(answered.load(), 0);
+  EXPECT_EQ((*b)->Stats().queue_depth, 3u);
+  gate.Open();
+  runner_done.get_future().wait();
+  runner.join();
+  // The running caller took all three in one batch before it returned.
+  EXPECT_EQ(answered.load(), 3);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[1], (std::vector<int>{1, 2, 3}));
+  for (const auto& id : answered_on) EXPECT_EQ(id, runner_id);
+}
+
+TEST(DynamicBatcherOnCallerTest, StopWaitsForRunningCallersAndRefusesNewWork) {
+  BatcherOptions opt;
+  opt.run_on_caller = true;
+  opt.instance_count = 2;
+  Gate gate;
+  auto b = IntBatcher::Create(opt, [&](std::span<int> items) {
+    if (items.front() == kGateItem) gate.Wait();
+    return Result<std::vector<Result<int>>>(std::vector<Result<int>>(items.size(), 1));
+  });
+  ASSERT_TRUE(b.has_value());
+  OpenOnExit open(gate);
+  std::atomic<bool> gated_answered{false};
+  std::thread runner([&] {
+    (void)(*b)->Submit(kGateItem, 1, [&](Result<int>) { gated_answered = true; });
+  });
+  ASSERT_TRUE(gate.WaitEntered());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    (*b)->Stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(stopped.load());  // the gated batch is still running
+  Status refused = (*b)->Submit(5, 1, [](Result<int>) {});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kUnavailable);
+  gate.Open();
+  stopper.join();
+  runner.join();
+  EXPECT_TRUE(stopped.load());
+  EXPECT_TRUE(gated_answered.load());
 }
 
 }  // namespace

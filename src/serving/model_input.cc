@@ -472,7 +472,7 @@ std::unexpected<Error> MissingError(const std::vector<std::string>& missing, std
     list += "'" + missing[i] + "'";
     quoted += "'" + missing[i] + "'";
   }
-  return InvalidArgument("Model is missing inputs [" + list + "]: missing " + std::string(noun) +
+  return InvalidArgument(std::string(kMissingInputsMessage) + " [" + list + "]: missing " + std::string(noun) +
                          (missing.size() > 1 ? "s " : " ") + quoted + " (the model expects " +
                          std::string(noun) + "s: " + expected + ")");
 }

@@ -51,6 +51,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -61,6 +62,11 @@
 #include "serving/tensor.h"
 
 namespace cairn::serving {
+
+// Messages of missing-input errors start with this, as MLflow's do; MLflow's
+// scorer answers them INVALID_PARAMETER_VALUE where other input errors are
+// BAD_REQUEST, and so does ours.
+inline constexpr std::string_view kMissingInputsMessage = "Model is missing inputs";
 
 // `signature` is the model's (nullopt when it has none).
 Result<ModelInput> ConformOipInput(InferRequest request,

@@ -220,27 +220,41 @@ Result<std::vector<float>> XgboostModel::Predict(const float* rows, size_t n_row
   char values[160];
   FormatArrayInterface(rows, n_rows, n_cols, values, sizeof(values));
 
-  ScopedDMatrix proxy;  // carries base_margin when the model has per-class intercepts
+  // XGBoost needs a proxy DMatrix to carry the input. Given none, it builds
+  // one per call, and building one reads the cgroup CPU quota files (~10 %
+  // of a one-row request's CPU): each thread keeps one instead. A model with
+  // per-class intercepts sets base_margin on its proxy, so it gets a fresh
+  // one per call (never the shared one, which must stay without margin).
+  thread_local ScopedDMatrix shared_proxy;
+  ScopedDMatrix own_proxy;
+  DMatrixHandle proxy = nullptr;
   std::vector<float> base_margin;
-  if (!intercepts_.empty()) {
+  if (intercepts_.empty()) {
+    if (shared_proxy.get() == nullptr && XGProxyDMatrixCreate(shared_proxy.out()) != 0) {
+      return Internal("XGProxyDMatrixCreate: " + LastXgboostError());
+    }
+    proxy = shared_proxy.get();
+  } else {
+    ScopedDMatrix& fresh = own_proxy;
     base_margin.reserve(n_rows * intercepts_.size());
     for (size_t r = 0; r < n_rows; ++r) {
       base_margin.insert(base_margin.end(), intercepts_.begin(), intercepts_.end());
     }
-    if (XGProxyDMatrixCreate(proxy.out()) != 0) {
+    if (XGProxyDMatrixCreate(fresh.out()) != 0) {
       return Internal("XGProxyDMatrixCreate: " + LastXgboostError());
     }
     char margin[160];
     FormatArrayInterface(base_margin.data(), n_rows, intercepts_.size(), margin, sizeof(margin));
-    if (XGDMatrixSetInfoFromInterface(proxy.get(), "base_margin", margin) != 0) {
+    if (XGDMatrixSetInfoFromInterface(fresh.get(), "base_margin", margin) != 0) {
       return Internal("XGBoost base_margin: " + LastXgboostError());
     }
+    proxy = fresh.get();
   }
 
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* out = nullptr;
-  if (XGBoosterPredictFromDense(booster_, values, kPredictConfig, proxy.get(), &shape, &dims,
+  if (XGBoosterPredictFromDense(booster_, values, kPredictConfig, proxy, &shape, &dims,
                                 &out) != 0) {
     return Internal("XGBoost predict: " + LastXgboostError());
   }
