@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/subprocess.h"
 #include "support/temp_files.h"
 
 extern char** environ;
@@ -49,65 +50,13 @@ struct Outcome {
   std::string err;
 };
 
-// Starts the binary with `args`; stdout to a pipe (returned in *out_fd) or to
-// `out_file`, stderr to `err_file`. `env` entries are added to the environment.
+// The binary under test (support/subprocess.h).
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file, int* out_fd,
             const std::string& err_file, const std::vector<std::string>& env = {}) {
-  // Everything the child needs is prepared before fork(): the child only
-  // calls async-signal-safe functions.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('='));
-    bool overridden = false;
-    for (const auto& x : env) overridden |= x.starts_with(name + "=");
-    if (!overridden) env_strings.push_back(entry);
-  }
-  for (const auto& x : env) env_strings.push_back(x);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> arg_strings = {CAIRN_BINARY};
-  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : arg_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int pipe_fds[2] = {-1, -1};
-  if (out_fd != nullptr && pipe(pipe_fds) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (out_fd != nullptr) {
-      dup2(pipe_fds[1], 1);
-      close(pipe_fds[0]);
-      close(pipe_fds[1]);
-    } else {
-      int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      close(fd);
-    }
-    int efd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(efd, 2);
-    close(efd);
-    execve(CAIRN_BINARY, argv.data(), envp.data());
-    _exit(127);
-  }
-  if (out_fd != nullptr) {
-    close(pipe_fds[1]);
-    *out_fd = pipe_fds[0];
-  }
-  return pid;
+  return test::SpawnProcess(CAIRN_BINARY, args, out_file, out_fd, err_file, env);
 }
-
-int StatusToCode(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return StatusToCode(status);
-}
+using test::WaitExit;
+using test::ExitCodeOf;
 
 // The exit code if `pid` exits within `timeout`; else kills it and returns -1.
 int WaitExitWithin(pid_t pid, std::chrono::milliseconds timeout) {
@@ -115,7 +64,7 @@ int WaitExitWithin(pid_t pid, std::chrono::milliseconds timeout) {
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return StatusToCode(status);
+    if (r == pid) return ExitCodeOf(status);
     if (r < 0) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -1,0 +1,27 @@
+#pragma once
+// Running a binary under test as a child process (the CLI tests run `cairn`
+// as a user does).
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace cairn::test {
+
+// Starts `binary` with `args`. Its stdout goes to a pipe (read end returned
+// in *out_fd) when out_fd is not null, else to `out_file`; stderr to
+// `err_file`. `env` entries ("NAME=value") replace or add to the inherited
+// environment. Everything the child needs is prepared before fork(), so the
+// child calls only async-signal-safe functions (the test process has
+// threads). Returns the pid, or -1 when the pipe cannot be made.
+pid_t SpawnProcess(const std::string& binary, const std::vector<std::string>& args,
+                   const std::string& out_file, int* out_fd, const std::string& err_file,
+                   const std::vector<std::string>& env = {});
+
+// A waitpid status as a shell would report it: the exit code, or 128 + signal.
+int ExitCodeOf(int wait_status);
+// Waits for `pid`; its ExitCodeOf, or -1 when waitpid fails.
+int WaitExit(pid_t pid);
+
+}  // namespace cairn::test
