@@ -19,11 +19,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-import requests
-
-from compat_server import IS_CAIRN, cairn_bin, free_port
+from compat_server import IS_CAIRN, ManagedProcess, cairn_bin
 
 
 def mlflow_scorer_bin():
@@ -62,8 +59,8 @@ def cmdline(pid):
         return ""
 
 
-class ServeProcess:
-    """One model server on 127.0.0.1:<port>.
+class ServeProcess(ManagedProcess):
+    """One model server on 127.0.0.1:<port>, ready when GET /ping answers 200.
 
     models: model URIs or folders. `cairn serve` gets one `--model` each; `mlflow models serve`
             takes exactly one.
@@ -71,22 +68,14 @@ class ServeProcess:
     extra_args: appended to the command line.
     """
 
-    _counter = 0
+    ready_path = "/ping"
+    log_prefix = "serve"
 
     def __init__(self, workdir, models=(), extra_args=(), port=None, tracking_uri=None, env=None):
-        self.workdir = str(workdir)
-        os.makedirs(self.workdir, exist_ok=True)
+        super().__init__(workdir, port=port, extra_args=extra_args)
         self.models = [str(m) for m in models]
-        self.extra_args = [str(a) for a in extra_args]
-        self.port = port or free_port()
         self.tracking_uri = tracking_uri
         self.extra_env = dict(env or {})
-        self.proc = None
-        self.log_path = None
-
-    @property
-    def uri(self):
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self):
@@ -106,8 +95,7 @@ class ServeProcess:
                 "-p", str(self.port), "--env-manager", "local"] + self.extra_args
 
     def environment(self):
-        env = dict(os.environ)
-        env.pop("MLFLOW_TRACKING_URI", None)
+        env = super().environment()
         bindir = os.path.dirname(sys.executable)
         env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # uvicorn for the MLflow scorer
         env.setdefault("CAIRN_PYTHON", sys.executable)
@@ -115,67 +103,19 @@ class ServeProcess:
         env.update(self.extra_env)
         return env
 
-    def spawn(self):
-        ServeProcess._counter += 1
-        self.log_path = os.path.join(self.workdir, f"serve-{ServeProcess._counter}.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                         env=self.environment(), start_new_session=True)
-        return self.proc
-
-    def start(self, timeout=None):
-        timeout = timeout or (60 if IS_CAIRN else 180)
-        self.spawn()
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            if self.alive():
-                self.kill()
-            raise
-        return self
-
-    def wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"model server exited with {self.proc.returncode} before it was "
-                                   f"ready:\n{' '.join(self.command())}\n" + self.log_tail())
-            try:
-                if requests.get(self.uri + "/ping", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"model server not ready within {timeout}s:\n" + self.log_tail())
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+    def default_timeout(self):
+        return 60 if IS_CAIRN else 180
 
     def signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, timeout=35):
-        """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                if IS_CAIRN:
-                    self.proc.send_signal(signal.SIGTERM)
-                else:  # the scorer's uvicorn lives in the same session
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return None
+        rc = super().stop(timeout)
         self._reap_group()
-        return self.proc.returncode
+        return rc
 
     def kill(self):
+        """SIGKILL the whole session: the server and its Python workers."""
         if self.proc is None:
             return
         try:
@@ -189,6 +129,8 @@ class ServeProcess:
 
     def _reap_group(self):
         # Children left behind by a server that exited (they share its session/process group).
+        if self.proc is None:
+            return
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -196,13 +138,6 @@ class ServeProcess:
 
     def children(self):
         return descendants(self.proc.pid) if self.alive() else []
-
-    def log_tail(self, n=4000):
-        if not self.log_path or not os.path.exists(self.log_path):
-            return "(no log)"
-        with open(self.log_path, "rb") as f:
-            data = f.read()
-        return data[-n:].decode("utf-8", "replace")
 
 
 # --------------------------------------------------------------------------- models and clients

@@ -33,7 +33,7 @@ def test_a_server_that_dies_at_start_is_reported_with_its_log(tmp_path):
     with pytest.raises(RuntimeError) as e:
         bad.start(timeout=10)
     message = str(e.value)
-    assert "before becoming healthy" in message
+    assert "before it was ready" in message
     assert "nosuchscheme" in message  # the server's own error, from the log tail
     assert not bad.alive()
 
