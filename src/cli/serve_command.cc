@@ -58,6 +58,7 @@ struct ServeFlags {
   int64_t timeout_ms = 30000;
   int64_t poll_interval_ms = 5000;
   std::string inference_log;
+  std::string inference_log_uri;
   double log_sample_rate = 1.0;
   int64_t log_buffer = 10000;
   int64_t log_segment_records = 10000;
@@ -169,7 +170,7 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
       ResolveSetting(f.python.empty() ? std::nullopt : std::optional(f.python), {"CAIRN_PYTHON"},
                      "python3");
 
-  if (!f.inference_log.empty()) {
+  if (!f.inference_log.empty() || !f.inference_log_uri.empty()) {
     if (f.log_sample_rate < 0 || f.log_sample_rate > 1) {
       return InvalidArgument("--log-sample-rate must be between 0 and 1");
     }
@@ -182,6 +183,7 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
     log.buffer_records = static_cast<size_t>(f.log_buffer);
     log.segment_records = static_cast<size_t>(f.log_segment_records);
     cfg.inference_log = std::move(log);
+    cfg.inference_log_uri = f.inference_log_uri;
   }
   return cfg;
 }
@@ -277,6 +279,10 @@ void AddServeCommand(CLI::App& app, Action& action) {
                   "How often aliases are re-resolved, in ms; 0 never (default 5000)");
   cmd->add_option("--inference-log", f->inference_log,
                   "Folder for the inference log (JSON-lines segments; off by default)");
+  cmd->add_option("--inference-log-uri", f->inference_log_uri,
+                  "Where closed log segments go: mlflow-artifacts:/PATH uploads them through "
+                  "the tracking server (local copies deleted), file://DIR or DIR is the log "
+                  "folder (turns the log on; staged under --cache-dir without --inference-log)");
   cmd->add_option("--log-sample-rate", f->log_sample_rate,
                   "Fraction of requests logged, 0..1 (default 1)");
   cmd->add_option("--log-buffer", f->log_buffer,

@@ -4,9 +4,18 @@
 
 #include "serve/serve_app.h"
 
+#include <stdlib.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
 #include <utility>
 
+#include "client/artifact_location.h"
+#include "client/http_transport.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "serve/serve_handlers.h"
@@ -232,11 +241,104 @@ http::Handler UnmatchedHandler(ServeContext& ctx, std::shared_ptr<const http::Ro
       response = http::ErrorResponse(
           Error(ErrorCode::kEndpointNotFound, "no endpoint " + request.path + " on cairn serve"));
     }
-    ctx.http_requests_total->WithLabels({"unmatched", std::to_string(response.status)})
-        .Increment();
+    ctx.http_requests_total->WithLabels({"unmatched", std::to_string(response.status)}).Increment();
     return response;
   };
 }
+
+// Ships closed inference-log segments to the artifact proxy (see serve_app.h).
+// Closed() runs on the log's writer thread, RetryPending() at Stop after the
+// writer joined; `mu_` serializes them anyway.
+class SegmentUploader {
+ public:
+  SegmentUploader(std::string tracking_uri, std::string endpoint, std::string root,
+                  std::string user, Counter& uploads, Counter& failures)
+      : endpoint_(std::move(endpoint)),
+        root_(std::move(root)),
+        transport_(tracking_uri, TransportFor(user)),
+        uploads_(uploads),
+        failures_(failures) {}
+
+  void Closed(const std::string& relative, const std::string& local) {
+    std::lock_guard lock(mu_);
+    pending_.push_back({relative, local});
+    while (pending_.size() > ServeApp::kMaxPendingUploads) {
+      CAIRN_LOG_WARN(
+          "inference log: too many segments waiting for upload; {} stays on disk, unsent",
+          pending_.front().local);
+      pending_.pop_front();
+    }
+    UploadPendingLocked();
+  }
+
+  void RetryPending() {
+    std::lock_guard lock(mu_);
+    UploadPendingLocked();
+    if (!pending_.empty()) {
+      CAIRN_LOG_WARN("inference log: {} segment(s) not uploaded, left on disk (first: {})",
+                     pending_.size(), pending_.front().local);
+    }
+  }
+
+ private:
+  struct Pending {
+    std::string relative;
+    std::string local;
+  };
+
+  static client::TransportOptions TransportFor(const std::string& user) {
+    client::TransportOptions o;
+    o.connect_timeout_ms = 5'000;
+    o.stall_timeout_s = 30;
+    if (!user.empty() && client::CheckHeaderLine("X-Cairn-User: " + user).has_value()) {
+      o.extra_headers.push_back("X-Cairn-User: " + user);
+    }
+    return o;
+  }
+
+  // Oldest first; stops at the first failure (the server is likely down, and
+  // each attempt may cost a connect timeout).
+  void UploadPendingLocked() {
+    while (!pending_.empty()) {
+      const Pending& p = pending_.front();
+      std::error_code ec;
+      if (!std::filesystem::exists(p.local, ec)) {  // removed by someone else
+        pending_.pop_front();
+        continue;
+      }
+      const std::string url =
+          client::JoinUrl(endpoint_, client::JoinArtifactPath(root_, p.relative));
+      Status st = transport_.Upload(url, p.local);
+      if (!st) {
+        failures_.Increment();
+        const auto now = std::chrono::steady_clock::now();
+        if (!logged_ || now - last_log_ >= std::chrono::minutes(1)) {
+          logged_ = true;
+          last_log_ = now;
+          CAIRN_LOG_ERROR("inference log: cannot upload {} to {}: {} (kept on disk, retried later)",
+                          p.local, url, st.error().message());
+        }
+        return;
+      }
+      uploads_.Increment();
+      std::filesystem::remove(p.local, ec);
+      if (ec)
+        CAIRN_LOG_WARN("inference log: uploaded {} but cannot remove it: {}", p.local,
+                       ec.message());
+      pending_.pop_front();
+    }
+  }
+
+  const std::string endpoint_;
+  const std::string root_;
+  client::HttpTransport transport_;
+  Counter& uploads_;
+  Counter& failures_;
+  std::mutex mu_;
+  std::deque<Pending> pending_;  // guarded by mu_
+  std::chrono::steady_clock::time_point last_log_{};
+  bool logged_ = false;
+};
 
 }  // namespace
 }  // namespace internal
@@ -245,6 +347,9 @@ struct ServeApp::Impl {
   // Declared first, destroyed last: every other part refers to it.
   MetricsRegistry metrics;
   internal::ServeContext ctx;
+  // Before `log`: the log's writer calls into it until the log is destroyed.
+  std::unique_ptr<internal::SegmentUploader> uploader;
+  std::string log_root;
   std::unique_ptr<serving::InferenceLog> log;
   std::unique_ptr<ModelManager> manager;
   std::unique_ptr<http::HttpServer> server;
@@ -258,16 +363,16 @@ Result<std::unique_ptr<ServeApp>> ServeApp::Open(ServeConfig config) {
   Impl& impl = *app->impl_;
   internal::ServeContext& ctx = impl.ctx;
   ctx.metrics = &impl.metrics;
-  ctx.requests_total = &impl.metrics.AddCounter(
-      "cairn_inference_requests_total", "Inference requests answered, by status code",
-      {"deployment", "model", "version", "role", "code"});
+  ctx.requests_total = &impl.metrics.AddCounter("cairn_inference_requests_total",
+                                                "Inference requests answered, by status code",
+                                                {"deployment", "model", "version", "role", "code"});
   ctx.request_seconds = &impl.metrics.AddHistogram(
       "cairn_inference_request_seconds", "Inference request latency, from arrival to answer",
       {"deployment", "model", "version", "role"}, LatencyBuckets());
-  ctx.log_records_total = &impl.metrics
-                               .AddCounter("cairn_inference_log_records_total",
-                                           "Records accepted by the inference log")
-                               .WithLabels({});
+  ctx.log_records_total =
+      &impl.metrics
+           .AddCounter("cairn_inference_log_records_total", "Records accepted by the inference log")
+           .WithLabels({});
   ctx.log_dropped_total = &impl.metrics
                                .AddCounter("cairn_inference_log_dropped_total",
                                            "Inference log records dropped (buffer full)")
@@ -276,7 +381,65 @@ Result<std::unique_ptr<ServeApp>> ServeApp::Open(ServeConfig config) {
       "cairn_http_requests_total", "HTTP requests answered, by route pattern and status code",
       {"route", "code"});
 
+  if (!config.inference_log_uri.empty()) {
+    if (!config.inference_log) config.inference_log.emplace();
+    serving::InferenceLogOptions& log_options = *config.inference_log;
+    std::string tracking = config.source.tracking_uri;
+    while (!tracking.empty() && tracking.back() == '/') tracking.pop_back();
+    auto loc = client::ResolveArtifactLocation(config.inference_log_uri, tracking);
+    if (!loc) {
+      return MakeError(loc.error().code(),
+                       "--inference-log-uri: " + std::string(loc.error().message()));
+    }
+    if (loc->kind == client::ArtifactLocation::Kind::kLocal) {
+      namespace fs = std::filesystem;
+      if (!log_options.root.empty() && fs::path(log_options.root).lexically_normal() !=
+                                           fs::path(loc->local_dir).lexically_normal()) {
+        return InvalidArgument("--inference-log-uri " + config.inference_log_uri +
+                               " and --inference-log " + log_options.root +
+                               " name different folders");
+      }
+      log_options.root = loc->local_dir;
+    } else {
+      if (loc->endpoint.find("://") == std::string::npos) {
+        return InvalidArgument("--inference-log-uri " + config.inference_log_uri +
+                               " needs a tracking server (--tracking-uri)");
+      }
+      if (log_options.root.empty()) {
+        if (config.source.cache_dir.empty()) {
+          return InvalidArgument(
+              "--inference-log-uri: no --inference-log folder and no cache "
+              "folder to stage segments in");
+        }
+        std::error_code ec;
+        std::filesystem::create_directories(config.source.cache_dir, ec);
+        std::string tmpl = config.source.cache_dir + "/inference-log-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+          return Internal("--inference-log-uri: cannot create a staging folder under " +
+                          config.source.cache_dir + ": " + std::strerror(errno));
+        }
+        log_options.root = tmpl;
+      }
+      Counter& uploads = impl.metrics
+                             .AddCounter("cairn_inference_log_uploads_total",
+                                         "Inference log segments uploaded to the artifact store")
+                             .WithLabels({});
+      Counter& failures = impl.metrics
+                              .AddCounter("cairn_inference_log_upload_failures_total",
+                                          "Failed inference log segment uploads (retried later)")
+                              .WithLabels({});
+      impl.uploader = std::make_unique<internal::SegmentUploader>(
+          tracking.empty() ? loc->endpoint : tracking, loc->endpoint, loc->root,
+          config.source.user, uploads, failures);
+      internal::SegmentUploader* uploader = impl.uploader.get();
+      log_options.on_segment_closed = [uploader](const std::string& relative,
+                                                 const std::string& local) {
+        uploader->Closed(relative, local);
+      };
+    }
+  }
   if (config.inference_log) {
+    impl.log_root = config.inference_log->root;
     CAIRN_ASSIGN_OR_RETURN(impl.log, serving::InferenceLog::Open(*config.inference_log));
     ctx.log = impl.log.get();
   }
@@ -331,6 +494,8 @@ void ServeApp::Stop() {
     impl_->log->Stop();
     internal::SyncLogCounters(impl_->ctx);
   }
+  // 5. Segments whose upload failed get one more try.
+  if (impl_->uploader) impl_->uploader->RetryPending();
 }
 
 void ServeApp::Wait() { impl_->server->Wait(); }
@@ -338,5 +503,6 @@ void ServeApp::Wait() { impl_->server->Wait(); }
 ModelManager& ServeApp::manager() { return *impl_->manager; }
 MetricsRegistry& ServeApp::metrics() { return impl_->metrics; }
 serving::InferenceLog* ServeApp::inference_log() { return impl_->log.get(); }
+const std::string& ServeApp::inference_log_root() const { return impl_->log_root; }
 
 }  // namespace cairn::serve

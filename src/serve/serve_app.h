@@ -21,7 +21,25 @@
 //   cairn_inference_requests_total{deployment,model,version,role,code}
 //   cairn_inference_request_seconds{deployment,model,version,role}  histogram (LatencyBuckets)
 //   cairn_inference_log_records_total, cairn_inference_log_dropped_total
+//   cairn_inference_log_uploads_total, cairn_inference_log_upload_failures_total
 //   cairn_http_requests_total{route,code}  (every route, incl. 404s; route is the pattern)
+//
+// Inference log shipping (`inference_log_uri`):
+//   "" : segments stay in the log's root folder.
+//   mlflow-artifacts:/<path> (or a proxy http(s) URL): every closed segment is
+//     PUT to <source.tracking_uri>/api/2.0/mlflow-artifacts/artifacts/<path>/
+//     <deployment>/<date>/<file>.jsonl on the log's writer thread (never on a
+//     request thread) and deleted locally after a 2xx. A failed upload is
+//     logged (once a minute at most) and counted; the file stays and is
+//     retried at the next segment close (oldest first, stopping at the first
+//     failure) and at Stop(). At most kMaxPendingUploads files are remembered;
+//     older ones stay on disk, unsent. The root defaults to a fresh temp
+//     folder under source.cache_dir when `inference_log` has no root.
+//   file://<dir> or a path: that folder is the log's root (kInvalidArgument
+//     if inference_log->root names another one).
+//   Other schemes: kUnimplemented. A proxy URI without source.tracking_uri:
+//     kInvalidArgument.
+//   A URI with no `inference_log` options turns the log on with defaults.
 //
 // Thread safety: Start/Stop from one thread; handlers run on the HTTP
 // server's io threads and the batchers' workers.
@@ -45,6 +63,7 @@ struct ServeConfig {
   RegistrySourceOptions source;
   ManagerOptions manager;
   std::optional<serving::InferenceLogOptions> inference_log;  // none: no log
+  std::string inference_log_uri;  // where closed segments go (see above); "" = stay local
   std::string version = "dev";  // for /version and OIP server metadata
 };
 
@@ -65,6 +84,11 @@ class ServeApp {
   ModelManager& manager();
   MetricsRegistry& metrics();
   serving::InferenceLog* inference_log();  // null when off
+  // The log's root folder ("" when off): where segments are written (and,
+  // with an upload URI, staged until uploaded).
+  const std::string& inference_log_root() const;
+
+  static constexpr size_t kMaxPendingUploads = 1000;
 
  private:
   ServeApp() = default;

@@ -19,6 +19,8 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "support/live_server.h"
 #include "support/temp_files.h"
 
 namespace cairn::serve {
@@ -676,6 +679,168 @@ TEST_F(ServeAppTest, ShadowGetsCopiesAndIsLogged) {
   EXPECT_EQ(shadow, 4);
   EXPECT_NE(app_->metrics().Render().find("cairn_inference_log_records_total 8\n"),
             std::string::npos);
+}
+
+// The value of an unlabelled counter in the Prometheus text (-1 when absent).
+double CounterValue(const std::string& text, const std::string& name) {
+  const std::string prefix = "\n" + name + " ";
+  const size_t at = ("\n" + text).find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + prefix.size() - 1));
+}
+
+// Regular files under `root` (recursive), any extension.
+std::vector<std::string> FilesUnder(const std::string& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+// Names in a proxy listing (the last path component of each entry).
+std::vector<std::pair<std::string, bool>> ListProxy(int port, const std::string& path) {
+  std::vector<std::pair<std::string, bool>> out;
+  HttpResult r = Http(port, "GET", "/api/2.0/mlflow-artifacts/artifacts?path=" + path);
+  EXPECT_EQ(r.status, 200) << r.body;
+  if (r.status != 200) return out;
+  json j = json::parse(r.body);
+  for (const auto& f : j.value("files", json::array())) {
+    std::string name = f.at("path");
+    if (auto slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
+    out.emplace_back(name, f.value("is_dir", false));
+  }
+  return out;
+}
+
+TEST_F(ServeAppTest, InferenceLogSegmentsAreUploadedThroughTheArtifactProxy) {
+  auto server = test::LiveServer::Start("cairn-serve-ilog");
+  ASSERT_TRUE(server) << server.error().ToString();
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.tracking_uri = (*server)->uri();
+  config.source.cache_dir = dir_ + "/cache";
+  const std::string staging = dir_ + "/staging";
+  serving::InferenceLogOptions log;
+  log.root = staging;
+  log.segment_records = 2;  // 3 requests: one segment closes while serving, one at Stop
+  log.flush_interval = std::chrono::milliseconds(10);
+  config.inference_log = log;
+  config.inference_log_uri = "mlflow-artifacts:/inference-log";
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(app_->inference_log_root(), staging);
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = PostJson(port, "/v2/models/fraud/infer", OipInferBody("u" + std::to_string(i)));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  app_->Stop();  // flushes the log and uploads the last segment
+
+  const std::string metrics = app_->metrics().Render();
+  EXPECT_EQ(CounterValue(metrics, "cairn_inference_log_uploads_total"), 2) << metrics;
+  EXPECT_EQ(CounterValue(metrics, "cairn_inference_log_upload_failures_total"), 0) << metrics;
+  // Uploaded copies are deleted locally.
+  EXPECT_EQ(FilesUnder(staging), std::vector<std::string>{});
+
+  // Read them back through the control plane's artifact proxy.
+  const int server_port = (*server)->port();
+  auto dates = ListProxy(server_port, "inference-log/fraud");
+  ASSERT_EQ(dates.size(), 1u);
+  EXPECT_TRUE(dates[0].second);
+  EXPECT_TRUE(std::regex_match(dates[0].first, std::regex(R"(\d{4}-\d{2}-\d{2})")))
+      << dates[0].first;
+  const std::string folder = "inference-log/fraud/" + dates[0].first;
+  auto files = ListProxy(server_port, folder);
+  ASSERT_EQ(files.size(), 2u);
+  std::set<std::string> ids;
+  size_t records = 0;
+  for (const auto& [name, is_dir] : files) {
+    EXPECT_FALSE(is_dir);
+    EXPECT_TRUE(name.ends_with(".jsonl")) << name;
+    HttpResult r =
+        Http(server_port, "GET", "/api/2.0/mlflow-artifacts/artifacts/" + folder + "/" + name);
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::istringstream lines(r.body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      json rec = json::parse(line);
+      ++records;
+      ids.insert(rec["request_id"].get<std::string>());
+      EXPECT_EQ(rec["deployment"], "fraud");
+      EXPECT_EQ(rec["status"], 200);
+      EXPECT_EQ(Ints(rec["outputs"]["tensors"][0]["data"]), ExpectedLabels());
+    }
+  }
+  EXPECT_EQ(records, 3u);
+  EXPECT_EQ(ids, (std::set<std::string>{"u0", "u1", "u2"}));
+}
+
+TEST_F(ServeAppTest, FailedInferenceLogUploadsStayOnDiskAndAreCounted) {
+  // A port nobody listens on.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int dead_port = ntohs(addr.sin_port);
+  ::close(fd);
+
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.tracking_uri = "http://127.0.0.1:" + std::to_string(dead_port);
+  config.source.cache_dir = dir_ + "/cache";
+  // No inference_log options: the URI turns the log on, staged under the cache.
+  config.inference_log_uri = "mlflow-artifacts:/inference-log";
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  const std::string staging = app_->inference_log_root();
+  EXPECT_TRUE(staging.starts_with(dir_ + "/cache/")) << staging;
+  for (int i = 0; i < 2; ++i) {
+    HttpResult r = PostJson(port, "/v2/models/fraud/infer", OipInferBody("d" + std::to_string(i)));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  app_->Stop();
+
+  const std::string metrics = app_->metrics().Render();
+  EXPECT_GE(CounterValue(metrics, "cairn_inference_log_upload_failures_total"), 1) << metrics;
+  EXPECT_EQ(CounterValue(metrics, "cairn_inference_log_uploads_total"), 0) << metrics;
+  const std::vector<std::string> files = FilesUnder(staging);
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(files[0].ends_with(".jsonl")) << files[0];
+  std::vector<json> records = ReadLogRecords(staging);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["request_id"], "d0");
+  EXPECT_EQ(records[1]["request_id"], "d1");
+}
+
+TEST_F(ServeAppTest, InferenceLogUriNeedsATrackingServerOrNamesTheFolder) {
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.cache_dir = dir_ + "/cache";
+  config.inference_log_uri = "mlflow-artifacts:/inference-log";
+  auto app = ServeApp::Open(config);
+  ASSERT_FALSE(app);
+  EXPECT_EQ(app.error().code(), ErrorCode::kInvalidArgument);
+
+  // A file:// URI is simply the log's folder.
+  config.inference_log_uri = "file://" + dir_ + "/local-log";
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(app_->inference_log_root(), dir_ + "/local-log");
+  HttpResult r = PostJson(port, "/v2/models/fraud/infer", OipInferBody("l0"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  app_->Stop();
+  std::vector<json> records = ReadLogRecords(dir_ + "/local-log");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["request_id"], "l0");
 }
 
 // ---- the slow python_function model

@@ -159,6 +159,7 @@ struct InferenceLog::Impl {
     int fd = -1;
     std::string part_path;    // ".../<ts>-<seq>.jsonl.part"
     std::string final_path;   // ".../<ts>-<seq>.jsonl"
+    std::string relative_path;  // "<dir>/<date>/<ts>-<seq>.jsonl"
     size_t records = 0;       // lines accepted into this segment (written or pending)
     uint64_t good_bytes = 0;  // bytes known to be on disk
     std::chrono::steady_clock::time_point opened;
@@ -201,7 +202,8 @@ struct InferenceLog::Impl {
   // Opens a new segment for the deployment directory `dir`; false on error.
   bool OpenSegment(const std::string& dir, int64_t first_ts, Segment& seg) {
     if (first_ts <= 0) first_ts = NowMillis();
-    const fs::path folder = fs::path(options.root) / dir / UtcDate(first_ts);
+    const std::string date = UtcDate(first_ts);
+    const fs::path folder = fs::path(options.root) / dir / date;
     std::error_code ec;
     fs::create_directories(folder, ec);
     if (ec) {
@@ -209,9 +211,9 @@ struct InferenceLog::Impl {
       return false;
     }
     for (int attempt = 0; attempt < 1000; ++attempt) {
-      const std::string base =
-          (folder / (std::to_string(first_ts) + "-" + std::to_string(next_seq++) + ".jsonl"))
-              .string();
+      const std::string file =
+          std::to_string(first_ts) + "-" + std::to_string(next_seq++) + ".jsonl";
+      const std::string base = (folder / file).string();
       const std::string part = base + ".part";
       // O_EXCL on both names: never append to (or rename over) a segment of
       // an earlier process that happened to pick the same name.
@@ -226,6 +228,7 @@ struct InferenceLog::Impl {
       seg.fd = fd;
       seg.part_path = part;
       seg.final_path = base;
+      seg.relative_path = dir + "/" + date + "/" + file;
       seg.opened = std::chrono::steady_clock::now();
       return true;
     }
@@ -269,6 +272,18 @@ struct InferenceLog::Impl {
     }
     if (::rename(seg.part_path.c_str(), seg.final_path.c_str()) != 0) {
       ReportError("cannot rename " + seg.part_path + ": " + std::strerror(errno));
+      return;
+    }
+    if (options.on_segment_closed) {
+      const std::string& relative = seg.relative_path;
+      try {
+        options.on_segment_closed(relative, seg.final_path);
+      } catch (const std::exception& e) {
+        CAIRN_LOG_ERROR("inference log: the segment callback failed for {}: {}", relative,
+                        e.what());
+      } catch (...) {
+        CAIRN_LOG_ERROR("inference log: the segment callback failed for {}", relative);
+      }
     }
   }
 

@@ -20,6 +20,15 @@
 // `segment_records` records or `segment_age` since its first record, and at
 // Stop(). Dates are UTC.
 //
+// on_segment_closed (optional): called on the writer thread right after a
+// segment was renamed to ".jsonl", once per published segment, with its path
+// relative to `root` ("<deployment>/<YYYY-MM-DD>/<file>.jsonl", '/'
+// separated) and its local path. Empty or damaged segments (removed rather
+// than published) are not reported. The callback may take its time (upload,
+// delete the file): Append never waits for the writer, but records wait in
+// the buffer meanwhile (and are dropped once it is full). It must not call
+// back into the log; exceptions it throws are caught and logged.
+//
 // Contract
 // - Append never blocks on I/O and never waits for the writer: it takes a
 //   short lock, and when `buffer_records` records are already waiting the
@@ -36,6 +45,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -51,6 +61,9 @@ struct InferenceLogOptions {
   size_t segment_records = 10000;       // records per segment
   std::chrono::milliseconds segment_age{10000};
   std::chrono::milliseconds flush_interval{1000};  // how often the writer wakes
+  // See the header comment; may be empty.
+  std::function<void(const std::string& relative_path, const std::string& local_path)>
+      on_segment_closed;
 };
 
 struct InferenceRecord {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -292,6 +294,70 @@ TEST_F(InferenceLogTest, SegmentsRollAtSegmentRecords) {
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
   EXPECT_EQ(ids, (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
+}
+
+TEST_F(InferenceLogTest, SegmentClosedCallbackSeesEverySegmentOnce) {
+  InferenceLogOptions o = Options();
+  o.segment_records = 2;
+  std::mutex mu;
+  std::vector<std::string> relatives;  // guarded by mu
+  std::vector<std::string> bad;        // guarded by mu
+  std::thread::id callback_thread;
+  o.on_segment_closed = [&](const std::string& relative, const std::string& local) {
+    std::lock_guard lock(mu);
+    relatives.push_back(relative);
+    callback_thread = std::this_thread::get_id();
+    // Called after the rename: the final file is there, the .part is gone.
+    if (local != (fs::path(root_) / relative).string()) bad.push_back("path " + local);
+    if (!fs::is_regular_file(local)) bad.push_back("missing " + local);
+    if (fs::exists(local + ".part")) bad.push_back("part " + local);
+  };
+  auto log = *InferenceLog::Open(o);
+  for (int i = 0; i < 5; ++i) log->Append(MakeRecord("f" + std::to_string(i), "fraud"));
+  for (int i = 0; i < 2; ++i) log->Append(MakeRecord("c" + std::to_string(i), "churn"));
+  log->Stop();
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(bad.empty()) << bad.front();
+  EXPECT_NE(callback_thread, std::this_thread::get_id());
+  std::sort(relatives.begin(), relatives.end());
+  // Exactly the published segments (fraud: 2+2+1, churn: 2), each once.
+  EXPECT_EQ(relatives, Files());
+  ASSERT_EQ(relatives.size(), 4u);
+  EXPECT_EQ(std::set<std::string>(relatives.begin(), relatives.end()).size(), 4u);
+  for (const auto& r : relatives) {
+    EXPECT_TRUE(std::regex_match(r, std::regex(R"((fraud|churn)/2025-11-26/\d+-\d+\.jsonl)"))) << r;
+  }
+}
+
+TEST_F(InferenceLogTest, SegmentClosedCallbackMayRemoveTheFile) {
+  InferenceLogOptions o = Options();
+  o.segment_age = 20ms;
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> ids;  // guarded by mu
+  o.on_segment_closed = [&](const std::string&, const std::string& local) {
+    for (const auto& l : [&] {
+           std::ifstream in(local);
+           std::vector<std::string> out;
+           std::string line;
+           while (std::getline(in, line)) out.push_back(json::parse(line)["request_id"]);
+           return out;
+         }()) {
+      std::lock_guard lock(mu);
+      ids.push_back(l);
+    }
+    fs::remove(local);  // as an uploader does after a successful upload
+    calls.fetch_add(1);
+  };
+  auto log = *InferenceLog::Open(o);
+  log->Append(MakeRecord("a"));
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));  // closed by age, not by Stop
+  log->Append(MakeRecord("b"));
+  log->Stop();
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_TRUE(Files().empty());
+  std::lock_guard lock(mu);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST_F(InferenceLogTest, PartOnlyWhileOpen) {
