@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -271,6 +272,27 @@ class SegmentUploader {
     UploadPendingLocked();
   }
 
+  // Segments a previous run closed but did not upload (the process stopped
+  // with the server unreachable): every "*.jsonl" under the staging root,
+  // oldest name first, queued to go with the next upload round.
+  void AdoptLeftovers(const std::string& root) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> found;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && it->path().extension() == ".jsonl") found.push_back(it->path());
+    }
+    std::sort(found.begin(), found.end());
+    std::lock_guard lock(mu_);
+    for (const auto& path : found) {
+      pending_.push_back({path.lexically_relative(root).string(), path.string()});
+    }
+    if (!found.empty()) {
+      CAIRN_LOG_INFO("inference log: {} segment(s) from an earlier run queued for upload",
+                     found.size());
+    }
+  }
+
   void RetryPending() {
     std::lock_guard lock(mu_);
     UploadPendingLocked();
@@ -432,6 +454,7 @@ Result<std::unique_ptr<ServeApp>> ServeApp::Open(ServeConfig config) {
           tracking.empty() ? loc->endpoint : tracking, loc->endpoint, loc->root,
           config.source.user, uploads, failures);
       internal::SegmentUploader* uploader = impl.uploader.get();
+      uploader->AdoptLeftovers(log_options.root);
       log_options.on_segment_closed = [uploader](const std::string& relative,
                                                  const std::string& local) {
         uploader->Closed(relative, local);

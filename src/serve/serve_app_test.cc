@@ -722,6 +722,42 @@ TEST_F(ServeAppTest, InferenceLogSegmentsAreUploadedThroughTheArtifactProxy) {
   EXPECT_EQ(ids, (std::set<std::string>{"u0", "u1", "u2"}));
 }
 
+TEST_F(ServeAppTest, SegmentsLeftByAnEarlierRunAreUploadedByTheNextOne) {
+  auto server = test::LiveServer::Start("cairn-serve-ilog-left");
+  ASSERT_TRUE(server) << server.error().ToString();
+  // A closed segment an earlier run could not upload, and a .part it never closed.
+  const std::string staging = dir_ + "/staging";
+  std::filesystem::create_directories(staging + "/fraud/2026-11-25");
+  {
+    std::ofstream(staging + "/fraud/2026-11-25/1764000000000-0.jsonl")
+        << R"({"request_id":"old-1","deployment":"fraud"})" << "\n";
+    std::ofstream(staging + "/fraud/2026-11-25/1764000000001-1.jsonl.part") << "{";
+  }
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.tracking_uri = (*server)->uri();
+  config.source.cache_dir = dir_ + "/cache";
+  serving::InferenceLogOptions log;
+  log.root = staging;
+  config.inference_log = log;
+  config.inference_log_uri = "mlflow-artifacts:/inference-log";
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  app_->Stop();  // no new segment: the leftover goes in the final round
+
+  const std::string metrics = app_->metrics().Render();
+  EXPECT_EQ(CounterValue(metrics, "cairn_inference_log_uploads_total"), 1) << metrics;
+  HttpResult r = Http((*server)->port(), "GET",
+                      "/api/2.0/mlflow-artifacts/artifacts/inference-log/fraud/2026-11-25/"
+                      "1764000000000-0.jsonl");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["request_id"], "old-1");
+  EXPECT_FALSE(std::filesystem::exists(staging + "/fraud/2026-11-25/1764000000000-0.jsonl"));
+  // An unclosed segment is not a segment: never uploaded.
+  EXPECT_TRUE(std::filesystem::exists(staging + "/fraud/2026-11-25/1764000000001-1.jsonl.part"));
+}
+
 TEST_F(ServeAppTest, FailedInferenceLogUploadsStayOnDiskAndAreCounted) {
   // A port nobody listens on.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
