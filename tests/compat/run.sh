@@ -75,7 +75,7 @@ run_suite() {
 }
 
 # The serving tests run once, in their own run (4), with their own time limit.
-SERVING_TESTS=(test_serving.py test_serving_triton.py test_serving_prometheus.py)
+SERVING_TESTS=(test_serving.py test_serving_triton.py test_serving_prometheus.py test_serving_helpers.py)
 NO_SERVING=()
 for f in "${SERVING_TESTS[@]}"; do NO_SERVING+=("--ignore=$f"); done
 SERVING_TIMEOUT=${CAIRN_COMPAT_SERVING_TIMEOUT:-420}
