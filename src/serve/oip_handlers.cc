@@ -98,13 +98,6 @@ std::vector<std::string> ServedVersions(ServeContext& ctx, const std::string& de
   return versions;
 }
 
-std::optional<std::string> StickyValue(ServeContext& ctx, const http::Request& request,
-                                       const std::string& deployment) {
-  auto header = ctx.manager->StickyHeader(deployment);
-  if (!header || header->empty()) return std::nullopt;
-  return request.Header(*header);
-}
-
 void HandleMetadata(ServeContext& ctx, const OipPath& path, const http::Responder& respond) {
   auto routed = ctx.manager->Route(path.model, path.version, std::nullopt);
   if (!routed) return Answer(ctx, path.route, respond, OipErrorResponse(routed.error()));
@@ -185,25 +178,13 @@ Result<http::Response> RenderOipAnswer(const serving::InferRequest& shell,
 
 void HandleInfer(ServeContext& ctx, const OipPath& path, http::Request& request,
                  const http::Responder& respond) {
-  auto job = std::make_shared<InferJob>();
-  job->start = std::chrono::steady_clock::now();
-  job->ts_millis = NowMillis();
+  auto job = std::make_shared<InferJob>(StartJob(path.route));
   job->deployment = path.model;
-  job->route = path.route;
 
   // Answers an error before submission (no model ran).
   auto fail = [&](const Error& error, bool observe) {
-    http::Response response = OipErrorResponse(error);
     if (job->request_id.empty()) job->request_id = RequestIdFor(request, "");
-    AddServedByHeaders(response, *job);
-    const int status = response.status;
-    Answer(ctx, job->route, respond, std::move(response));
-    if (observe && job->routed.live) {
-      ObserveInference(ctx, job->deployment, job->routed.live->model().model_name,
-                       job->routed.live->model().version, false, status,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start)
-                           .count());
-    }
+    AnswerBeforeSubmit(ctx, *job, respond, OipErrorResponse(error), observe);
   };
 
   auto routed = ctx.manager->Route(path.model, path.version, StickyValue(ctx, request, path.model));

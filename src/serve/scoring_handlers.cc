@@ -110,22 +110,11 @@ Result<std::string> ChooseDeployment(ServeContext& ctx, const http::Request& req
 }
 
 void HandleInvocations(ServeContext& ctx, http::Request& request, http::Responder respond) {
-  auto job = std::make_shared<InferJob>();
-  job->start = std::chrono::steady_clock::now();
-  job->ts_millis = NowMillis();
-  job->route = std::string(kRoute);
+  auto job = std::make_shared<InferJob>(StartJob(std::string(kRoute)));
   job->request_id = RequestIdFor(request, "");
 
   auto fail = [&](http::Response response, bool observe) {
-    AddServedByHeaders(response, *job);
-    const int status = response.status;
-    Answer(ctx, job->route, respond, std::move(response));
-    if (observe && job->routed.live) {
-      ObserveInference(ctx, job->deployment, job->routed.live->model().model_name,
-                       job->routed.live->model().version, false, status,
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start)
-                           .count());
-    }
+    AnswerBeforeSubmit(ctx, *job, respond, std::move(response), observe);
   };
 
   const std::string content_type = request.Header("Content-Type").value_or("");
@@ -137,11 +126,8 @@ void HandleInvocations(ServeContext& ctx, http::Request& request, http::Responde
   auto deployment = ChooseDeployment(ctx, request);
   if (!deployment) return fail(ScoringErrorResponse(deployment.error()), false);
   job->deployment = *deployment;
-  std::optional<std::string> sticky;
-  if (auto header = ctx.manager->StickyHeader(job->deployment); header && !header->empty()) {
-    sticky = request.Header(*header);
-  }
-  auto routed = ctx.manager->Route(job->deployment, std::nullopt, sticky);
+  auto routed =
+      ctx.manager->Route(job->deployment, std::nullopt, StickyValue(ctx, request, job->deployment));
   if (!routed) return fail(ScoringErrorResponse(routed.error()), false);
   job->routed = std::move(*routed);
 

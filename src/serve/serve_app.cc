@@ -24,37 +24,6 @@
 namespace cairn::serve {
 namespace internal {
 
-int ServeStatusFor(const Error& error) {
-  switch (error.code()) {
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kBadRequest:
-    case ErrorCode::kFailedPrecondition:
-    case ErrorCode::kAlreadyExists:
-      return 400;
-    case ErrorCode::kNotFound:
-    case ErrorCode::kEndpointNotFound:
-      return 404;
-    case ErrorCode::kPayloadTooLarge:
-      return 413;
-    case ErrorCode::kResourceExhausted:
-      return 429;
-    case ErrorCode::kUnavailable:
-      return 503;
-    case ErrorCode::kDeadlineExceeded:
-      return 504;
-    case ErrorCode::kPermissionDenied:
-      return 403;
-    case ErrorCode::kUnauthenticated:
-      return 401;
-    case ErrorCode::kUnimplemented:
-      return 501;
-    case ErrorCode::kInternal:
-    case ErrorCode::kDataLoss:
-      return 500;
-  }
-  return 500;
-}
-
 void AddRetryAfter(http::Response& response) {
   if (response.status == 429 || response.status == 503) {
     response.headers.emplace_back("Retry-After", "1");
@@ -167,6 +136,32 @@ void SubmitShadow(ServeContext& ctx, std::shared_ptr<const InferJob> job, Versio
 }
 
 }  // namespace
+
+InferJob StartJob(std::string route) {
+  InferJob job;
+  job.start = std::chrono::steady_clock::now();
+  job.ts_millis = NowMillis();
+  job.route = std::move(route);
+  return job;
+}
+
+std::optional<std::string> StickyValue(ServeContext& ctx, const http::Request& request,
+                                       const std::string& deployment) {
+  auto header = ctx.manager->StickyHeader(deployment);
+  if (!header || header->empty()) return std::nullopt;
+  return request.Header(*header);
+}
+
+void AnswerBeforeSubmit(ServeContext& ctx, const InferJob& job, const http::Responder& respond,
+                        http::Response response, bool observe) {
+  AddServedByHeaders(response, job);
+  const int status = response.status;
+  Answer(ctx, job.route, respond, std::move(response));
+  if (observe && job.routed.live) {
+    ObserveInference(ctx, job.deployment, job.routed.live->model().model_name,
+                     job.routed.live->model().version, false, status, SecondsSince(job.start));
+  }
+}
 
 void SubmitLive(ServeContext& ctx, std::shared_ptr<InferJob> job, serving::ModelInput input,
                 std::shared_ptr<const InferRenderer> render, http::Responder respond) {

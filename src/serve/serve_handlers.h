@@ -60,10 +60,10 @@ struct ServeContext {
   bool stopping = false;             // guarded by threads_mu
 };
 
-// The one mapping from an Error to the data plane's HTTP status
-// (serve_app.h): 400 bad input, 404 unknown model/version, 413 too large,
-// 429 queue full, 503 stopping/unavailable, 504 deadline, 500 otherwise.
-int ServeStatusFor(const Error& error);
+// The data plane's HTTP status for an Error is core's HttpStatusFor (400 bad
+// input, 404 unknown model/version, 413 too large, 429 queue full, 503
+// stopping/unavailable, 504 deadline, 500 otherwise), as for the control plane.
+inline int ServeStatusFor(const Error& error) { return HttpStatusFor(error.code()); }
 // Adds "Retry-After: 1" when `status` is 429 or 503.
 void AddRetryAfter(http::Response& response);
 
@@ -95,6 +95,20 @@ struct InferJob {
   std::chrono::steady_clock::time_point start;
   int64_t ts_millis = 0;
 };
+
+// A job for a request that arrived now on `route`.
+InferJob StartJob(std::string route);
+
+// The value of the deployment's sticky header in `request` (nullopt when the
+// deployment has none or the request lacks it).
+std::optional<std::string> StickyValue(ServeContext& ctx, const http::Request& request,
+                                       const std::string& deployment);
+
+// Answers a request that failed before submission (no model ran): the
+// X-Request-Id / X-Cairn-* headers, cairn_http_requests_total, and, when
+// `observe` and the job was routed, the inference metrics of its live version.
+void AnswerBeforeSubmit(ServeContext& ctx, const InferJob& job, const http::Responder& respond,
+                        http::Response response, bool observe);
 
 // Protocol-specific rendering of the answer.
 struct InferRenderer {
