@@ -77,5 +77,8 @@ void AddModelsCommand(CLI::App& app, Action& action);
 void AddDeploymentsCommand(CLI::App& app, Action& action);
 void AddServeCommand(CLI::App& app, Action& action);
 void AddPredictCommand(CLI::App& app, Action& action);
+void AddMonitorsCommand(CLI::App& app, Action& action);  // monitors_command.cc: `cairn monitors ...`
+void AddLabelsCommand(CLI::App& app, Action& action);    // monitors_command.cc: `cairn labels log`
+void AddDriftCommand(CLI::App& app, Action& action);     // drift_command.cc: `cairn drift`
 
 }  // namespace cairn::cli

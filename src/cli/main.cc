@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   AddDeploymentsCommand(app, action);
   AddServeCommand(app, action);
   AddPredictCommand(app, action);
+  AddMonitorsCommand(app, action);
+  AddLabelsCommand(app, action);
+  AddDriftCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
