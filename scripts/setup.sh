@@ -61,5 +61,33 @@ PYEOF
       "$VENV/bin/pip" install -q --disable-pip-version-check "${extras[@]}"
     fi
   done
+
+  # The monitoring checks (tests/compat/test_monitor_stats.py, test_monitor_evidently.py): SciPy,
+  # scikit-learn and Evidently on the same data as Cairn's statistics. Its own venv: Evidently pins
+  # versions of pandas/numpy that need not suit mlflow. Pinned to what `pip install evidently scipy
+  # scikit-learn` resolved to on Python 3.11 (2026-11), plus pytest and requests for the runner,
+  # except pandas: Evidently 0.7.23 does not import with pandas 3 (it imports
+  # pandas.core.dtypes.common.infer_dtype_from_object, gone in 3.0), so the last 2.x.
+  VENV=.venv/monitor
+  pins=(evidently==0.7.23 scipy==1.17.1 scikit-learn==1.9.1 pandas==2.3.3 numpy==2.4.6
+        pytest==9.2.0 requests==2.34.2)
+  if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PY" -m venv "$VENV" 2>/dev/null; then
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      $SUDO apt-get install -y -qq python3-venv >/dev/null
+      rm -rf "$VENV"
+      "$PY" -m venv "$VENV"
+    fi
+  fi
+  # Exact pins: compared without `packaging` (a fresh venv need not have it).
+  if ! "$VENV/bin/python" - "${pins[@]}" <<'PYEOF' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if all(version(r.split("==")[0]) == r.split("==")[1] for r in sys.argv[1:]) else 1)
+PYEOF
+  then
+    echo "setup: installing ${pins[*]} into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${pins[@]}"
+  fi
 fi
 echo "setup: ok"

@@ -6,11 +6,13 @@
 #include <memory>
 
 #include "api/artifact_handlers.h"
+#include "api/monitor_handlers.h"
 #include "api/routes.h"
 #include "blob/artifact_repository.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uri.h"
+#include "monitor/monitor_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
 #include "store/metadata_store.h"
@@ -22,23 +24,32 @@ namespace {
 class AppImpl final : public App {
  public:
   // Members are destroyed in reverse order: the server (which calls into the
-  // services) goes first, then the registry service (which notifies the
-  // dispatcher), the dispatcher (which reads the store), the store last.
+  // services) goes first, then the monitor scheduler (whose thread calls the
+  // monitor service), the monitor service (store, artifacts), the registry
+  // service (which notifies the dispatcher), the dispatcher (which reads the
+  // store), the store last.
   std::unique_ptr<store::MetadataStore> store;
   std::unique_ptr<blob::ArtifactRepository> artifacts;
   std::unique_ptr<tracking::TrackingService> service;
   std::unique_ptr<registry::WebhookDispatcher> dispatcher;
   std::unique_ptr<registry::RegistryService> registry;
+  std::unique_ptr<monitor::MonitorService> monitors;
+  std::unique_ptr<monitor::MonitorScheduler> scheduler;  // null: monitor_tick 0
   std::unique_ptr<http::HttpServer> server;
 
   Result<int> Start() override {
     dispatcher->Start();
     Result<int> port = server->Start();
-    if (!port) dispatcher->Stop();
+    if (!port) {
+      dispatcher->Stop();
+      return port;
+    }
+    if (scheduler) scheduler->Start();
     return port;
   }
   void Stop() override {
     server->Stop();
+    if (scheduler) scheduler->Stop();
     dispatcher->Stop();
   }
   void Wait() override { server->Wait(); }
@@ -112,6 +123,15 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   app->registry = std::make_unique<registry::RegistryService>(
       *app->store, app->artifacts.get(), registry_root, SystemClock::Get(),
       [dispatcher] { dispatcher->Notify(); });
+  // Monitoring: the service reads the inference log and references through
+  // the artifact repository (null without --serve-artifacts: then only local
+  // and file:// URIs work); the scheduler thread runs due windows.
+  app->monitors = std::make_unique<monitor::MonitorService>(
+      *app->store, app->store->monitors(), app->artifacts.get(), SystemClock::Get());
+  if (config.monitor_tick.count() > 0) {
+    app->scheduler =
+        std::make_unique<monitor::MonitorScheduler>(*app->monitors, config.monitor_tick);
+  }
   http::Router router;
   MountHealthRoutes(router);
   MountMlflowTrackingRoutes(router, *app->service, app->artifacts.get());
@@ -119,6 +139,7 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   MountNativeRoutes(router, *app->service);
   MountNativeRegistryRoutes(router, *app->registry);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
+  MountMonitorRoutes(router, *app->monitors);
 
   CAIRN_LOG_INFO(
       "cairn app ready backend={} schema_version={} default_artifact_root={} "

@@ -1,17 +1,21 @@
 #pragma once
 // The assembled control plane: opens the metadata store and artifact
 // repository named by URIs, migrates the schema, builds the tracking service
-// and the registry service (whose model copies go to the artifact repository
-// under the default artifact root), mounts every REST route (MLflow
-// /api/2.0/mlflow, /ajax-api/2.0/mlflow, including the model registry,
-// artifact proxy /api/2.0/mlflow-artifacts, native /api/v1, /health) on one
-// Router, and runs the HTTP server and the webhook dispatcher thread
-// (started by Start, stopped by Stop). Used by `cairn server` and by tests
+// the registry service (whose model copies go to the artifact repository
+// under the default artifact root) and the monitor service
+// (docs/monitoring.md), mounts every REST route (MLflow /api/2.0/mlflow,
+// /ajax-api/2.0/mlflow, including the model registry, artifact proxy
+// /api/2.0/mlflow-artifacts, native /api/v1 with monitors, labels and drift,
+// Prometheus /metrics, /health) on one Router, and runs the HTTP server, the
+// webhook dispatcher thread (which also sends monitor alerts) and the
+// monitor scheduler thread (started by Start, stopped by Stop, the scheduler
+// before anything it uses goes away). Used by `cairn server` and by tests
 // that need a live server on port 0.
 //
 // Thread safety: Start/Stop/Wait from one controlling thread (Stop may also
 // be called from a signal-watching thread).
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -31,6 +35,9 @@ struct AppConfig {
   std::string artifacts_destination;
   bool serve_artifacts = true;
   http::ServerOptions http;
+  // How often the monitor scheduler asks for due windows; 0 = no scheduler
+  // thread (tests that drive monitors by hand).
+  std::chrono::milliseconds monitor_tick{1000};
 };
 
 // Fills empty fields of `config` with the defaults above (resolved against

@@ -18,6 +18,11 @@
 // Plus /health (text "OK"), /version (text), /api/v1/health and
 // GET /api/v1/experiments/{id}/runs.
 //
+// Monitoring (MountMonitorRoutes, monitor_handlers.h): POST|GET
+// /api/v1/monitors, GET|DELETE /api/v1/monitors/{name}, POST
+// /api/v1/monitors/{name}/run, GET /api/v1/monitors/{name}/{windows,results,alerts},
+// POST /api/v1/labels/{model}, POST /api/v1/drift, GET /metrics (Prometheus).
+//
 // The service (and the artifact repository, when given) must outlive the router.
 
 #include "blob/artifact_repository.h"

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -30,6 +31,7 @@
 #include "cli/command.h"
 #include "cli/signals.h"
 #include "core/config.h"
+#include "core/cron.h"
 #include "core/log.h"
 #include "serve/deployment.h"
 #include "serve/model_manager.h"
@@ -62,6 +64,7 @@ struct ServeFlags {
   double log_sample_rate = 1.0;
   int64_t log_buffer = 10000;
   int64_t log_segment_records = 10000;
+  std::string log_segment_age = "10s";
   int workers = 0;
   int64_t max_body_mb = 0;
   std::string user;
@@ -92,6 +95,20 @@ Result<std::vector<int64_t>> ParseTraffic(const std::string& text) {
     weights.push_back(w);
   }
   return weights;
+}
+
+// --log-segment-age: a duration as core/cron.h reads them ("500ms", "10s",
+// "1m30s"), positive and at most a day (a segment open longer than that holds
+// records a monitor would have to wait a day for).
+Result<std::chrono::milliseconds> ParseSegmentAge(const std::string& text) {
+  auto ms = ParseDurationMs(text);
+  if (!ms) return InvalidArgument("--log-segment-age: " + ms.error().message());
+  constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
+  if (*ms <= 0 || *ms > kMaxMs) {
+    return InvalidArgument("--log-segment-age '" + text +
+                           "' must be more than 0 and at most 24h (e.g. 500ms, 10s, 1m)");
+  }
+  return std::chrono::milliseconds(*ms);
 }
 
 std::string DefaultCacheDir() {
@@ -170,6 +187,9 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
       ResolveSetting(f.python.empty() ? std::nullopt : std::optional(f.python), {"CAIRN_PYTHON"},
                      "python3");
 
+  // Checked even when the log is off, so a typo is not silently ignored.
+  CAIRN_ASSIGN_OR_RETURN(const std::chrono::milliseconds segment_age,
+                         ParseSegmentAge(f.log_segment_age));
   if (!f.inference_log.empty() || !f.inference_log_uri.empty()) {
     if (f.log_sample_rate < 0 || f.log_sample_rate > 1) {
       return InvalidArgument("--log-sample-rate must be between 0 and 1");
@@ -182,6 +202,7 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
     log.sample_rate = f.log_sample_rate;
     log.buffer_records = static_cast<size_t>(f.log_buffer);
     log.segment_records = static_cast<size_t>(f.log_segment_records);
+    log.segment_age = segment_age;
     cfg.inference_log = std::move(log);
     cfg.inference_log_uri = f.inference_log_uri;
   }
@@ -289,6 +310,10 @@ void AddServeCommand(CLI::App& app, Action& action) {
                   "Records waiting for the log writer before drops (default 10000)");
   cmd->add_option("--log-segment-records", f->log_segment_records,
                   "Records per log segment (default 10000)");
+  cmd->add_option("--log-segment-age", f->log_segment_age,
+                  "Close a log segment this long after its first record, e.g. 500ms, 10s, 1m "
+                  "(default 10s)")
+      ->type_name("DURATION");
   cmd->add_option("-w,--workers", f->workers, "HTTP io threads (default: one per core, at least 2)");
   cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body, in MiB (default 64)");
   cmd->add_option("--user", f->user, "Who is acting, sent to the registry ($CAIRN_USER)");

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "store/logged_model_store.h"
+#include "store/monitor_store.h"
 #include "store/query.h"
 #include "store/registry_store.h"
 #include "store/types.h"
@@ -100,6 +101,11 @@ class MetadataStore {
   // The model registry, audit log, approvals and webhooks, in the same
   // database. Owned by the metadata store; valid as long as it is.
   virtual RegistryStore& registry() = 0;
+
+  // Monitors, their windows, results, predictions, labels and alerts
+  // (docs/monitoring.md), in the same database. Owned by the metadata store;
+  // valid as long as it is.
+  virtual MonitorStore& monitors() = 0;
 };
 
 // Opens the store named by `uri`: "sqlite:///abs/path.db" (created with its

@@ -16,8 +16,11 @@
 // Thread safety: safe for concurrent use from any number of threads and
 // processes (replicas on one PostgreSQL).
 //
-// Errors: kNotFound ("Monitor 'x' not found"), kAlreadyExists ("Monitor 'x'
-// already exists"), kUnavailable, kInternal.
+// Errors: kNotFound ("Monitor 'x' not found"; unknown monitor or window
+// ids too), kAlreadyExists ("Monitor 'x' already exists"), kInvalidArgument
+// (empty name or model; a completion status other than done/empty/failed),
+// kFailedPrecondition (see CompleteWindow, UpdateWindowPerformance),
+// kUnavailable, kInternal. A `limit` <= 0 means no limit.
 
 #include <cstdint>
 #include <optional>
@@ -135,7 +138,11 @@ class MonitorStore {
 
   // ------------------------------------------------------------- monitors
   // `webhook` (optional): created with the monitor (its id stored in
-  // webhook_id). kAlreadyExists for a taken name.
+  // webhook_id); events default to the two monitor events; it is linked to
+  // the registered model of that name when there is one (deleting the model
+  // deletes the webhook and sets the monitor's webhook_id to 0). Zero
+  // created_at/updated_at are stamped with the clock. kAlreadyExists for a
+  // taken name: nothing is created.
   virtual Result<Monitor> CreateMonitor(const Monitor& m, const std::optional<Webhook>& webhook) = 0;
   virtual Result<Monitor> GetMonitor(const std::string& name) = 0;
   virtual Result<std::vector<Monitor>> ListMonitors() = 0;  // by name
@@ -159,7 +166,11 @@ class MonitorStore {
   // One transaction: the window's status/report, its results, predictions,
   // alert changes (new incidents / resolved ones) and their webhook
   // deliveries. kFailedPrecondition when the window is no longer "running"
-  // (someone else completed it): nothing is written.
+  // (someone else completed it): nothing is written. A kFire whose (rule,
+  // feature) already has a firing incident, or a kResolve of an incident
+  // that is not firing, changes nothing and sends nothing. A "done" window
+  // whose stored predictions already have labels is left perf_dirty (its
+  // performance is due). finished_at 0: the clock's time.
   virtual Status CompleteWindow(const WindowCompletion& c) = 0;
   // The latest non-manual window (by start) of a monitor, any status.
   virtual Result<std::optional<MonitorWindow>> LastScheduledWindow(int64_t monitor_id) = 0;
@@ -176,10 +187,14 @@ class MonitorStore {
                                                          const std::string& feature,
                                                          const std::string& statistic,
                                                          int64_t from, int64_t to) = 0;
-  // For every monitor, the results of its latest done window (for /metrics).
+  // For every monitor (by name), the results of its latest done window (the
+  // greatest end, manual ones too), by feature and statistic; a monitor with
+  // no done window comes with no results (for /metrics).
   virtual Result<std::vector<std::pair<Monitor, std::vector<MonitorResult>>>> LatestResults() = 0;
   // Replaces the performance results of a done window and clears perf_dirty,
-  // with alert changes, in one transaction (labels arrived later).
+  // with alert changes, in one transaction (labels arrived later). Results
+  // are upserted by (feature, statistic). kFailedPrecondition when the
+  // window is not "done".
   virtual Status UpdateWindowPerformance(int64_t window_id, const std::vector<MonitorResult>& results,
                                          const std::vector<AlertChange>& alerts,
                                          int64_t now) = 0;

@@ -4,6 +4,7 @@
 
 #include "store/sql/dialect.h"
 #include "store/sql/logged_model_schema.h"
+#include "store/sql/monitor_schema.h"
 #include "store/sql/registry_schema.h"
 
 namespace cairn::store::sql {
@@ -138,6 +139,7 @@ constexpr Migration kMigrations[] = {
     {2, "model registry, audit log, approvals, webhooks", kRegistrySchemaV2, nullptr},
     {3, "logged models, their tags, params and metrics; run outputs", kLoggedModelSchemaV3,
      nullptr},
+    {4, "monitors, windows, results, predictions, labels, alerts", kMonitorSchemaV4, nullptr},
 };
 
 // Serializes migrators across processes for the rest of the transaction.

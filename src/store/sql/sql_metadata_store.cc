@@ -481,7 +481,8 @@ SqlMetadataStore::SqlMetadataStore(std::unique_ptr<Database> db, const Clock& cl
     : db_(std::move(db)),
       clock_(clock),
       logged_models_(std::make_unique<SqlLoggedModelStore>(*db_, clock_)),
-      registry_(std::make_unique<SqlRegistryStore>(*db_, clock_)) {}
+      registry_(std::make_unique<SqlRegistryStore>(*db_, clock_)),
+      monitors_(std::make_unique<SqlMonitorStore>(*db_, clock_)) {}
 
 SqlMetadataStore::~SqlMetadataStore() = default;
 

@@ -16,6 +16,7 @@
 #include "store/metadata_store.h"
 #include "store/sql/driver.h"
 #include "store/sql/sql_logged_model_store.h"
+#include "store/sql/sql_monitor_store.h"
 #include "store/sql/sql_registry_store.h"
 
 namespace cairn::store::sql {
@@ -55,6 +56,7 @@ class SqlMetadataStore final : public MetadataStore {
   Result<RunPage> SearchRuns(const RunQuery& q) override;
   LoggedModelStore& logged_models() override { return *logged_models_; }
   RegistryStore& registry() override { return *registry_; }
+  MonitorStore& monitors() override { return *monitors_; }
 
   // The driver underneath (tests and tools that need raw access).
   Database& database() { return *db_; }
@@ -65,6 +67,7 @@ class SqlMetadataStore final : public MetadataStore {
   const Clock& clock_;
   std::unique_ptr<SqlLoggedModelStore> logged_models_;  // over *db_
   std::unique_ptr<SqlRegistryStore> registry_;          // over *db_
+  std::unique_ptr<SqlMonitorStore> monitors_;           // over *db_
 };
 
 }  // namespace cairn::store::sql
