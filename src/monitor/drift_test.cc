@@ -106,16 +106,39 @@ TEST(DefaultTestTest, ReferenceCountExcludesMissing) {
   ASSERT_TRUE(r);
   EXPECT_EQ(Drift(*r, "v").test, StatTest::kKs);
   EXPECT_EQ(Drift(*r, "v").reference_count, 1000);
+  // Without the missing value the column is whole numbers with 10 distinct
+  // values: Evidently reads it as an integer column of low cardinality,
+  // categorical, so Jensen-Shannon; with 11 distinct values it is numeric.
   auto ref2 = MakeTable({Numeric("v", 1001, [](int i) { return i % 10; })});
   auto r2 = ComputeDrift(ref2, cur, {});
   ASSERT_TRUE(r2);
-  EXPECT_EQ(Drift(*r2, "v").test, StatTest::kWasserstein);
+  EXPECT_EQ(Drift(*r2, "v").test, StatTest::kJensenShannon);
+  auto ref11 = MakeTable({Numeric("v", 1001, [](int i) { return i % 11; })});
+  auto r11 = ComputeDrift(ref11, cur, {});
+  ASSERT_TRUE(r11);
+  EXPECT_EQ(Drift(*r11, "v").test, StatTest::kWasserstein);
   // Infinities count as missing (as Evidently replaces them).
   auto ref3 = MakeTable(
       {Numeric("v", 1001, [](int i) { return i == 3 ? std::numeric_limits<double>::infinity() : i % 10; })});
   auto r3 = ComputeDrift(ref3, cur, {});
   ASSERT_TRUE(r3);
   EXPECT_EQ(Drift(*r3, "v").test, StatTest::kKs);
+}
+
+TEST(DefaultTestTest, FewWholeNumbersAreCategoricalAsInEvidently) {
+  // 500 rows of 8 whole numbers: chi-squared (categorical), not KS.
+  auto ref = MakeTable({Numeric("v", 500, [](int i) { return i % 8; })});
+  auto cur = MakeTable({Numeric("v", 300, [](int i) { return i % 8; })});
+  auto r = ComputeDrift(ref, cur, {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Drift(*r, "v").test, StatTest::kChiSquare);
+  EXPECT_FALSE(Drift(*r, "v").drifted);
+  // The same values with a fraction are numeric: KS.
+  auto ref_f = MakeTable({Numeric("v", 500, [](int i) { return i % 8 + 0.5; })});
+  auto cur_f = MakeTable({Numeric("v", 300, [](int i) { return i % 8 + 0.5; })});
+  auto rf = ComputeDrift(ref_f, cur_f, {});
+  ASSERT_TRUE(rf);
+  EXPECT_EQ(Drift(*rf, "v").test, StatTest::kKs);
 }
 
 TEST(DriftTest, SmallReferenceMatchesEvidently) {

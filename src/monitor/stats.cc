@@ -387,7 +387,27 @@ double KsExactPValue(int64_t n, int64_t m, int64_t np, int64_t mp, int64_t h) {
   return std::clamp(outside, 0.0, 1.0);
 }
 
-// Sorts a copy of `values` ascending. Large inputs use an LSD radix sort on
+// Sum of a span, Neumaier-compensated so long sums stay accurate.
+template <typename F>
+double CompensatedSum(size_t count, F term) {
+  double sum = 0;
+  double c = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double t = term(i);
+    const double s = sum + t;
+    if (std::fabs(sum) >= std::fabs(t)) {
+      c += (sum - s) + t;
+    } else {
+      c += (t - s) + sum;
+    }
+    sum = s;
+  }
+  return sum + c;
+}
+
+}  // namespace
+
+// Large inputs use an LSD radix sort on
 // the order-preserving integer image of the doubles (6 passes of 11 bits,
 // passes where every key has the same digit skipped): several times faster
 // than std::sort on a million values, which dominates Wasserstein and KS.
@@ -432,25 +452,6 @@ std::vector<double> SortedCopy(std::span<const double> values) {
   return out;
 }
 
-// Sum of a span, Neumaier-compensated so long sums stay accurate.
-template <typename F>
-double CompensatedSum(size_t count, F term) {
-  double sum = 0;
-  double c = 0;
-  for (size_t i = 0; i < count; ++i) {
-    const double t = term(i);
-    const double s = sum + t;
-    if (std::fabs(sum) >= std::fabs(t)) {
-      c += (sum - s) + t;
-    } else {
-      c += (t - s) + sum;
-    }
-    sum = s;
-  }
-  return sum + c;
-}
-
-}  // namespace
 
 // ------------------------------------------------------------ distributions
 

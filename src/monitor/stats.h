@@ -74,6 +74,10 @@ std::vector<double> SturgesBinEdges(std::span<const double> values);
 // values outside are not counted.
 std::vector<int64_t> Histogram(std::span<const double> values, std::span<const double> edges);
 
+// `values` sorted ascending (a copy; no NaN in `values`). Large inputs use a
+// radix sort, several times faster than std::sort on a million values.
+std::vector<double> SortedCopy(std::span<const double> values);
+
 // numpy.std(values) (ddof = 0). 0 for fewer than one value.
 double PopulationStd(std::span<const double> values);
 

@@ -24,10 +24,9 @@ of a 1,020-row reference with 40 missing cells is tested as a <= 1000 one); a ne
 current data; and one scenario where most columns drift (dataset drift) next to ones where few do.
 
 Evidently decides a column's kind from the pandas dtype: an *integer* column with at most 10
-distinct values is categorical there, while Cairn calls every all-number column numeric. The two
-only choose different tests for integer columns with 6-10 distinct values (chi-squared or
-Jensen-Shannon in Evidently, KS or Wasserstein in Cairn), so the numeric columns here are floats
-and the 2- to 5-value ones are floats or integers (same choice in both).
+distinct values is categorical there. Cairn follows it (a reference column of whole numbers
+without missing values and at most 10 distinct values takes the categorical choice), which the
+int8_* columns (8 whole numbers: chi-squared / Jensen-Shannon, not KS / Wasserstein) check.
 
 Run: CAIRN_BIN=build/cairn <venv with evidently 0.7, pandas < 3, pytest>/bin/python -m pytest
 --noconftest tests/compat/test_monitor_evidently.py (this folder's conftest.py needs mlflow, which
@@ -96,6 +95,11 @@ def make_frames(n_ref, n_cur, seed, mostly_shifted=False):
     # Integers with 3 values (categorical for Evidently, numeric for Cairn: same test).
     cols["int3_little"] = both(lambda n: rng.choice([1, 2, 3], n, p=[0.5, 0.3, 0.2]),
                                lambda n: rng.choice([1, 2, 3], n, p=[0.45, 0.33, 0.22]))
+    # Integers with 8 values: categorical in both (chi-squared or Jensen-Shannon).
+    eight = np.arange(8)
+    p8 = [0.2, 0.15, 0.15, 0.1, 0.1, 0.1, 0.1, 0.1]
+    cols["int8_same"] = both(lambda n: rng.choice(eight, n, p=p8), lambda n: rng.choice(eight, n, p=p8))
+    cols["int8_lot"] = both(lambda n: rng.choice(eight, n, p=p8), lambda n: rng.choice(eight, n, p=p8[::-1]))
     # Numeric, 2 values.
     two = np.array([0.0, 1.0])
     cols["two_same"] = both(lambda n: rng.choice(two, n, p=[0.7, 0.3]),
