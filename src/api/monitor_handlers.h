@@ -7,9 +7,11 @@
 //
 //   POST   /api/v1/monitors                 the spec           -> {"monitor": M}
 //   GET    /api/v1/monitors                                    -> {"monitors": [M]}
-//   GET    /api/v1/monitors/{name}          -> {"monitor": M, "last_window": W|null, "open_alerts":
-//   [A]} DELETE /api/v1/monitors/{name}                             -> {} POST
-//   /api/v1/monitors/{name}/run      {"current_csv": "..."} optional
+//   GET    /api/v1/monitors/{name}
+//                                           -> {"monitor": M, "last_window": W|null,
+//                                               "open_alerts": [A]}
+//   DELETE /api/v1/monitors/{name}                             -> {}
+//   POST   /api/v1/monitors/{name}/run      {"current_csv": "..."} optional
 //                                           -> {"window": W, "alert_changes": [C]}
 //   GET    /api/v1/monitors/{name}/windows?from=&to=&limit=     -> {"windows": [W]} newest first
 //   GET    /api/v1/monitors/{name}/results?feature=&statistic=&from=&to=
