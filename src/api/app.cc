@@ -125,9 +125,13 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
       [dispatcher] { dispatcher->Notify(); });
   // Monitoring: the service reads the inference log and references through
   // the artifact repository (null without --serve-artifacts: then only local
-  // and file:// URIs work); the scheduler thread runs due windows.
+  // and file:// URIs work); the scheduler thread runs due windows. Alert
+  // changes wake the dispatcher, so their webhooks go out at once.
+  monitor::MonitorServiceOptions monitor_options;
+  monitor_options.on_alert_changes = [dispatcher] { dispatcher->Notify(); };
   app->monitors = std::make_unique<monitor::MonitorService>(
-      *app->store, app->store->monitors(), app->artifacts.get(), SystemClock::Get());
+      *app->store, app->store->monitors(), app->artifacts.get(), SystemClock::Get(),
+      std::move(monitor_options));
   if (config.monitor_tick.count() > 0) {
     app->scheduler =
         std::make_unique<monitor::MonitorScheduler>(*app->monitors, config.monitor_tick);

@@ -152,9 +152,57 @@ TEST_F(MonitorsArgsTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(Run({"labels", "log", "fraud"}).exit_code, 2);  // no --file
   Outcome help = Run({"monitors", "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* cmd : {"create", "list", "get", "run", "report", "alerts", "delete"}) {
+  for (const char* cmd :
+       {"create", "list", "get", "run", "report", "alerts", "delete", "profile"}) {
     EXPECT_TRUE(Has(help.out, cmd)) << cmd;
   }
+}
+
+TEST_F(MonitorsArgsTest, ProfileWritesTheFileLocally) {
+  // No server is involved: the tracking URI points at a closed port.
+  std::ofstream(dir_ + "/train.csv") << "amount,country\n1,US\n2.5,DE\n2.5,\n,US\n0.1,US\n";
+  const std::string out = dir_ + "/train.profile.json";
+  Outcome o = Run({"monitors", "profile", dir_ + "/train.csv", "--output", out});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string written = ReadFile(out);
+  EXPECT_EQ(written,
+            "{\"format\":\"cairn-profile\",\"version\":1,\"rows\":5,\"columns\":["
+            "{\"name\":\"amount\",\"kind\":\"numeric\",\"missing\":1,"
+            "\"values\":[0.1,1,2.5],\"counts\":[1,1,2]},"
+            "{\"name\":\"country\",\"kind\":\"categorical\",\"missing\":1,"
+            "\"values\":[\"DE\",\"US\"],\"counts\":[1,3]}]}");
+  EXPECT_EQ(o.out, "Wrote " + out + ": 5 rows, 2 columns, " + std::to_string(written.size()) +
+                       " bytes (the dataset: 43 bytes)\n"
+                       "column   kind         distinct  missing\n"
+                       "-------  -----------  --------  -------\n"
+                       "amount   numeric      3         1\n"
+                       "country  categorical  2         1\n");
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+
+  Outcome j = Run({"monitors", "profile", dir_ + "/train.csv", "--output", out, "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  json doc = json::parse(j.out);
+  EXPECT_EQ(doc["rows"], 5);
+  EXPECT_EQ(doc["output"], out);
+  EXPECT_EQ(doc["bytes"], written.size());
+  EXPECT_EQ(doc["dataset_bytes"], 43);
+  EXPECT_EQ(
+      doc["columns"],
+      (json{{{"name", "amount"}, {"kind", "numeric"}, {"distinct", 3}, {"missing", 1}},
+            {{"name", "country"}, {"kind", "categorical"}, {"distinct", 2}, {"missing", 1}}}));
+  EXPECT_EQ(ReadFile(out), written);
+
+  ExpectInvalid({"monitors", "profile", dir_ + "/train.csv", "--output", dir_ + "/train.json"},
+                "--output '" + dir_ + "/train.json' must end in .profile.json");
+  EXPECT_FALSE(fs::exists(dir_ + "/train.json"));
+  Outcome missing = Run({"monitors", "profile", dir_ + "/nope.csv", "--output", out});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "error: RESOURCE_DOES_NOT_EXIST: " + dir_ + "/nope.csv: no such file\n");
+  std::ofstream(dir_ + "/ragged.csv") << "a,b\n1\n";
+  ExpectInvalid({"monitors", "profile", dir_ + "/ragged.csv", "--output", out},
+                "ragged.csv:2: 1 fields, the header has 2");
+  EXPECT_EQ(ReadFile(out), written);  // a failed run leaves the earlier profile as it was
+  EXPECT_EQ(Run({"monitors", "profile", dir_ + "/train.csv"}).exit_code, 2);  // no --output
 }
 
 // --------------------------------------------------------- live server
@@ -439,6 +487,64 @@ TEST_F(MonitorsCliTest, RunWithCurrentFileReportAndMetrics) {
   EXPECT_TRUE(alerts.out.starts_with("id  status  rule")) << alerts.out;
   EXPECT_EQ(RunJson({"monitors", "alerts", "run-drift", "--status", "firing"})["alerts"],
             json::array());
+}
+
+// A monitor whose reference is the profile of reference.csv, as a local file
+// and as a run artifact, scores every window exactly as the CSV monitor does.
+TEST_F(MonitorsCliTest, ProfileReferenceRunsLikeTheCsv) {
+  RegisterModel("mon-profile");
+  const std::string profile = server_->dir() + "/reference.profile.json";
+  Outcome made = Run({"monitors", "profile", Ref(), "--output", profile});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_TRUE(Has(made.out, ": 60 rows, 2 columns, ")) << made.out;
+
+  json run = RunJson({"runs", "create", "--run-name", "reference"});
+  const std::string run_id = run["run"]["info"]["run_id"];
+  Outcome logged = Run({"artifacts", "log", run_id, profile});
+  ASSERT_EQ(logged.exit_code, 0) << logged.err;
+
+  ASSERT_EQ(Run({"monitors", "create", "prof-csv", "--model", "mon-profile", "--reference", Ref()})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      Run({"monitors", "create", "prof-file", "--model", "mon-profile", "--reference", profile})
+          .exit_code,
+      0);
+  const std::string artifact = "runs:/" + run_id + "/reference.profile.json";
+  json created = RunJson(
+      {"monitors", "create", "prof-run", "--model", "mon-profile", "--reference", artifact});
+  EXPECT_EQ(created["monitor"]["reference"], artifact);
+
+  for (const std::string& current : {server_->dir() + "/shifted.csv", Ref()}) {
+    SCOPED_TRACE(current);
+    json want = RunJson({"monitors", "run", "prof-csv", "--current", current});
+    const json& want_drift = want["window"]["report"]["drift"];
+    ASSERT_EQ(want_drift["columns"].size(), 2u) << want.dump();
+    for (const char* name : {"prof-file", "prof-run"}) {
+      SCOPED_TRACE(name);
+      json got = RunJson({"monitors", "run", name, "--current", current});
+      EXPECT_EQ(got["window"]["status"], "done") << got.dump();
+      const json& drift = got["window"]["report"]["drift"];
+      ASSERT_EQ(drift["columns"].size(), 2u) << got.dump();
+      for (size_t i = 0; i < 2; ++i) {
+        const json& a = want_drift["columns"][i];
+        const json& b = drift["columns"][i];
+        EXPECT_EQ(b["column"], a["column"]);
+        EXPECT_EQ(b["test"], a["test"]);
+        EXPECT_EQ(b["score"], a["score"]) << a.dump() << " vs " << b.dump();
+        EXPECT_EQ(b["statistic"], a["statistic"]);
+        EXPECT_EQ(b["drifted"], a["drifted"]);
+        EXPECT_EQ(b["reference_count"], 60);
+      }
+      EXPECT_EQ(drift["drift_share"], want_drift["drift_share"]);
+      EXPECT_EQ(drift["dataset_drift"], want_drift["dataset_drift"]);
+      EXPECT_EQ(got["window"]["report"]["quality"], want["window"]["report"]["quality"]);
+    }
+  }
+  // The shifted batch drifts on amount against the profile too.
+  json shifted =
+      RunJson({"monitors", "run", "prof-run", "--current", server_->dir() + "/shifted.csv"});
+  EXPECT_EQ(shifted["window"]["report"]["drift"]["drifted_columns"], 1) << shifted.dump();
 }
 
 TEST_F(MonitorsCliTest, LabelsLog) {

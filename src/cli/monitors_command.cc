@@ -11,7 +11,16 @@
 //   monitors run NAME [--current file.csv]
 //   monitors report NAME [--last N]     per-feature verdicts over the last N windows
 //   monitors alerts NAME [--status firing|resolved]
+//   monitors profile DATASET --output FILE.profile.json   (local: no server)
 //   labels log MODEL --file labels.csv   (columns request_id, label[, row])
+//
+// `monitors profile` reads a CSV / JSON-lines file here and writes its
+// profile (monitor/dataset.h: value -> count per column, a lossless
+// reference for drift and quality), then prints rows, columns and bytes
+// (--json: {"dataset", "output", "rows", "bytes", "dataset_bytes",
+// "columns": [{"name", "kind", "distinct", "missing"}]}). The user logs it as
+// an artifact and gives it as --reference runs:/<run>/train.profile.json or
+// the model version's tag cairn.reference.
 //
 // Every command takes --tracking-uri, --json and --user. The spec's checks
 // (window, schedule, rules, tests, the model, the reference's columns) are
@@ -43,6 +52,7 @@
 #include "cli/table.h"
 #include "client/monitor_client.h"
 #include "core/config.h"
+#include "monitor/dataset.h"
 
 namespace cairn::cli {
 namespace {
@@ -78,6 +88,9 @@ struct MonitorsFlags {
   std::string status;
   // labels
   std::string file;
+  // profile
+  std::string dataset;
+  std::string output;
 };
 
 Result<client::MonitorClient> MakeMonitorClient(const MonitorsFlags& f) {
@@ -447,6 +460,91 @@ int RunCmd(MonitorsFlags& f) {
   return Str(w, "status") == "failed" ? kExitError : kExitOk;
 }
 
+constexpr std::string_view kProfileSuffix = ".profile.json";
+
+bool HasProfileSuffix(const std::string& path) {
+  if (path.size() < kProfileSuffix.size()) return false;
+  std::string tail = path.substr(path.size() - kProfileSuffix.size());
+  std::transform(tail.begin(), tail.end(), tail.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tail == kProfileSuffix;
+}
+
+// Writes `bytes` to `path` through a temporary file in the same folder, so a
+// failed write never leaves a truncated profile under the final name.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return InvalidArgument("cannot write '" + tmp + "'");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return InvalidArgument("cannot write '" + tmp + "'");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return InvalidArgument("cannot write '" + path + "': " + ec.message());
+  }
+  return {};
+}
+
+int ProfileCmd(MonitorsFlags& f) {
+  if (!HasProfileSuffix(f.output)) {
+    return ReportError(Error(
+        ErrorCode::kInvalidArgument,
+        "--output '" + f.output + "' must end in .profile.json (how readers recognise a profile)"));
+  }
+  auto table = monitor::ReadDatasetFile(f.dataset);
+  if (!table) return ReportError(table.error());
+  const std::string profile = monitor::TableToProfileJson(*table);
+  if (auto st = WriteFileAtomically(f.output, profile); !st) return ReportError(st.error());
+  std::error_code ec;
+  const auto dataset_bytes = std::filesystem::file_size(f.dataset, ec);
+  json columns = json::array();
+  for (const monitor::Column& c : table->columns) {
+    std::set<std::string> distinct;
+    int64_t missing = 0;
+    for (int64_t r = 0; r < c.size(); ++r) {
+      if (c.IsMissing(r)) {
+        ++missing;
+      } else {
+        distinct.insert(c.Text(r));
+      }
+    }
+    columns.push_back({{"name", c.name},
+                       {"kind", std::string(monitor::ColumnKindName(c.kind))},
+                       {"distinct", distinct.size()},
+                       {"missing", missing}});
+  }
+  if (f.client.json) {
+    PrintJson({{"dataset", f.dataset},
+               {"output", f.output},
+               {"rows", table->rows},
+               {"bytes", profile.size()},
+               {"dataset_bytes", ec ? 0 : dataset_bytes},
+               {"columns", columns}});
+    return kExitOk;
+  }
+  std::cout << "Wrote " << f.output << ": " << table->rows << " rows, " << table->columns.size()
+            << " columns, " << profile.size() << " bytes";
+  if (!ec) std::cout << " (the dataset: " << dataset_bytes << " bytes)";
+  std::cout << "\n";
+  TextTable out({"column", "kind", "distinct", "missing"});
+  for (const auto& c : columns) {
+    out.AddRow({c["name"].get<std::string>(), c["kind"].get<std::string>(),
+                std::to_string(c["distinct"].get<size_t>()),
+                std::to_string(c["missing"].get<int64_t>())});
+  }
+  std::cout << out.Render();
+  return kExitOk;
+}
+
 int ReportCmd(MonitorsFlags& f) {
   if (f.last <= 0) return ReportError(Error(ErrorCode::kInvalidArgument, "--last must be >= 1"));
   auto c = MakeMonitorClient(f);
@@ -592,7 +690,8 @@ void AddMonitorsCommand(CLI::App& app, Action& action) {
   create->add_option("--deployment", f->deployment,
                      "Deployment whose log it reads (default: the model)");
   create->add_option("--reference", f->reference,
-                     "Reference dataset (CSV / JSON lines): runs:/<run>/<path>, "
+                     "Reference dataset (CSV / JSON lines) or profile (*.profile.json, from "
+                     "`monitors profile`): runs:/<run>/<path>, "
                      "mlflow-artifacts:/<path>, file:// or a path the SERVER can read "
                      "(sent as an absolute file:// URI); default: the version's tag "
                      "cairn.reference");
@@ -648,6 +747,15 @@ void AddMonitorsCommand(CLI::App& app, Action& action) {
   alerts->add_option("--status", f->status, "firing | resolved (default: all)")
       ->check(CLI::IsMember({"", "firing", "resolved", "all"}));
   leaf(alerts, AlertsCmd);
+
+  CLI::App* profile = group->add_subcommand(
+      "profile",
+      "Write a dataset's profile (value counts per column): a compact, lossless reference "
+      "(local, no server)");
+  profile->add_option("DATASET", f->dataset, "The reference data: a CSV or JSON-lines file")
+      ->required();
+  profile->add_option("--output", f->output, "The profile to write, FILE.profile.json")->required();
+  leaf(profile, ProfileCmd);
 }
 
 void AddLabelsCommand(CLI::App& app, Action& action) {

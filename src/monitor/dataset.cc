@@ -13,10 +13,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include "core/json_writer.h"
 
 namespace cairn::monitor {
 
@@ -747,6 +752,348 @@ Result<Table> ParseJsonLines(std::string_view text, const ReadOptions& options) 
   return table;
 }
 
+// -------------------------------------------------------------- profiles
+
+namespace {
+
+constexpr std::string_view kProfileFormat = "cairn-profile";
+constexpr int64_t kProfileVersion = 1;
+constexpr std::string_view kProfileSuffix = ".profile.json";
+
+void AppendQuoted(std::string& out, std::string_view s) {
+  std::string scratch;
+  out.push_back('"');
+  AppendJsonEscaped(out, ValidUtf8(s, scratch));
+  out.push_back('"');
+}
+
+// A present number as a JSON value: shortest round-trip, infinities as the
+// strings protobuf's JSON mapping uses.
+void AppendProfileNumber(std::string& out, double v) {
+  if (std::isinf(v)) {
+    out += v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+    return;
+  }
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc() ? p : buf);
+}
+
+void AppendCounts(std::string& out, const std::vector<int64_t>& counts) {
+  out += ",\"counts\":[";
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += std::to_string(counts[i]);
+  }
+  out += "]}";
+}
+
+void AppendNumericProfile(std::string& out, const Column& c) {
+  std::vector<double> present;
+  present.reserve(c.numbers.size());
+  for (double v : c.numbers) {
+    if (!std::isnan(v)) present.push_back(v);
+  }
+  const auto missing = static_cast<int64_t>(c.numbers.size() - present.size());
+  std::sort(present.begin(), present.end());
+  std::vector<int64_t> counts;
+  out += ",\"missing\":" + std::to_string(missing) + ",\"values\":[";
+  for (size_t i = 0; i < present.size();) {
+    size_t j = i + 1;
+    while (j < present.size() && present[j] == present[i]) ++j;  // -0 == 0: one value
+    if (!counts.empty()) out.push_back(',');
+    AppendProfileNumber(out, present[i]);
+    counts.push_back(static_cast<int64_t>(j - i));
+    i = j;
+  }
+  out += "]";
+  AppendCounts(out, counts);
+}
+
+void AppendCategoricalProfile(std::string& out, const Column& c) {
+  std::unordered_map<std::string_view, int64_t> by_value;
+  int64_t missing = 0;
+  for (size_t r = 0; r < c.strings.size(); ++r) {
+    if (r < c.missing.size() && c.missing[r]) {
+      ++missing;
+    } else {
+      ++by_value[c.strings[r]];
+    }
+  }
+  std::vector<std::pair<std::string_view, int64_t>> sorted(by_value.begin(), by_value.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> counts;
+  counts.reserve(sorted.size());
+  out += ",\"missing\":" + std::to_string(missing) + ",\"values\":[";
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendQuoted(out, sorted[i].first);
+    counts.push_back(sorted[i].second);
+  }
+  out += "]";
+  AppendCounts(out, counts);
+}
+
+bool EndsWithProfileSuffix(std::string_view name) {
+  if (name.size() < kProfileSuffix.size()) return false;
+  return Lower(name.substr(name.size() - kProfileSuffix.size())) == kProfileSuffix;
+}
+
+// A JSON value's short description for error messages.
+std::string JsonTypeName(const nlohmann::json& v) {
+  if (v.is_string()) return "a string";
+  if (v.is_number()) return "a number";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_null()) return "null";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
+// A non-negative integer field (rows, missing, a count); false when `v` is not one.
+bool NonNegativeInteger(const nlohmann::json& v, int64_t& out) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    out = static_cast<int64_t>(u);
+    return true;
+  }
+  if (v.is_number_integer()) {
+    out = v.get<int64_t>();
+    return out >= 0;
+  }
+  return false;
+}
+
+// A column of the profile, checked, before it is expanded.
+struct ProfiledColumn {
+  std::string name;
+  ColumnKind kind = ColumnKind::kNumeric;
+  int64_t missing = 0;
+  std::vector<double> numbers;       // kNumeric
+  std::vector<std::string> strings;  // kCategorical
+  std::vector<int64_t> counts;
+};
+
+Result<ProfiledColumn> CheckProfileColumn(const nlohmann::json& c, size_t index, int64_t rows,
+                                          const std::string& source) {
+  const std::string where = source + ": columns[" + std::to_string(index) + "]";
+  if (!c.is_object()) return InvalidArgument(where + " is " + JsonTypeName(c) + ", not an object");
+  ProfiledColumn out;
+  auto name = c.find("name");
+  if (name == c.end() || !name->is_string()) {
+    return InvalidArgument(where + ": \"name\" is missing or not a string");
+  }
+  out.name = name->get<std::string>();
+  const std::string col = source + ": column '" + out.name + "'";
+  auto kind = c.find("kind");
+  if (kind == c.end() || !kind->is_string()) {
+    return InvalidArgument(col + ": \"kind\" is missing or not a string");
+  }
+  if (*kind == "numeric") {
+    out.kind = ColumnKind::kNumeric;
+  } else if (*kind == "categorical") {
+    out.kind = ColumnKind::kCategorical;
+  } else {
+    return InvalidArgument(col + ": unknown kind '" + kind->get<std::string>() +
+                           "' (expected numeric or categorical)");
+  }
+  auto missing = c.find("missing");
+  if (missing == c.end() || !NonNegativeInteger(*missing, out.missing)) {
+    return InvalidArgument(col + ": \"missing\" is absent or not a non-negative integer");
+  }
+  auto values = c.find("values");
+  auto counts = c.find("counts");
+  if (values == c.end() || !values->is_array()) {
+    return InvalidArgument(col + ": \"values\" is missing or not an array");
+  }
+  if (counts == c.end() || !counts->is_array()) {
+    return InvalidArgument(col + ": \"counts\" is missing or not an array");
+  }
+  if (values->size() != counts->size()) {
+    return InvalidArgument(col + ": " + std::to_string(values->size()) + " values but " +
+                           std::to_string(counts->size()) + " counts (one count per value)");
+  }
+  int64_t total = out.missing;
+  out.counts.reserve(counts->size());
+  for (size_t i = 0; i < counts->size(); ++i) {
+    const nlohmann::json& n = (*counts)[i];
+    int64_t k = 0;
+    if (!NonNegativeInteger(n, k)) {
+      const std::string shown = n.is_number() ? n.dump() : JsonTypeName(n);
+      return InvalidArgument(col + ": counts[" + std::to_string(i) + "] is " + shown +
+                             ": counts must be non-negative integers");
+    }
+    if (k > std::numeric_limits<int64_t>::max() - total) {
+      return InvalidArgument(col + ": counts overflow a 64-bit integer");
+    }
+    total += k;
+    out.counts.push_back(k);
+  }
+  if (total != rows) {
+    return InvalidArgument(col + ": counts sum to " + std::to_string(total - out.missing) +
+                           " and missing is " + std::to_string(out.missing) + ", together " +
+                           std::to_string(total) + ", but rows is " + std::to_string(rows));
+  }
+  if (out.kind == ColumnKind::kNumeric) {
+    out.numbers.reserve(values->size());
+    for (size_t i = 0; i < values->size(); ++i) {
+      const nlohmann::json& v = (*values)[i];
+      double d = kNaN;
+      if (v.is_number()) {
+        d = v.get<double>();
+      } else if (v.is_string() && (v == "Infinity" || v == "-Infinity")) {
+        d = v == "Infinity" ? std::numeric_limits<double>::infinity()
+                            : -std::numeric_limits<double>::infinity();
+      } else {
+        return InvalidArgument(col + ": values[" + std::to_string(i) + "] is " + JsonTypeName(v) +
+                               ", a numeric column's values are numbers (or \"Infinity\", "
+                               "\"-Infinity\")");
+      }
+      out.numbers.push_back(d);
+    }
+  } else {
+    out.strings.reserve(values->size());
+    for (size_t i = 0; i < values->size(); ++i) {
+      const nlohmann::json& v = (*values)[i];
+      if (!v.is_string()) {
+        return InvalidArgument(col + ": values[" + std::to_string(i) + "] is " + JsonTypeName(v) +
+                               ", a categorical column's values are strings");
+      }
+      out.strings.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+// Expands one checked column into `rows` cells, converting to a forced kind.
+Column ExpandProfileColumn(ProfiledColumn&& p, int64_t rows, const ReadOptions& options) {
+  Column c;
+  c.name = std::move(p.name);
+  auto forced = options.kinds.find(c.name);
+  c.kind = forced != options.kinds.end() ? forced->second : p.kind;
+  const auto n = static_cast<size_t>(rows);
+  if (c.kind == ColumnKind::kNumeric) {
+    c.numbers.reserve(n);
+    for (size_t i = 0; i < p.counts.size(); ++i) {
+      double v = kNaN;
+      if (p.kind == ColumnKind::kNumeric) {
+        v = p.numbers[i];
+      } else if (!ParseNumber(p.strings[i], v)) {
+        v = kNaN;
+        c.type_violations += p.counts[i];
+      }
+      c.numbers.insert(c.numbers.end(), static_cast<size_t>(p.counts[i]), v);
+    }
+    c.numbers.resize(n, kNaN);
+  } else {
+    c.strings.reserve(n);
+    c.missing.reserve(n);
+    for (size_t i = 0; i < p.counts.size(); ++i) {
+      const auto k = static_cast<size_t>(p.counts[i]);
+      if (p.kind == ColumnKind::kCategorical) {
+        c.strings.insert(c.strings.end(), k, p.strings[i]);
+      } else {
+        c.strings.insert(c.strings.end(), k, NumberText(p.numbers[i]));
+      }
+    }
+    c.missing.assign(c.strings.size(), 0);
+    c.strings.resize(n);
+    c.missing.resize(n, 1);
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string TableToProfileJson(const Table& table) {
+  std::string out = "{\"format\":\"";
+  out += kProfileFormat;
+  out += "\",\"version\":" + std::to_string(kProfileVersion) +
+         ",\"rows\":" + std::to_string(table.rows) + ",\"columns\":[";
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const Column& c = table.columns[i];
+    if (i > 0) out.push_back(',');
+    out += "{\"name\":";
+    AppendQuoted(out, c.name);
+    out += ",\"kind\":\"";
+    out += ColumnKindName(c.kind);
+    out += "\"";
+    if (c.kind == ColumnKind::kNumeric) {
+      AppendNumericProfile(out, c);
+    } else {
+      AppendCategoricalProfile(out, c);
+    }
+  }
+  out += "]}";
+  return out;
+}
+
+Result<Table> ParseProfile(std::string_view text, const ReadOptions& options) {
+  const std::string source = SourceName(options, "profile");
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(source + ": not JSON: " + e.what());
+  }
+  if (!doc.is_object()) {
+    return InvalidArgument(source + ": a profile is a JSON object, this is " + JsonTypeName(doc));
+  }
+  auto format = doc.find("format");
+  if (format == doc.end() || !format->is_string() || format->get<std::string>() != kProfileFormat) {
+    const std::string shown = format == doc.end()   ? std::string("absent")
+                              : format->is_string() ? "'" + format->get<std::string>() + "'"
+                                                    : JsonTypeName(*format);
+    return InvalidArgument(source + ": not a Cairn profile (\"format\" is " + shown +
+                           ", expected 'cairn-profile')");
+  }
+  auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() || *version != kProfileVersion) {
+    return InvalidArgument(source + ": unsupported profile version " +
+                           (version == doc.end() ? std::string("(absent)") : version->dump()) +
+                           " (this Cairn reads version 1)");
+  }
+  int64_t rows = 0;
+  auto rows_it = doc.find("rows");
+  if (rows_it == doc.end() || !NonNegativeInteger(*rows_it, rows)) {
+    return InvalidArgument(source + ": \"rows\" is absent or not a non-negative integer");
+  }
+  auto columns = doc.find("columns");
+  if (columns == doc.end() || !columns->is_array()) {
+    return InvalidArgument(source + ": \"columns\" is absent or not an array");
+  }
+  std::vector<ProfiledColumn> checked;
+  checked.reserve(columns->size());
+  for (size_t i = 0; i < columns->size(); ++i) {
+    CAIRN_ASSIGN_OR_RETURN(ProfiledColumn c, CheckProfileColumn((*columns)[i], i, rows, source));
+    for (const ProfiledColumn& other : checked) {
+      if (other.name == c.name) {
+        return InvalidArgument(source + ": duplicated column name '" + c.name + "'");
+      }
+    }
+    checked.push_back(std::move(c));
+  }
+  doc = nlohmann::json();  // the expanded table can be large: free the document first
+  Table table;
+  table.rows = rows;
+  try {
+    table.columns.reserve(checked.size());
+    for (ProfiledColumn& c : checked) {
+      table.columns.push_back(ExpandProfileColumn(std::move(c), rows, options));
+      c = ProfiledColumn();
+    }
+  } catch (const std::bad_alloc&) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     source + ": the profile's " + std::to_string(rows) + " rows x " +
+                         std::to_string(checked.size()) + " columns do not fit in memory");
+  } catch (const std::length_error&) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     source + ": the profile's " + std::to_string(rows) + " rows x " +
+                         std::to_string(checked.size()) + " columns do not fit in memory");
+  }
+  return table;
+}
+
 // ----------------------------------------------------------------- files
 
 Result<Table> ParseDataset(std::string_view name, std::string_view bytes,
@@ -754,17 +1101,21 @@ Result<Table> ParseDataset(std::string_view name, std::string_view bytes,
   const std::string ext = Lower(Extension(name));
   ReadOptions o = options;
   if (o.source_name.empty()) o.source_name = std::string(name);
+  // Before the generic rule: a profile's name also ends in .json.
+  if (EndsWithProfileSuffix(name)) return ParseProfile(bytes, o);
   if (ext == ".csv") return ParseCsv(bytes, o);
   if (ext == ".jsonl" || ext == ".ndjson" || ext == ".json") return ParseJsonLines(bytes, o);
   return InvalidArgument(std::string(name) +
-                         ": unsupported dataset format (accepted: .csv, .jsonl, .ndjson, .json)");
+                         ": unsupported dataset format (accepted: .csv, .jsonl, .ndjson, .json, "
+                         ".profile.json)");
 }
 
 Result<Table> ReadDatasetFile(const std::string& path, const ReadOptions& options) {
   const std::string ext = Lower(Extension(path));
   if (ext != ".csv" && ext != ".jsonl" && ext != ".ndjson" && ext != ".json") {
     return InvalidArgument(path +
-                           ": unsupported dataset format (accepted: .csv, .jsonl, .ndjson, .json)");
+                           ": unsupported dataset format (accepted: .csv, .jsonl, .ndjson, .json, "
+                           ".profile.json)");
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -22,6 +22,9 @@
 // line and counts ("train.csv:17: 4 fields, the header has 5"). Large files
 // are split at line boundaries and parsed by `threads` threads.
 //
+// Profiles (*.profile.json, below) are a stored reference's distribution:
+// the same table kinds, rebuilt from value counts.
+//
 // Errors: kNotFound for a missing file, kInvalidArgument for a malformed
 // file (the message names file and line), an empty file, a duplicated column
 // name.
@@ -73,12 +76,59 @@ struct ReadOptions {
 
 Result<Table> ParseCsv(std::string_view text, const ReadOptions& options = {});
 Result<Table> ParseJsonLines(std::string_view text, const ReadOptions& options = {});
-// By extension: .csv, .jsonl / .ndjson / .json (JSON
-// lines); other extensions are kInvalidArgument naming the accepted ones.
+// By extension: .profile.json (a profile, below; checked first), .csv,
+// .jsonl / .ndjson / .json (JSON lines); other extensions are
+// kInvalidArgument naming the accepted ones.
 Result<Table> ReadDatasetFile(const std::string& path, const ReadOptions& options = {});
 // The same by a name's extension, for bytes already in memory.
 Result<Table> ParseDataset(std::string_view name, std::string_view bytes,
                            const ReadOptions& options = {});
+
+// ---------------------------------------------------------------- profiles
+
+// A profile is a table's empirical distribution per column: each distinct
+// present value with its count, and the number of missing cells. Every drift
+// test Cairn runs (KS, chi-squared, z, Wasserstein, Jensen-Shannon, PSI)
+// and the reference side of the quality checks (min/max, known categories)
+// depend only on value -> count, so a profile is a lossless reference for
+// them, and much smaller than the data when values repeat. Row order and
+// the link between the cells of a row are NOT kept: a table read back from
+// a profile must not be used where rows matter (duplicated-row detection,
+// which monitors only run on the current data, never on the reference).
+//
+// Format (JSON, files named *.profile.json):
+//   {"format": "cairn-profile", "version": 1, "rows": N,
+//    "columns": [{"name": "amount", "kind": "numeric" | "categorical",
+//                 "missing": k, "values": [...], "counts": [...]}]}
+// `values` are the distinct present values in ascending order (numbers
+// compared as doubles, strings bytewise), numbers for a numeric column
+// written shortest round-trip (std::to_chars), so parsing gives the same
+// doubles; +-infinity, which JSON numbers cannot hold, as the strings
+// "Infinity" / "-Infinity". NaN never appears: missing cells (and, for a
+// column forced numeric, type violations) are counted in `missing`.
+// `counts[i]` is how many rows hold `values[i]`; sum(counts) + missing ==
+// rows for every column. Strings that are not valid UTF-8 have each invalid
+// byte replaced by U+FFFD (JSON text is UTF-8).
+
+// The profile of `table` (compact JSON). Pure; thread-compatible.
+std::string TableToProfileJson(const Table& table);
+
+// A table with the profile's rows: per column, each value repeated its count
+// times (in the profile's order), then the missing cells. So the rows are
+// not the original rows (see above). `options.kinds` converts as the other
+// readers do: a numeric column forced categorical holds the numbers' text
+// (shortest round-trip, so "1.50" in the original file reads back as "1.5");
+// a categorical column forced numeric parses each value, and values that
+// are not numbers count as type violations and become missing.
+//
+// kInvalidArgument, prefixed by `options.source_name` (or "profile"), names
+// what is wrong: not JSON, the format tag is not "cairn-profile", a version
+// other than 1, a missing or mistyped field, an unknown kind, values and
+// counts of different lengths, a negative count, a value of the wrong type
+// for the kind, counts + missing that do not add up to rows, a duplicated
+// column name. kResourceExhausted when the expanded table does not fit in
+// memory.
+Result<Table> ParseProfile(std::string_view json, const ReadOptions& options = {});
 
 // ------------------------------------------------------------ inference log
 

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+
+#include "monitor/drift.h"
 
 namespace cairn::monitor {
 namespace {
@@ -252,6 +256,270 @@ TEST(DatasetFileTest, ByExtensionAndErrors) {
   auto p = ParseDataset("x.json", "{\"q\": \"s\"}\n");
   ASSERT_TRUE(p);
   EXPECT_EQ(Col(*p, "q").strings[0], "s");
+  std::filesystem::remove_all(dir);
+}
+
+// ---------------------------------------------------------------- profiles
+
+TEST(ProfileTest, WritesSortedDistinctValuesCountsAndMissing) {
+  auto t = ParseCsv("a,b\n2,x\n1,\"y, \"\"q\"\"\"\n2,\n,x\n0.1,x\n");
+  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_EQ(TableToProfileJson(*t),
+            "{\"format\":\"cairn-profile\",\"version\":1,\"rows\":5,\"columns\":["
+            "{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":1,\"values\":[0.1,1,2],"
+            "\"counts\":[1,1,2]},"
+            "{\"name\":\"b\",\"kind\":\"categorical\",\"missing\":1,"
+            "\"values\":[\"x\",\"y, \\\"q\\\"\"],\"counts\":[3,1]}]}");
+}
+
+TEST(ProfileTest, ExpandsCountsBackIntoTheSameValues) {
+  auto t = ParseCsv("a,b\n2,x\n1,y\n2,\n,x\n");
+  ASSERT_TRUE(t);
+  auto back = ParseProfile(TableToProfileJson(*t));
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->rows, 4);
+  ASSERT_EQ(back->Names(), (std::vector<std::string>{"a", "b"}));
+  const Column& a = Col(*back, "a");
+  EXPECT_EQ(a.kind, ColumnKind::kNumeric);
+  ASSERT_EQ(a.numbers.size(), 4u);
+  EXPECT_EQ(a.numbers[0], 1);
+  EXPECT_EQ(a.numbers[1], 2);
+  EXPECT_EQ(a.numbers[2], 2);
+  EXPECT_TRUE(std::isnan(a.numbers[3]));  // the missing cells come last
+  const Column& b = Col(*back, "b");
+  EXPECT_EQ(b.kind, ColumnKind::kCategorical);
+  EXPECT_EQ(b.strings, (std::vector<std::string>{"x", "x", "y", ""}));
+  EXPECT_EQ(b.missing, (std::vector<uint8_t>{0, 0, 0, 1}));
+}
+
+TEST(ProfileTest, NumbersRoundTripExactlyIncludingInfinities) {
+  Table t;
+  t.rows = 7;
+  Column c;
+  c.name = "x";
+  const double inf = std::numeric_limits<double>::infinity();
+  c.numbers = {0.1, 1e300, 5e-324, -inf, inf, 1.0 / 3, 123456789012345680.0};
+  t.columns.push_back(c);
+  const std::string json = TableToProfileJson(t);
+  EXPECT_NE(json.find("\"values\":[\"-Infinity\",5e-324,0.1,0.3333333333333333,"
+                      "123456789012345680,1e+300,\"Infinity\"]"),
+            std::string::npos)
+      << json;
+  auto back = ParseProfile(json);
+  ASSERT_TRUE(back) << back.error().ToString();
+  std::vector<double> want = c.numbers;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(Col(*back, "x").numbers, want);
+}
+
+TEST(ProfileTest, ForcedKindsConvertAsTheOtherReaders) {
+  auto t = ParseCsv("n,s\n1.5,7\n1.5,x\n2,7\n");
+  ASSERT_TRUE(t);
+  ReadOptions o;
+  o.kinds["n"] = ColumnKind::kCategorical;
+  o.kinds["s"] = ColumnKind::kNumeric;
+  auto back = ParseProfile(TableToProfileJson(*t), o);
+  ASSERT_TRUE(back) << back.error().ToString();
+  const Column& n = Col(*back, "n");
+  EXPECT_EQ(n.kind, ColumnKind::kCategorical);
+  EXPECT_EQ(n.strings, (std::vector<std::string>{"1.5", "1.5", "2"}));
+  const Column& s = Col(*back, "s");
+  EXPECT_EQ(s.kind, ColumnKind::kNumeric);
+  EXPECT_EQ(s.type_violations, 1);
+  EXPECT_EQ(s.numbers[0], 7);
+  EXPECT_EQ(s.numbers[1], 7);
+  EXPECT_TRUE(std::isnan(s.numbers[2]));
+}
+
+// Drift and the reference side of quality are the same against a table and
+// against its profile read back, for every test Cairn runs.
+void ExpectSameDrift(const Table& ref, const Table& profiled, const Table& cur) {
+  for (StatTest test : {StatTest::kAuto, StatTest::kKs, StatTest::kChiSquare, StatTest::kZ,
+                        StatTest::kWasserstein, StatTest::kJensenShannon, StatTest::kPsi}) {
+    SCOPED_TRACE(std::string(StatTestName(test)));
+    DriftOptions o;
+    o.threads = 1;
+    for (const Column& c : ref.columns) o.tests[c.name] = test;
+    auto a = ComputeDrift(ref, cur, o);
+    auto b = ComputeDrift(profiled, cur, o);
+    ASSERT_TRUE(a) << a.error().ToString();
+    ASSERT_TRUE(b) << b.error().ToString();
+    EXPECT_EQ(DriftReportToJson(*a), DriftReportToJson(*b));
+    ASSERT_EQ(a->columns.size(), b->columns.size());
+    int64_t tested = 0;
+    for (size_t i = 0; i < a->columns.size(); ++i) {
+      const ColumnDrift& x = a->columns[i];
+      const ColumnDrift& y = b->columns[i];
+      SCOPED_TRACE(x.column);
+      tested += x.tested;
+      EXPECT_EQ(x.test, y.test);
+      EXPECT_EQ(x.tested, y.tested);
+      // Bit for bit: the tests sort or count their inputs, so order is moot.
+      EXPECT_EQ(x.score, y.score);
+      EXPECT_EQ(x.statistic, y.statistic);
+      EXPECT_EQ(x.drifted, y.drifted);
+      EXPECT_EQ(x.reference_count, y.reference_count);
+      EXPECT_EQ(x.distinct_values, y.distinct_values);
+    }
+    EXPECT_GT(tested, 0);
+  }
+  const QualityReport qa = ComputeQuality(ref, cur);
+  const QualityReport qb = ComputeQuality(profiled, cur);
+  EXPECT_EQ(QualityReportToJson(qa), QualityReportToJson(qb));
+  for (size_t i = 0; i < qa.columns.size() && i < qb.columns.size(); ++i) {
+    EXPECT_EQ(qa.columns[i].reference_min, qb.columns[i].reference_min);
+    EXPECT_EQ(qa.columns[i].reference_max, qb.columns[i].reference_max);
+  }
+}
+
+// A reference of `n` rows: a continuous column with repeats and missing
+// values, a 4-valued numeric one, a binary one, a categorical one with
+// missing cells and text that needs escaping.
+std::string ReferenceCsv(int n, int shift) {
+  std::string csv = "amount,level,flag,country\n";
+  const char* countries[] = {"US", "DE", "FR", "S\xc3\xa3o \"Tom\xc3\xa9\"", "a,b"};
+  for (int i = 0; i < n; ++i) {
+    const int k = (i * 7919 + shift) % 97;
+    csv += (i % 11 == 0) ? "" : std::to_string(k * 0.37 + shift);
+    csv += "," + std::to_string((i + shift) % 4 * 2.5);
+    csv += "," + std::to_string((i * 3 + shift) % 5 == 0 ? 1 : 0);
+    std::string c = countries[(i * 13 + shift) % 5];
+    if (i % 17 == 0) c = "";
+    csv += ",\"";
+    for (char ch : c) csv += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    csv += "\"\n";
+  }
+  return csv;
+}
+
+TEST(ProfileTest, DriftAgainstAProfileEqualsDriftAgainstTheData) {
+  for (int n : {300, 1500}) {  // both sides of the default rule's 1000-row switch
+    SCOPED_TRACE(n);
+    auto ref = ParseCsv(ReferenceCsv(n, 0));
+    ASSERT_TRUE(ref) << ref.error().ToString();
+    ASSERT_EQ(Col(*ref, "country").kind, ColumnKind::kCategorical);
+    const std::string json = TableToProfileJson(*ref);
+    EXPECT_LT(json.size(), ReferenceCsv(n, 0).size());
+    auto profiled = ParseProfile(json);
+    ASSERT_TRUE(profiled) << profiled.error().ToString();
+    EXPECT_EQ(profiled->rows, ref->rows);
+    ReadOptions o;
+    for (const Column& c : ref->columns) o.kinds[c.name] = c.kind;
+    for (int shift : {0, 3}) {
+      SCOPED_TRACE(shift);
+      auto cur = ParseCsv(ReferenceCsv(n / 2, shift), o);
+      ASSERT_TRUE(cur) << cur.error().ToString();
+      ExpectSameDrift(*ref, *profiled, *cur);
+    }
+  }
+}
+
+TEST(ProfileTest, ErrorsNameWhatIsWrong) {
+  ReadOptions o;
+  o.source_name = "train.profile.json";
+  auto error = [&](const std::string& json) {
+    auto t = ParseProfile(json, o);
+    EXPECT_FALSE(t) << json;
+    if (t) return std::string();
+    EXPECT_EQ(t.error().code(), ErrorCode::kInvalidArgument);
+    return t.error().message();
+  };
+  auto col = [](const std::string& body) {
+    return "{\"format\":\"cairn-profile\",\"version\":1,\"rows\":3,\"columns\":[" + body + "]}";
+  };
+  EXPECT_TRUE(error("{\"format\":").starts_with("train.profile.json: not JSON: "));
+  EXPECT_EQ(error("[1]"), "train.profile.json: a profile is a JSON object, this is an array");
+  EXPECT_EQ(error("{\"format\":\"evidently\",\"version\":1,\"rows\":0,\"columns\":[]}"),
+            "train.profile.json: not a Cairn profile (\"format\" is 'evidently', expected "
+            "'cairn-profile')");
+  EXPECT_EQ(error("{\"version\":1,\"rows\":0,\"columns\":[]}"),
+            "train.profile.json: not a Cairn profile (\"format\" is absent, expected "
+            "'cairn-profile')");
+  EXPECT_EQ(error("{\"format\":\"cairn-profile\",\"version\":2,\"rows\":0,\"columns\":[]}"),
+            "train.profile.json: unsupported profile version 2 (this Cairn reads version 1)");
+  EXPECT_EQ(error("{\"format\":\"cairn-profile\",\"version\":1,\"rows\":-1,\"columns\":[]}"),
+            "train.profile.json: \"rows\" is absent or not a non-negative integer");
+  EXPECT_EQ(error("{\"format\":\"cairn-profile\",\"version\":1,\"rows\":1}"),
+            "train.profile.json: \"columns\" is absent or not an array");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":0,"
+                      "\"values\":[1,2],\"counts\":[3]}")),
+            "train.profile.json: column 'a': 2 values but 1 counts (one count per value)");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":0,"
+                      "\"values\":[1,2],\"counts\":[4,-1]}")),
+            "train.profile.json: column 'a': counts[1] is -1: counts must be non-negative "
+            "integers");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":0,"
+                      "\"values\":[1,2],\"counts\":[2,0.5]}")),
+            "train.profile.json: column 'a': counts[1] is 0.5: counts must be non-negative "
+            "integers");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"ordinal\",\"missing\":0,"
+                      "\"values\":[1],\"counts\":[3]}")),
+            "train.profile.json: column 'a': unknown kind 'ordinal' (expected numeric or "
+            "categorical)");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":1,"
+                      "\"values\":[1,2],\"counts\":[2,2]}")),
+            "train.profile.json: column 'a': counts sum to 4 and missing is 1, together 5, "
+            "but rows is 3");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":0,"
+                      "\"values\":[1,\"x\"],\"counts\":[2,1]}")),
+            "train.profile.json: column 'a': values[1] is a string, a numeric column's values "
+            "are numbers (or \"Infinity\", \"-Infinity\")");
+  EXPECT_EQ(error(col("{\"name\":\"c\",\"kind\":\"categorical\",\"missing\":0,"
+                      "\"values\":[\"x\",2],\"counts\":[2,1]}")),
+            "train.profile.json: column 'c': values[1] is a number, a categorical column's "
+            "values are strings");
+  EXPECT_EQ(error(col("{\"name\":\"a\",\"kind\":\"numeric\",\"values\":[],\"counts\":[]}")),
+            "train.profile.json: column 'a': \"missing\" is absent or not a non-negative "
+            "integer");
+  EXPECT_EQ(error(col("{\"kind\":\"numeric\"}")),
+            "train.profile.json: columns[0]: \"name\" is missing or not a string");
+  const std::string a3 =
+      "{\"name\":\"a\",\"kind\":\"numeric\",\"missing\":3,\"values\":[],\"counts\":[]}";
+  EXPECT_EQ(error(col(a3 + "," + a3)), "train.profile.json: duplicated column name 'a'");
+  // Without a source name the messages say "profile".
+  auto unnamed = ParseProfile("{}");
+  ASSERT_FALSE(unnamed);
+  EXPECT_TRUE(unnamed.error().message().starts_with("profile: not a Cairn profile"))
+      << unnamed.error().message();
+}
+
+TEST(ProfileTest, SuffixDispatchBeforeTheJsonLinesRule) {
+  auto t = ParseCsv("a,b\n1,x\n2,y\n2,y\n");
+  ASSERT_TRUE(t);
+  const std::string profile = TableToProfileJson(*t);
+  for (const char* name : {"train.profile.json", "runs/abc/TRAIN.Profile.JSON"}) {
+    auto p = ParseDataset(name, profile);
+    ASSERT_TRUE(p) << name << ": " << p.error().ToString();
+    EXPECT_EQ(p->rows, 3);
+    EXPECT_EQ(Col(*p, "a").numbers, (std::vector<double>{1, 2, 2}));
+    EXPECT_EQ(Col(*p, "b").strings, (std::vector<std::string>{"x", "y", "y"}));
+  }
+  // A plain .json stays JSON lines (where the profile's arrays are not cells).
+  auto lines = ParseDataset("train.json", profile);
+  ASSERT_FALSE(lines);
+  EXPECT_EQ(lines.error().message(), "train.json:1: the value of 'columns' is not a scalar");
+  // Errors carry the name.
+  auto bad = ParseDataset("ref.profile.json", "{\"a\": 1}\n{\"a\": 2}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message().starts_with("ref.profile.json: not JSON"))
+      << bad.error().message();
+
+  const auto dir = std::filesystem::temp_directory_path() / "cairn_profile_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "ref.profile.json").string();
+  std::ofstream(path) << profile;
+  auto f = ReadDatasetFile(path);
+  ASSERT_TRUE(f) << f.error().ToString();
+  EXPECT_EQ(f->rows, 3);
+  EXPECT_EQ(Col(*f, "b").strings, (std::vector<std::string>{"x", "y", "y"}));
+  std::ofstream(dir / "empty.profile.json") << "";
+  auto empty = ReadDatasetFile((dir / "empty.profile.json").string());
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message().find("empty.profile.json: not JSON"), std::string::npos)
+      << empty.error().message();
+  auto ext = ReadDatasetFile((dir / "x.parquet").string());
+  ASSERT_FALSE(ext);
+  EXPECT_NE(ext.error().message().find(".profile.json"), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

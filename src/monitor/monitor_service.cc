@@ -301,6 +301,21 @@ struct ComputedWindow {
   std::vector<RuleEval> evals;
 };
 
+// `report_json` (a window's report) with its "performance" member replaced
+// by `performance_json`, keys kept in order; "" when either is not JSON (or
+// the report is not an object).
+std::string WithPerformance(const std::string& report_json, const std::string& performance_json) {
+  using ordered = nlohmann::ordered_json;
+  try {
+    ordered report = ordered::parse(report_json);
+    if (!report.is_object()) return "";
+    report["performance"] = ordered::parse(performance_json);
+    return report.dump();
+  } catch (const ordered::exception&) {
+    return "";
+  }
+}
+
 struct LoadedReference {
   int64_t updated_at = 0;
   std::shared_ptr<const Table> table;
@@ -1124,9 +1139,26 @@ struct MonitorService::Impl {
       }
       CAIRN_ASSIGN_OR_RETURN(changes, AlertChanges(ctx, window, evals));
     }
-    CAIRN_RETURN_IF_ERROR(
-        monitors.UpdateWindowPerformance(window.id, results, changes, clock.NowMillis()));
+    // The report shows the performance too (its "performance" member).
+    std::string report;
+    if (perf) {
+      report = WithPerformance(window.report_json, PerformanceReportToJson(perf->first));
+      if (report.empty()) {
+        CAIRN_LOG_WARN("monitor {}: the report of window [{}, {}) is not a JSON object; its "
+                       "performance is stored in the results only",
+                       window.monitor_id, window.start_ms, window.end_ms);
+      }
+    }
+    // window.perf_dirty_seq was read before the labels: labels logged since
+    // leave the window dirty for the next recomputation.
+    CAIRN_RETURN_IF_ERROR(monitors.UpdateWindowPerformance(
+        window.id, results, changes, clock.NowMillis(), window.perf_dirty_seq, report));
+    if (!changes.empty()) AlertChangesCommitted();
     return perf.has_value();
+  }
+
+  void AlertChangesCommitted() {
+    if (options.on_alert_changes) options.on_alert_changes();
   }
 
   // ------------------------------------------------------ window lifecycle
@@ -1188,14 +1220,19 @@ struct MonitorService::Impl {
     c.finished_at = clock.NowMillis();
     CAIRN_RETURN_IF_ERROR(monitors.CompleteWindow(c));
     outcome.alert_changes = c.alerts;
+    if (!c.alerts.empty()) AlertChangesCommitted();
 
-    // Labels logged before this window was processed join now.
+    // Labels logged before this window was processed join now (the store
+    // marked it dirty; the stored row carries the mark's sequence and the
+    // report the performance goes into).
     if (c.status == "done" && !c.predictions.empty() && ctx) {
-      store::MonitorWindow stored = window;
-      auto refreshed = RefreshPerformance(*ctx, stored, !window.manual);
-      if (!refreshed) {
-        CAIRN_LOG_WARN("monitor {}: performance of window [{}, {}): {}", window.monitor_id,
-                       window.start_ms, window.end_ms, refreshed.error().message());
+      CAIRN_ASSIGN_OR_RETURN(store::MonitorWindow stored, monitors.GetWindow(window.id));
+      if (stored.perf_dirty) {
+        auto refreshed = RefreshPerformance(*ctx, stored, !window.manual);
+        if (!refreshed) {
+          CAIRN_LOG_WARN("monitor {}: performance of window [{}, {}): {}", window.monitor_id,
+                         window.start_ms, window.end_ms, refreshed.error().message());
+        }
       }
     }
     CAIRN_ASSIGN_OR_RETURN(outcome.window, monitors.GetWindow(window.id));

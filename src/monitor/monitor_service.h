@@ -18,11 +18,20 @@
 //   names and types the expected columns; tag "cairn.reference" is the
 //   default reference).
 //
+// A window's report (store::MonitorWindow::report_json) has "performance":
+// null until labels join its stored predictions; each recomputation (on the
+// ticks, in RunNow for manual-only monitors, and right after the window's
+// completion when its labels came first) replaces that member with the
+// performance report (PerformanceReportToJson) and upserts the performance
+// results. A recomputation passes the window's perf_dirty_seq, read before
+// the labels, so labels logged meanwhile keep the window dirty.
+//
 // Thread safety: all methods may be called from any thread (the scheduler
 // thread and HTTP handlers at once).
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,6 +99,12 @@ struct MonitorServiceOptions {
   int max_windows_per_tick = 100;
   std::string owner;  // "" = host:pid:random
   int threads = 0;    // for drift computations; 0 = hardware
+  // Called (on the thread that processed the window) after a window's
+  // completion or performance update committed a non-empty list of alert
+  // changes, so the webhook deliveries it appended go out at once (cairn
+  // server sets it to the webhook dispatcher's Notify()). Must be cheap and
+  // thread-safe; empty: nothing is called.
+  std::function<void()> on_alert_changes;
 };
 
 class MonitorService {

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "serving/inference_log.h"
 
@@ -64,6 +66,81 @@ std::string RecordLine(int64_t ts, const std::string& request_id, const std::str
   return serving::InferenceRecordToJson(r);
 }
 
+// A MonitorStore that forwards to a real one and runs `after_labels_read`
+// (once) right after a LabeledPredictions call: labels logged by another
+// client while the service recomputes a window's performance.
+class InterleavingMonitorStore final : public store::MonitorStore {
+ public:
+  explicit InterleavingMonitorStore(store::MonitorStore& inner) : inner_(inner) {}
+  std::function<void()> after_labels_read;
+
+  Result<store::Monitor> CreateMonitor(const store::Monitor& m,
+                                       const std::optional<store::Webhook>& w) override {
+    return inner_.CreateMonitor(m, w);
+  }
+  Result<store::Monitor> GetMonitor(const std::string& name) override {
+    return inner_.GetMonitor(name);
+  }
+  Result<std::vector<store::Monitor>> ListMonitors() override { return inner_.ListMonitors(); }
+  Status DeleteMonitor(const std::string& name) override { return inner_.DeleteMonitor(name); }
+  Result<bool> MarkFired(int64_t id, int64_t expected, int64_t fired_at) override {
+    return inner_.MarkFired(id, expected, fired_at);
+  }
+  Result<std::optional<int64_t>> ClaimWindow(int64_t monitor_id, int64_t start, int64_t end,
+                                             bool manual, const std::string& owner, int64_t now,
+                                             int64_t lease_ms) override {
+    return inner_.ClaimWindow(monitor_id, start, end, manual, owner, now, lease_ms);
+  }
+  Status CompleteWindow(const store::WindowCompletion& c) override {
+    return inner_.CompleteWindow(c);
+  }
+  Result<std::optional<store::MonitorWindow>> LastScheduledWindow(int64_t monitor_id) override {
+    return inner_.LastScheduledWindow(monitor_id);
+  }
+  Result<std::vector<store::MonitorWindow>> ListWindows(int64_t monitor_id, int64_t from,
+                                                        int64_t to, int limit) override {
+    return inner_.ListWindows(monitor_id, from, to, limit);
+  }
+  Result<store::MonitorWindow> GetWindow(int64_t id) override { return inner_.GetWindow(id); }
+  Result<std::vector<store::MonitorResult>> ListResults(int64_t monitor_id,
+                                                        const std::string& feature,
+                                                        const std::string& statistic,
+                                                        int64_t from, int64_t to) override {
+    return inner_.ListResults(monitor_id, feature, statistic, from, to);
+  }
+  Result<std::vector<std::pair<store::Monitor, std::vector<store::MonitorResult>>>> LatestResults()
+      override {
+    return inner_.LatestResults();
+  }
+  Status UpdateWindowPerformance(int64_t window_id,
+                                 const std::vector<store::MonitorResult>& results,
+                                 const std::vector<store::AlertChange>& alerts, int64_t now,
+                                 int64_t seen_seq, const std::string& report_json) override {
+    return inner_.UpdateWindowPerformance(window_id, results, alerts, now, seen_seq, report_json);
+  }
+  Result<int64_t> LogLabels(const std::string& model, const std::vector<store::Label>& labels,
+                            int64_t now) override {
+    return inner_.LogLabels(model, labels, now);
+  }
+  Result<std::vector<store::LabeledPrediction>> LabeledPredictions(
+      int64_t window_id, const std::string& model) override {
+    auto out = inner_.LabeledPredictions(window_id, model);
+    if (after_labels_read) std::exchange(after_labels_read, nullptr)();
+    return out;
+  }
+  Result<std::vector<store::MonitorWindow>> DirtyWindows(int64_t monitor_id, int limit) override {
+    return inner_.DirtyWindows(monitor_id, limit);
+  }
+  Result<std::vector<store::MonitorAlert>> ListAlerts(int64_t monitor_id,
+                                                      const std::string& status,
+                                                      int limit) override {
+    return inner_.ListAlerts(monitor_id, status, limit);
+  }
+
+ private:
+  store::MonitorStore& inner_;
+};
+
 class MonitorServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -90,12 +167,16 @@ class MonitorServiceTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  std::unique_ptr<MonitorService> MakeService(const std::string& owner) {
+  // `monitors` null: the metadata store's own; `on_alert_changes` as given.
+  std::unique_ptr<MonitorService> MakeService(const std::string& owner,
+                                              std::function<void()> on_alert_changes = {},
+                                              store::MonitorStore* monitors = nullptr) {
     MonitorServiceOptions o;
     o.owner = owner;
     o.threads = 1;
-    return std::make_unique<MonitorService>(*store_, store_->monitors(), artifacts_.get(), clock_,
-                                            o);
+    o.on_alert_changes = std::move(on_alert_changes);
+    return std::make_unique<MonitorService>(
+        *store_, monitors != nullptr ? *monitors : store_->monitors(), artifacts_.get(), clock_, o);
   }
 
   void RegisterModel(const std::string& name, const std::string& signature) {
@@ -675,6 +756,24 @@ TEST_F(MonitorServiceTest, LabelsArrivingLaterChangeThePerformanceSeries) {
   EXPECT_EQ(ResultValue(info.monitor.id, kT0, "", "labeled_rows"), 10.0);
   EXPECT_TRUE(ResultValue(info.monitor.id, kT0, "", "roc_auc").has_value());
   EXPECT_TRUE(Alerts(info.monitor.id, "firing").empty());
+  // The stored report shows the performance too; the rest is kept.
+  {
+    auto w = Windows(info.monitor.id);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_FALSE(w[0].perf_dirty);
+    json report = json::parse(w[0].report_json);
+    ASSERT_TRUE(report["performance"].is_object()) << w[0].report_json;
+    EXPECT_EQ(report["performance"]["task"], "classification");
+    EXPECT_EQ(report["performance"]["rows"], 10);
+    EXPECT_EQ(report["performance"]["recall"], 1.0);
+    EXPECT_EQ(report["performance"]["accuracy"], 1.0);
+    EXPECT_EQ(report["rows"], 10);
+    EXPECT_EQ(report["window"]["start"], kT0);
+    EXPECT_TRUE(report["drift"].is_object());
+    EXPECT_TRUE(report["quality"].is_object());
+    EXPECT_TRUE(report["rules"].is_array());
+    EXPECT_EQ(w[0].report_json.find("\"window\""), 1u);  // member order kept
+  }
 
   // Corrected labels: odd rows were positives too -> recall 0.5, fires.
   std::vector<store::Label> corrected;
@@ -683,6 +782,7 @@ TEST_F(MonitorServiceTest, LabelsArrivingLaterChangeThePerformanceSeries) {
   clock_.Set(kT0 + kHour + 30 * kMinute);
   ASSERT_EQ(service_->RunDue().value(), 0);
   EXPECT_EQ(ResultValue(info.monitor.id, kT0, "", "recall"), 0.5);
+  EXPECT_EQ(json::parse(Windows(info.monitor.id)[0].report_json)["performance"]["recall"], 0.5);
   auto firing = Alerts(info.monitor.id, "firing");
   ASSERT_EQ(firing.size(), 1u);
   EXPECT_EQ(firing[0].statistic, "recall");
@@ -695,6 +795,17 @@ TEST_F(MonitorServiceTest, LabelsArrivingLaterChangeThePerformanceSeries) {
   EXPECT_EQ(ResultValue(info.monitor.id, kT0 + kHour, "", "recall"), 0.5);
   EXPECT_EQ(ResultValue(info.monitor.id, kT0 + kHour, "", "labeled_rows"), 10.0);
   EXPECT_EQ(Alerts(info.monitor.id, "").size(), 1u);
+  // Computed right after its completion: in its report as well.
+  {
+    auto w = Windows(info.monitor.id);
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_FALSE(w[1].perf_dirty);
+    json report = json::parse(w[1].report_json);
+    ASSERT_TRUE(report["performance"].is_object()) << w[1].report_json;
+    EXPECT_EQ(report["performance"]["rows"], 10);
+    EXPECT_EQ(report["performance"]["recall"], 0.5);
+    EXPECT_TRUE(report["drift"].is_object());
+  }
 
   auto unknown_model = service_->LogLabels("nope", correct);
   ASSERT_FALSE(unknown_model.has_value());
@@ -831,6 +942,113 @@ TEST_F(MonitorServiceTest, RunNowNeverChangesAlertState) {
   auto missing = service_->RunNow("nope");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
+// Labels logged while a window's performance is recomputed (after the
+// service read the window and its labels, before it stored the result) are
+// not lost: the window stays dirty and the next tick counts them.
+TEST_F(MonitorServiceTest, LabelsLoggedDuringARecomputationAreCountedNextTick) {
+  InterleavingMonitorStore interleaving(store_->monitors());
+  service_ = MakeService("owner-a", {}, &interleaving);
+  auto s = Spec("race");
+  s.task = "classification";
+  MonitorInfo info = MustCreate(s);
+  LogTraffic(kT0, kT0 + kHour, 10, 100, 80, "p-");
+  clock_.Set(kT0 + kHour + 10 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 1);
+
+  std::vector<store::Label> first, second;
+  for (int i = 0; i < 10; ++i) {
+    (i < 5 ? first : second).push_back({"p-" + std::to_string(i), 0, i % 2 == 0 ? "1" : "0"});
+  }
+  ASSERT_TRUE(service_->LogLabels("fraud", first).has_value());
+  // The second half arrives while the next tick recomputes the window.
+  interleaving.after_labels_read = [&] {
+    auto logged = store_->monitors().LogLabels("fraud", second, clock_.NowMillis());
+    ASSERT_TRUE(logged.has_value()) << logged.error().message();
+  };
+  clock_.Set(kT0 + kHour + 20 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 0);
+  EXPECT_FALSE(interleaving.after_labels_read);  // it ran
+  EXPECT_EQ(ResultValue(info.monitor.id, kT0, "", "labeled_rows"), 5.0);
+  auto w = Windows(info.monitor.id);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(w[0].perf_dirty);
+  EXPECT_EQ(json::parse(w[0].report_json)["performance"]["rows"], 5);
+
+  // The next tick sees all ten and clears the mark.
+  clock_.Set(kT0 + kHour + 30 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 0);
+  EXPECT_EQ(ResultValue(info.monitor.id, kT0, "", "labeled_rows"), 10.0);
+  w = Windows(info.monitor.id);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_FALSE(w[0].perf_dirty);
+  EXPECT_EQ(json::parse(w[0].report_json)["performance"]["rows"], 10);
+
+  // Without labels in between, one recomputation clears it.
+  std::vector<store::Label> relabel = {{"p-0", 0, "0"}};
+  ASSERT_TRUE(service_->LogLabels("fraud", relabel).has_value());
+  EXPECT_TRUE(Windows(info.monitor.id)[0].perf_dirty);
+  clock_.Set(kT0 + kHour + 40 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 0);
+  EXPECT_FALSE(Windows(info.monitor.id)[0].perf_dirty);
+  EXPECT_DOUBLE_EQ(ResultValue(info.monitor.id, kT0, "", "accuracy").value_or(-1), 0.9);
+}
+
+// on_alert_changes runs once per committed completion or performance update
+// that changed alerts, and never otherwise.
+TEST_F(MonitorServiceTest, OnAlertChangesRunsExactlyWhenAlertChangesCommit) {
+  std::atomic<int> calls = 0;
+  service_ = MakeService("owner-a", [&] { ++calls; });
+  auto s = Spec("notify");
+  s.alerts = {"drifted[*] >= 1", "recall < 0.8"};
+  s.task = "classification";
+  MonitorInfo info = MustCreate(s);
+  LogTraffic(kT0, kT0 + kHour, 100, 100, 61, "a-");              // normal
+  LogTraffic(kT0 + kHour, kT0 + 2 * kHour, 100, 150, 62, "b-");  // amount shifted
+  LogTraffic(kT0 + 2 * kHour, kT0 + 3 * kHour, 100, 150, 63, "c-");
+  LogTraffic(kT0 + 3 * kHour, kT0 + 4 * kHour, 100, 100, 64, "d-");
+
+  clock_.Set(kT0 + kHour + 10 * kMinute);  // nothing fires
+  ASSERT_EQ(service_->RunDue().value(), 1);
+  EXPECT_EQ(calls, 0);
+  clock_.Set(kT0 + 2 * kHour + 10 * kMinute);  // amount fires
+  ASSERT_EQ(service_->RunDue().value(), 1);
+  ASSERT_EQ(Alerts(info.monitor.id, "firing").size(), 1u);
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(service_->RunDue().value(), 0);  // nothing processed
+  EXPECT_EQ(calls, 1);
+  clock_.Set(kT0 + 3 * kHour + 10 * kMinute);  // still drifted: same incident, no change
+  ASSERT_EQ(service_->RunDue().value(), 1);
+  EXPECT_EQ(calls, 1);
+  clock_.Set(kT0 + 4 * kHour + 10 * kMinute);  // resolves
+  ASSERT_EQ(service_->RunDue().value(), 1);
+  EXPECT_TRUE(Alerts(info.monitor.id, "firing").empty());
+  EXPECT_EQ(calls, 2);
+
+  // Manual windows never change alerts: no call.
+  ASSERT_TRUE(service_->RunNow("notify").has_value());
+  EXPECT_EQ(calls, 2);
+
+  // Labels: a good recall changes nothing; a bad one fires through the
+  // performance update.
+  std::vector<store::Label> good;
+  for (int i = 0; i < 100; ++i) good.push_back({"a-" + std::to_string(i), 0, i % 2 == 0 ? "1" : "0"});
+  ASSERT_TRUE(service_->LogLabels("fraud", good).has_value());
+  clock_.Set(kT0 + 4 * kHour + 20 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 0);
+  EXPECT_EQ(ResultValue(info.monitor.id, kT0, "", "recall"), 1.0);
+  EXPECT_EQ(calls, 2);
+  std::vector<store::Label> bad;
+  for (int i = 0; i < 100; ++i) bad.push_back({"b-" + std::to_string(i), 0, "1"});
+  ASSERT_TRUE(service_->LogLabels("fraud", bad).has_value());
+  clock_.Set(kT0 + 4 * kHour + 30 * kMinute);
+  ASSERT_EQ(service_->RunDue().value(), 0);
+  EXPECT_EQ(ResultValue(info.monitor.id, kT0 + kHour, "", "recall"), 0.5);
+  auto firing = Alerts(info.monitor.id, "firing");
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].statistic, "recall");
+  EXPECT_EQ(calls, 3);
 }
 
 // --------------------------------------------------------------- scheduler

@@ -60,6 +60,11 @@ struct MonitorWindow {
   std::string error;
   std::string report_json;  // "" while running
   bool perf_dirty = false;  // new labels joined since its performance was computed
+  // The dirty mark's sequence: incremented each time the window is marked
+  // perf_dirty (LogLabels, CompleteWindow); never reset. A reader that
+  // computes performance passes the value it saw to UpdateWindowPerformance,
+  // which clears perf_dirty only if no mark came in between.
+  int64_t perf_dirty_seq = 0;
 };
 
 struct MonitorResult {
@@ -170,7 +175,8 @@ class MonitorStore {
   // feature) already has a firing incident, or a kResolve of an incident
   // that is not firing, changes nothing and sends nothing. A "done" window
   // whose stored predictions already have labels is left perf_dirty (its
-  // performance is due). finished_at 0: the clock's time.
+  // performance is due; perf_dirty_seq incremented). finished_at 0: the
+  // clock's time.
   virtual Status CompleteWindow(const WindowCompletion& c) = 0;
   // The latest non-manual window (by start) of a monitor, any status.
   virtual Result<std::optional<MonitorWindow>> LastScheduledWindow(int64_t monitor_id) = 0;
@@ -191,18 +197,25 @@ class MonitorStore {
   // greatest end, manual ones too), by feature and statistic; a monitor with
   // no done window comes with no results (for /metrics).
   virtual Result<std::vector<std::pair<Monitor, std::vector<MonitorResult>>>> LatestResults() = 0;
-  // Replaces the performance results of a done window and clears perf_dirty,
-  // with alert changes, in one transaction (labels arrived later). Results
-  // are upserted by (feature, statistic). kFailedPrecondition when the
-  // window is not "done".
+  // Replaces the performance results of a done window, with alert changes
+  // (and their webhook deliveries), in one transaction (labels arrived
+  // later). Results are upserted by (feature, statistic). `seen_seq` is the
+  // window's perf_dirty_seq read before the labels the results come from
+  // (MonitorWindow from DirtyWindows or GetWindow): perf_dirty is cleared
+  // only when the sequence is still `seen_seq`; when labels were marked in
+  // between, the results are written but the window stays dirty (its
+  // performance is due again). `report_json` non-empty replaces the window's
+  // report (the caller's report with the performance in it); "" leaves it.
+  // kFailedPrecondition when the window is not "done": nothing is written.
   virtual Status UpdateWindowPerformance(int64_t window_id, const std::vector<MonitorResult>& results,
-                                         const std::vector<AlertChange>& alerts,
-                                         int64_t now) = 0;
+                                         const std::vector<AlertChange>& alerts, int64_t now,
+                                         int64_t seen_seq, const std::string& report_json) = 0;
 
   // ------------------------------------------------------ labels and joins
-  // Upserts labels of `model_name`; marks windows whose stored predictions
-  // match a label perf_dirty. Returns how many labels name a (request_id,
-  // row) that no monitor of this model has a stored prediction for.
+  // Upserts labels of `model_name`; marks done windows whose stored
+  // predictions match a label perf_dirty (incrementing perf_dirty_seq).
+  // Returns how many labels name a (request_id, row) that no monitor of
+  // this model has a stored prediction for.
   virtual Result<int64_t> LogLabels(const std::string& model_name, const std::vector<Label>& labels,
                                     int64_t now) = 0;
   // The stored predictions of a window joined with the model's labels

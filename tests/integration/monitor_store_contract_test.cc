@@ -213,6 +213,13 @@ class MonitorStoreContractTest : public ::testing::TestWithParam<std::string> {
     return mon().CompleteWindow(c);
   }
 
+  // A window's perf_dirty_seq as stored now.
+  int64_t Seq(int64_t window_id) {
+    auto w = mon().GetWindow(window_id);
+    EXPECT_TRUE(w) << w.error().ToString();
+    return w ? w->perf_dirty_seq : -1;
+  }
+
   std::vector<WebhookDelivery> Deliveries(int64_t webhook_id) {
     auto d = reg().ListDeliveries(webhook_id, 0);
     EXPECT_TRUE(d) << d.error().ToString();
@@ -638,7 +645,8 @@ TEST_P(MonitorStoreContractTest, NanAndInfinityRoundTrip) {
   EXPECT_TRUE(std::isnan(*(*joined)[0].prediction.score));
 
   // Replacing a NaN with a number (UpdateWindowPerformance upserts).
-  ASSERT_TRUE(mon().UpdateWindowPerformance(id, {R("a", "drift_score", 0.5)}, {}, kT0 + 1));
+  ASSERT_TRUE(mon().UpdateWindowPerformance(id, {R("a", "drift_score", 0.5)}, {}, kT0 + 1,
+                                            Seq(id), ""));
   auto fixed = mon().ListResults(m.id, "a", "drift_score", 0, kT0 + 1);
   ASSERT_TRUE(fixed);
   ASSERT_EQ(fixed->size(), 1u);
@@ -808,7 +816,7 @@ TEST_P(MonitorStoreContractTest, LabelsJoinPredictionsAndMarkWindowsDirty) {
 
   // Performance recomputed: results replaced, dirty cleared.
   ASSERT_TRUE(mon().UpdateWindowPerformance(w1, {R("", "accuracy", 0.75), R("", "labeled_rows", 2)},
-                                            {}, kT0 + 2 * kHour));
+                                            {}, kT0 + 2 * kHour, Seq(w1), ""));
   EXPECT_FALSE(mon().GetWindow(w1)->perf_dirty);
   auto acc = mon().ListResults(m.id, "", "accuracy", 0, kT0 + 1);
   ASSERT_TRUE(acc);
@@ -843,8 +851,8 @@ TEST_P(MonitorStoreContractTest, LabelsJoinPredictionsAndMarkWindowsDirty) {
 
   // Labels are per model: the same request ids under another model are
   // unknown there and do not touch this model's windows.
-  ASSERT_TRUE(mon().UpdateWindowPerformance(w1, {}, {}, kT0 + 4 * kHour));
-  ASSERT_TRUE(mon().UpdateWindowPerformance(w2, {}, {}, kT0 + 4 * kHour));
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w1, {}, {}, kT0 + 4 * kHour, Seq(w1), ""));
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w2, {}, {}, kT0 + 4 * kHour, Seq(w2), ""));
   auto churn = mon().LogLabels("churn", {{"r1", 0, "0"}}, kT0 + 4 * kHour);
   ASSERT_TRUE(churn);
   EXPECT_EQ(*churn, 1);
@@ -890,13 +898,125 @@ TEST_P(MonitorStoreContractTest, ManyLabelsInChunks) {
 TEST_P(MonitorStoreContractTest, UpdateWindowPerformanceNeedsADoneWindow) {
   Monitor m = Create("m", "fraud", false);
   const int64_t w = Claim(m.id, kT0);
-  Status running = mon().UpdateWindowPerformance(w, {R("", "accuracy", 1)}, {}, kT0);
+  Status running =
+      mon().UpdateWindowPerformance(w, {R("", "accuracy", 1)}, {}, kT0, 0, "{\"performance\":1}");
   ASSERT_FALSE(running);
   EXPECT_EQ(running.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_EQ(Count("SELECT count(*) FROM monitor_results"), 0);
-  Status unknown = mon().UpdateWindowPerformance(w + 1000, {}, {}, kT0);
+  EXPECT_EQ(mon().GetWindow(w)->report_json, "");  // nothing written
+  Status unknown = mon().UpdateWindowPerformance(w + 1000, {}, {}, kT0, 0, "");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+}
+
+// The lost-labels race: labels logged while a window's performance is being
+// recomputed (after DirtyWindows read the window, before the update) keep
+// it dirty, so the next recomputation sees them.
+TEST_P(MonitorStoreContractTest, LabelsLoggedDuringARecomputationKeepTheWindowDirty) {
+  Monitor m = Create("m", "fraud", false);
+  const int64_t w = Claim(m.id, kT0);
+  ASSERT_TRUE(Complete(w, {}, {P("r1", 0, "1"), P("r2", 0, "0"), P("r3", 0, "1")}));
+  EXPECT_FALSE(mon().GetWindow(w)->perf_dirty);
+  const int64_t seq0 = Seq(w);
+  EXPECT_EQ(seq0, 0);
+
+  // Each marking LogLabels increments the sequence.
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"r1", 0, "1"}}, kT0 + 2 * kHour));
+  auto dirty = mon().DirtyWindows(m.id, 10);
+  ASSERT_TRUE(dirty) << dirty.error().ToString();
+  ASSERT_EQ(dirty->size(), 1u);
+  EXPECT_TRUE((*dirty)[0].perf_dirty);
+  const int64_t seen = (*dirty)[0].perf_dirty_seq;
+  EXPECT_EQ(seen, seq0 + 1);
+  // The recomputation reads the labels joined so far...
+  auto joined = mon().LabeledPredictions(w, "fraud");
+  ASSERT_TRUE(joined);
+  ASSERT_EQ(joined->size(), 1u);
+  // ...while more labels arrive (and labels that match nothing of this
+  // window do not mark it).
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"r2", 0, "0"}}, kT0 + 2 * kHour + 1));
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"zz", 0, "0"}}, kT0 + 2 * kHour + 2));
+  EXPECT_EQ(Seq(w), seen + 1);
+
+  // Its results are written, but the window stays dirty.
+  Status stale = mon().UpdateWindowPerformance(w, {R("", "accuracy", 1), R("", "labeled_rows", 1)},
+                                               {}, kT0 + 2 * kHour + 3, seen, "");
+  ASSERT_TRUE(stale) << stale.error().ToString();
+  auto after = mon().GetWindow(w);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->perf_dirty);
+  EXPECT_EQ(after->perf_dirty_seq, seen + 1);
+  auto rows = mon().ListResults(m.id, "", "labeled_rows", 0, kT0 + 1);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].value, 1);
+
+  // The next recomputation sees both labels and, with no label in
+  // between, clears the mark.
+  dirty = mon().DirtyWindows(m.id, 10);
+  ASSERT_TRUE(dirty);
+  ASSERT_EQ(dirty->size(), 1u);
+  const int64_t seen2 = (*dirty)[0].perf_dirty_seq;
+  EXPECT_EQ(seen2, seen + 1);
+  joined = mon().LabeledPredictions(w, "fraud");
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->size(), 2u);
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w, {R("", "accuracy", 1), R("", "labeled_rows", 2)},
+                                            {}, kT0 + 2 * kHour + 4, seen2, ""));
+  EXPECT_FALSE(mon().GetWindow(w)->perf_dirty);
+  EXPECT_TRUE(mon().DirtyWindows(m.id, 10)->empty());
+  rows = mon().ListResults(m.id, "", "labeled_rows", 0, kT0 + 1);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].value, 2);
+
+  // A late update with an old sequence does not dirty a clean window, and
+  // the sequence is never reset.
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w, {}, {}, kT0 + 2 * kHour + 5, seq0, ""));
+  EXPECT_FALSE(mon().GetWindow(w)->perf_dirty);
+  EXPECT_EQ(Seq(w), seen2);
+
+  // CompleteWindow's own mark (labels that came before the predictions)
+  // increments the sequence too, and clears with it.
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"q1", 0, "1"}}, kT0 + 3 * kHour));
+  const int64_t w2 = Claim(m.id, kT0 + kHour);
+  ASSERT_TRUE(Complete(w2, {}, {P("q1", 0, "1")}));
+  auto stored = mon().GetWindow(w2);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->perf_dirty);
+  EXPECT_EQ(stored->perf_dirty_seq, 1);
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"q1", 0, "0"}}, kT0 + 3 * kHour + 1));  // relabel
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w2, {}, {}, kT0 + 3 * kHour + 2,
+                                            stored->perf_dirty_seq, ""));
+  EXPECT_TRUE(mon().GetWindow(w2)->perf_dirty);
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w2, {}, {}, kT0 + 3 * kHour + 3, Seq(w2), ""));
+  EXPECT_FALSE(mon().GetWindow(w2)->perf_dirty);
+}
+
+TEST_P(MonitorStoreContractTest, UpdateWindowPerformanceReplacesTheReportWhenGiven) {
+  Monitor m = Create("m", "fraud", false);
+  const int64_t w = Claim(m.id, kT0);
+  ASSERT_TRUE(Complete(w, {}, {P("r1", 0, "1")}));
+  const std::string original = "{\"window\":" + std::to_string(w) + "}";
+  EXPECT_EQ(mon().GetWindow(w)->report_json, original);
+  // "" leaves the report as it is.
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w, {R("", "accuracy", 1)}, {}, kT0 + 2 * kHour,
+                                            Seq(w), ""));
+  EXPECT_EQ(mon().GetWindow(w)->report_json, original);
+  // A report replaces it, also when the window stays dirty.
+  const std::string with_perf = "{\"window\":" + std::to_string(w) +
+                                ",\"performance\":{\"rows\":1,\"accuracy\":1}}";
+  ASSERT_TRUE(mon().LogLabels("fraud", {{"r1", 0, "1"}}, kT0 + 2 * kHour));
+  ASSERT_TRUE(mon().UpdateWindowPerformance(w, {R("", "accuracy", 1)}, {}, kT0 + 2 * kHour,
+                                            Seq(w) - 1, with_perf));
+  auto stored = mon().GetWindow(w);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->report_json, with_perf);
+  EXPECT_TRUE(stored->perf_dirty);
+  auto listed = mon().ListWindows(m.id, 0, kT0 + kHour, 0);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].report_json, with_perf);
 }
 
 // ----------------------------------------------------------------- alerts
@@ -971,7 +1091,7 @@ TEST_P(MonitorStoreContractTest, AlertsFireOnceResolveAndSendDeliveries) {
       w2, {R("", "recall", 0.5)},
       {Resolve(country.id), Fire("drifted[*] >= 1", "country", "drifted", 1),
        Fire("recall < 0.8", "", "recall", 0.5)},
-      t3));
+      t3, Seq(w2), ""));
   auto firing = mon().ListAlerts(m.id, "firing", 10);
   ASSERT_TRUE(firing);
   ASSERT_EQ(firing->size(), 3u);

@@ -32,6 +32,10 @@
 // - monitor_alerts_open: at most one firing incident per (monitor, rule,
 //   feature). value is NULL for NaN.
 // - perf_dirty windows are found through a partial index (few rows).
+//   perf_dirty_seq counts the marks (LogLabels, CompleteWindow) and is never
+//   reset: UpdateWindowPerformance clears perf_dirty only while the sequence
+//   is the one its caller read before reading the labels, so labels logged
+//   during a recomputation keep the window dirty.
 #include <string_view>
 
 namespace cairn::store::sql {
@@ -64,7 +68,8 @@ CREATE TABLE monitor_windows (
   rows BIGINT NOT NULL DEFAULT 0,
   error @TEXT@ NOT NULL DEFAULT '',
   report_json @TEXT@ NOT NULL DEFAULT '',
-  perf_dirty SMALLINT NOT NULL DEFAULT 0
+  perf_dirty SMALLINT NOT NULL DEFAULT 0,
+  perf_dirty_seq BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX monitor_windows_scheduled ON monitor_windows (monitor_id, start_ms)
   WHERE manual = 0;

@@ -22,7 +22,7 @@ namespace {
   "mo.created_at, mo.updated_at, mo.last_fired_at FROM monitors mo"
 #define CAIRN_WINDOW_COLUMNS                                                                 \
   "id, monitor_id, start_ms, end_ms, manual, status, owner, claimed_at, finished_at, rows, " \
-  "error, report_json, perf_dirty FROM monitor_windows"
+  "error, report_json, perf_dirty, perf_dirty_seq FROM monitor_windows"
 #define CAIRN_RESULT_COLUMNS \
   "window_id, window_start, window_end, feature, statistic, value, is_nan FROM monitor_results"
 #define CAIRN_ALERT_COLUMNS                                                                 \
@@ -102,6 +102,7 @@ MonitorWindow ReadWindowRow(const Statement& s) {
   w.error = s.TextCopy(10);
   w.report_json = s.TextCopy(11);
   w.perf_dirty = s.Int(12) != 0;
+  w.perf_dirty_seq = s.Int(13);
   return w;
 }
 
@@ -489,7 +490,8 @@ Status SqlMonitorStore::CompleteWindow(const WindowCompletion& wc) {
       // Labels that arrived before their predictions: the window's
       // performance is due as soon as it is stored.
       CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("UPDATE monitor_windows SET perf_dirty = 1 WHERE id = ? AND EXISTS "
+          auto s, c.Prepare("UPDATE monitor_windows SET perf_dirty = 1, "
+                            "perf_dirty_seq = perf_dirty_seq + 1 WHERE id = ? AND EXISTS "
                             "(SELECT 1 FROM monitor_predictions p "
                             "JOIN monitors mo ON mo.id = p.monitor_id "
                             "JOIN monitor_labels l ON l.model_name = mo.model_name AND "
@@ -591,14 +593,29 @@ SqlMonitorStore::LatestResults() {
 Status SqlMonitorStore::UpdateWindowPerformance(int64_t window_id,
                                                 const std::vector<MonitorResult>& results,
                                                 const std::vector<AlertChange>& alerts,
-                                                int64_t now) {
+                                                int64_t now, int64_t seen_seq,
+                                                const std::string& report_json) {
   return WithWriteTxn(db_, [&](Connection& c) -> Status {
     WindowKey w;
     {
+      // The dirty mark is cleared only when no label marked the window
+      // since the caller read seen_seq (one statement: a concurrent
+      // LogLabels either committed before it, and the sequence differs, or
+      // marks the window again after it).
       CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("UPDATE monitor_windows SET perf_dirty = 0 WHERE id = ? AND "
-                            "status = 'done' RETURNING id, monitor_id, start_ms, end_ms"));
-      s->BindAll(window_id);
+          auto s,
+          c.Prepare(report_json.empty()
+                        ? "UPDATE monitor_windows SET perf_dirty = CASE WHEN perf_dirty_seq = ? "
+                          "THEN 0 ELSE perf_dirty END WHERE id = ? AND status = 'done' "
+                          "RETURNING id, monitor_id, start_ms, end_ms"
+                        : "UPDATE monitor_windows SET perf_dirty = CASE WHEN perf_dirty_seq = ? "
+                          "THEN 0 ELSE perf_dirty END, report_json = ? WHERE id = ? AND "
+                          "status = 'done' RETURNING id, monitor_id, start_ms, end_ms"));
+      if (report_json.empty()) {
+        s->BindAll(seen_seq, window_id);
+      } else {
+        s->BindAll(seen_seq, report_json, window_id);
+      }
       CAIRN_ASSIGN_OR_RETURN(bool row, s->Next());
       if (!row) return WindowStateError(c, window_id, "done");
       w = {s->Int(0), s->Int(1), s->Int(2), s->Int(3)};
@@ -657,7 +674,8 @@ Result<int64_t> SqlMonitorStore::LogLabels(const std::string& model_name,
     for (size_t first = 0; first < window_ids.size(); first += kChunk) {
       const size_t n = std::min(kChunk, window_ids.size() - first);
       CAIRN_ASSIGN_OR_RETURN(
-          auto s, c.Prepare("UPDATE monitor_windows SET perf_dirty = 1 WHERE status = 'done' AND " +
+          auto s, c.Prepare("UPDATE monitor_windows SET perf_dirty = 1, "
+                            "perf_dirty_seq = perf_dirty_seq + 1 WHERE status = 'done' AND " +
                                 InListCondition("id", n, false),
                             n == kChunk));
       for (size_t i = 0; i < n; ++i)

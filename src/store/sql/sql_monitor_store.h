@@ -13,7 +13,13 @@
 // Both are single statements, so across threads and processes exactly one
 // claimer wins (SQLite serializes writers; PostgreSQL re-checks the UPDATE's
 // condition on the row it waited for). CompleteWindow changes the window
-// only while it is "running" and writes nothing else otherwise.
+// only while it is "running" and writes nothing else otherwise. The
+// performance mark: LogLabels and CompleteWindow set perf_dirty and
+// increment perf_dirty_seq in the transaction that stores the labels /
+// predictions; UpdateWindowPerformance clears perf_dirty in one conditional
+// UPDATE (only while perf_dirty_seq is the caller's seen_seq), so a marking
+// transaction either committed before it (the sequence differs) or marks
+// the window again after it.
 //
 // Webhook deliveries for alert changes go to the monitor's webhook (when it
 // has one and it is active), event "monitor.alert.fired" /
@@ -56,7 +62,8 @@ class SqlMonitorStore final : public MonitorStore {
                                                  int64_t to) override;
   Result<std::vector<std::pair<Monitor, std::vector<MonitorResult>>>> LatestResults() override;
   Status UpdateWindowPerformance(int64_t window_id, const std::vector<MonitorResult>& results,
-                                 const std::vector<AlertChange>& alerts, int64_t now) override;
+                                 const std::vector<AlertChange>& alerts, int64_t now,
+                                 int64_t seen_seq, const std::string& report_json) override;
 
   Result<int64_t> LogLabels(const std::string& model_name, const std::vector<Label>& labels,
                             int64_t now) override;
