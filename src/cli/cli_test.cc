@@ -34,11 +34,7 @@ using nlohmann::json;
 using test::MakeTempDir;
 using test::ReadFile;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = test::CommandOutcome;
 
 // The binary under test (support/subprocess.h).
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file, int* out_fd,
@@ -63,13 +59,7 @@ class CliTest : public testing::Test {
   // environment (as users do), so `args` stay what a person types.
   Outcome Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
     env.push_back("CAIRN_TRACKING_URI=" + server_->uri());
-    std::string out = server_->dir() + "/stdout", err = server_->dir() + "/stderr";
-    pid_t pid = Spawn(args, out, nullptr, err, env);
-    Outcome o;
-    o.exit_code = WaitExit(pid);
-    o.out = ReadFile(out);
-    o.err = ReadFile(err);
-    return o;
+    return test::RunCommand(CAIRN_BINARY, args, server_->dir(), env);
   }
 
   json RunJson(std::vector<std::string> args) {

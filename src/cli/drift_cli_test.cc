@@ -25,11 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = test::CommandOutcome;
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -64,16 +60,8 @@ class DriftCliTest : public testing::Test {
 
   Outcome Run(std::vector<std::string> args) {
     args.insert(args.begin(), "drift");
-    const std::string out = dir_ + "/stdout", err = dir_ + "/stderr";
-    Outcome o;
-    pid_t pid = test::SpawnProcess(CAIRN_BINARY, args, out, nullptr, err);
-    if (pid < 0) {
-      ADD_FAILURE() << "cannot start " << CAIRN_BINARY;
-      return o;
-    }
-    o.exit_code = test::WaitExit(pid);
-    o.out = test::ReadFile(out);
-    o.err = test::ReadFile(err);
+    Outcome o = test::RunCommand(CAIRN_BINARY, args, dir_);
+    if (o.exit_code == -1) ADD_FAILURE() << "cannot start " << CAIRN_BINARY;
     return o;
   }
   // Runs with --json; the parsed document (null when the output is not JSON).

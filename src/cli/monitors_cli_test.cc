@@ -8,9 +8,7 @@
 //    model whose signature is (amount: double, country: string), asserting on
 //    the values printed; and the server's /metrics after a run.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,10 +23,10 @@
 #include <vector>
 
 #include "support/live_server.h"
+#include "support/subprocess.h"
 #include "support/raw_http.h"
 #include "support/temp_files.h"
 
-extern char** environ;
 
 namespace cairn::cli {
 namespace {
@@ -38,53 +36,17 @@ using nlohmann::json;
 using test::MakeTempDir;
 using test::ReadFile;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = test::CommandOutcome;
 
-// Runs `cairn <args>` with `env` added to (or replacing entries of) the
-// environment; stdout and stderr go through files in `dir`.
+// Runs `cairn <args>` to completion with `env` added; an inherited
+// CAIRN_USER is blanked so only what a test gives acts.
 Outcome RunBinary(const std::string& dir, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('=') + 1);
-    bool replaced = name.starts_with("CAIRN_USER=");
-    for (const auto& x : env) replaced |= x.starts_with(name);
-    if (!replaced) env_strings.push_back(entry);
-  }
-  for (const auto& x : env) env_strings.push_back(x);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> arg_strings = {CAIRN_BINARY};
-  arg_strings.insert(arg_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : arg_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::string out = dir + "/stdout", err = dir + "/stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, CAIRN_BINARY, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  Outcome o;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << CAIRN_BINARY;
-    return o;
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) == pid) {
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  o.out = ReadFile(out);
-  o.err = ReadFile(err);
+                  std::vector<std::string> env) {
+  bool user_given = false;
+  for (const auto& e : env) user_given |= e.starts_with("CAIRN_USER=");
+  if (!user_given) env.push_back("CAIRN_USER=");
+  Outcome o = test::RunCommand(CAIRN_BINARY, args, dir, env);
+  if (o.exit_code == -1) ADD_FAILURE() << "cannot start " << CAIRN_BINARY;
   return o;
 }
 

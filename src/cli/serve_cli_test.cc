@@ -45,11 +45,7 @@ const std::string kServeTestdata = CAIRN_SERVE_TESTDATA;
 
 // ------------------------------------------------------------ processes
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = test::CommandOutcome;
 
 // The binary under test (support/subprocess.h).
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out_file, int* out_fd,
@@ -165,13 +161,7 @@ class ServeCliTest : public testing::Test {
   // Runs `cairn <args>` to completion; the model cache is inside dir_.
   Outcome Run(std::vector<std::string> args, std::vector<std::string> env = {}) {
     env.push_back("CAIRN_MODEL_CACHE=" + dir_ + "/cache");
-    std::string out = dir_ + "/stdout", err = dir_ + "/stderr";
-    pid_t pid = Spawn(args, out, nullptr, err, env);
-    Outcome o;
-    o.exit_code = WaitExit(pid);
-    o.out = ReadFile(out);
-    o.err = ReadFile(err);
-    return o;
+    return test::RunCommand(CAIRN_BINARY, args, dir_, env);
   }
 
   std::string Write(const std::string& name, const std::string& text) {

@@ -1,5 +1,7 @@
 #include "support/subprocess.h"
 
+#include "support/temp_files.h"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +65,18 @@ int WaitExit(pid_t pid) {
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return -1;
   return ExitCodeOf(status);
+}
+
+CommandOutcome RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                          const std::string& dir, const std::vector<std::string>& env) {
+  const std::string out = dir + "/stdout", err = dir + "/stderr";
+  CommandOutcome o;
+  const pid_t pid = SpawnProcess(binary, args, out, nullptr, err, env);
+  if (pid < 0) return o;
+  o.exit_code = WaitExit(pid);
+  o.out = ReadFile(out);
+  o.err = ReadFile(err);
+  return o;
 }
 
 }  // namespace cairn::test

@@ -24,4 +24,17 @@ int ExitCodeOf(int wait_status);
 // Waits for `pid`; its ExitCodeOf, or -1 when waitpid fails.
 int WaitExit(pid_t pid);
 
+// What a command run to completion did.
+struct CommandOutcome {
+  int exit_code = -1;  // -1 when it could not be started
+  std::string out;
+  std::string err;
+};
+
+// Runs `binary args...` to completion (SpawnProcess, WaitExit): stdout and
+// stderr go through the files `dir`/stdout and `dir`/stderr and are read
+// back. `env` as SpawnProcess's (an entry "NAME=" blanks an inherited value).
+CommandOutcome RunCommand(const std::string& binary, const std::vector<std::string>& args,
+                          const std::string& dir, const std::vector<std::string>& env = {});
+
 }  // namespace cairn::test
