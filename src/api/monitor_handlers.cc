@@ -227,18 +227,6 @@ Result<std::string> ListAlerts(monitor::MonitorService& s, const http::Request& 
   return Dump(json{{"alerts", std::move(arr)}});
 }
 
-std::vector<std::string> SplitPath(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t slash = s.find('/', start);
-    if (slash == std::string_view::npos) slash = s.size();
-    out.emplace_back(s.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
 // Everything under /api/v1/monitors. Monitor names follow registry names
 // (no '/'), so the path is {name} or {name}/{what}.
 Result<std::string> MonitorsResource(monitor::MonitorService& s, const http::Request& req) {

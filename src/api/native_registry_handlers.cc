@@ -15,18 +15,6 @@ namespace {
 
 constexpr int64_t kDefaultMaxResults = 100;
 
-std::vector<std::string> SplitPath(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t slash = s.find('/', start);
-    if (slash == std::string_view::npos) slash = s.size();
-    out.emplace_back(s.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
 // segs[0, end) joined by '/': the model name (MLflow forbids '/' in names, but
 // matching from the end keeps a stray one from being misread as a path part).
 std::string JoinHead(const std::vector<std::string>& segs, size_t end) {

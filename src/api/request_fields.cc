@@ -285,4 +285,16 @@ std::string ActorOf(const http::Request& req) {
   return *user;
 }
 
+std::vector<std::string> SplitPath(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t slash = s.find('/', start);
+    if (slash == std::string_view::npos) slash = s.size();
+    out.emplace_back(s.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
 }  // namespace cairn::api

@@ -79,5 +79,7 @@ Result<std::string> JsonToString(const nlohmann::json& v, std::string_view path)
 std::optional<double> ParseDoubleText(std::string_view s);
 // An optional sign and digits, fitting int64.
 std::optional<int64_t> ParseInt64Text(std::string_view s);
+// A path's segments split at '/' ("a//b/" -> "a", "", "b", "").
+std::vector<std::string> SplitPath(std::string_view s);
 
 }  // namespace cairn::api

@@ -135,5 +135,11 @@ TEST(RequestFieldsTest, TextNumberParsing) {
   EXPECT_FALSE(ParseInt64Text("99999999999999999999"));
 }
 
+TEST(SplitPathTest, KeepsEmptySegments) {
+  EXPECT_EQ(SplitPath("fraud/versions/3"), (std::vector<std::string>{"fraud", "versions", "3"}));
+  EXPECT_EQ(SplitPath("a//b/"), (std::vector<std::string>{"a", "", "b", ""}));
+  EXPECT_EQ(SplitPath(""), (std::vector<std::string>{""}));
+}
+
 }  // namespace
 }  // namespace cairn::api

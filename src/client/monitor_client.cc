@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/json_body.h"
 #include "client/http_transport.h"
 #include "core/uri.h"
 
@@ -16,28 +17,15 @@ using nlohmann::json;
 
 constexpr std::string_view kNativePrefix = "/api/v1/";
 
-std::unexpected<Error> Unexpected(const std::string& what) {
-  return Internal("unexpected response from the server: " + what);
-}
+std::unexpected<Error> Unexpected(const std::string& what) { return UnexpectedResponse(what); }
 
 Result<json> ParseBody(const std::string& body) {
-  if (body.empty()) return json::object();
-  try {
-    json j = json::parse(body);
-    if (!j.is_object()) return Unexpected("the answer is not a JSON object");
-    return j;
-  } catch (const json::exception& e) {
-    return Unexpected(std::string("not JSON (") + e.what() + ")");
-  }
+  CAIRN_ASSIGN_OR_RETURN(json j, ParseResponseBody(body));
+  if (!j.is_object()) return Unexpected("the answer is not a JSON object");
+  return j;
 }
 
-Result<std::string> Dump(const json& body) {
-  try {
-    return body.dump();
-  } catch (const json::exception& e) {  // invalid UTF-8 in a caller's string
-    return InvalidArgument(std::string("cannot encode the request as JSON: ") + e.what());
-  }
-}
+Result<std::string> Dump(const json& body) { return DumpRequestBody(body); }
 
 // The member `key` of an answer, of the expected kind.
 Result<json> Member(json j, const char* key, bool array) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "client/json_body.h"
 #include "client/artifact_download.h"
 #include "client/artifact_location.h"
 #include "client/mlflow_json.h"
@@ -18,26 +19,9 @@ using nlohmann::json;
 constexpr std::string_view kMlflowPrefix = "/api/2.0/mlflow/";
 constexpr std::string_view kNativePrefix = "/api/v1/";
 
-std::unexpected<Error> Unexpected(const std::string& what) {
-  return Internal("unexpected response from the server: " + what);
-}
-
-Result<json> ParseBody(const std::string& body) {
-  if (body.empty()) return json::object();
-  try {
-    return json::parse(body);
-  } catch (const json::exception& e) {
-    return Unexpected(std::string("not JSON (") + e.what() + ")");
-  }
-}
-
-Result<std::string> Dump(const json& body) {
-  try {
-    return body.dump();
-  } catch (const json::exception& e) {  // invalid UTF-8 in a caller's string
-    return InvalidArgument(std::string("cannot encode the request as JSON: ") + e.what());
-  }
-}
+std::unexpected<Error> Unexpected(const std::string& what) { return UnexpectedResponse(what); }
+Result<json> ParseBody(const std::string& body) { return ParseResponseBody(body); }
+Result<std::string> Dump(const json& body) { return DumpRequestBody(body); }
 
 Result<std::string> NextPageToken(const json& j) {
   auto it = j.find("next_page_token");

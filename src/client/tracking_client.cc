@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "client/json_body.h"
 #include "client/artifact_download.h"
 #include "client/artifact_location.h"
 #include "client/http_transport.h"
@@ -22,18 +23,8 @@ using nlohmann::json;
 
 constexpr std::string_view kApiPrefix = "/api/2.0/mlflow/";
 
-std::unexpected<Error> Unexpected(const std::string& what) {
-  return Internal("unexpected response from the server: " + what);
-}
-
-Result<json> ParseBody(const std::string& body) {
-  if (body.empty()) return json::object();
-  try {
-    return json::parse(body);
-  } catch (const json::exception& e) {
-    return Unexpected(std::string("not JSON (") + e.what() + ")");
-  }
-}
+std::unexpected<Error> Unexpected(const std::string& what) { return UnexpectedResponse(what); }
+Result<json> ParseBody(const std::string& body) { return ParseResponseBody(body); }
 
 json TagsJson(const std::vector<store::Tag>& tags) {
   json arr = json::array();
