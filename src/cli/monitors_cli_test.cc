@@ -27,7 +27,6 @@
 #include "support/raw_http.h"
 #include "support/temp_files.h"
 
-
 namespace cairn::cli {
 namespace {
 
