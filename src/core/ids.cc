@@ -27,6 +27,55 @@ int HexDigitValue(char c) {
   return -1;
 }
 
+namespace {
+
+// UUID version 4 / RFC 4122 variant bits, then hex.
+std::string FormatUuid4(std::array<unsigned char, 16>& raw) {
+  raw[6] = (raw[6] & 0x0f) | 0x40;
+  raw[8] = (raw[8] & 0x3f) | 0x80;
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+}
+
+// xoshiro256** (Blackman and Vigna), seeded from the CSPRNG.
+class Xoshiro256 {
+ public:
+  Xoshiro256() {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(s_), sizeof s_) != 1) {
+      std::random_device rd;
+      for (auto& w : s_) w = (uint64_t{rd()} << 32) ^ rd();
+    }
+    if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
+  }
+  uint64_t Next() {
+    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = Rotl(s_[3], 45);
+    return result;
+  }
+
+ private:
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t s_[4];
+};
+
+}  // namespace
+
+std::string NewRequestId() {
+  thread_local Xoshiro256 gen;
+  std::array<unsigned char, 16> raw{};
+  const uint64_t a = gen.Next(), b = gen.Next();
+  for (int i = 0; i < 8; ++i) {
+    raw[i] = static_cast<unsigned char>(a >> (8 * i));
+    raw[8 + i] = static_cast<unsigned char>(b >> (8 * i));
+  }
+  return FormatUuid4(raw);
+}
+
 std::string NewRunId() {
   std::array<unsigned char, 16> raw{};
   if (RAND_bytes(raw.data(), raw.size()) != 1) {
@@ -35,9 +84,7 @@ std::string NewRunId() {
     thread_local std::mt19937_64 gen{std::random_device{}()};
     for (auto& b : raw) b = static_cast<unsigned char>(gen());
   }
-  raw[6] = (raw[6] & 0x0f) | 0x40;  // UUID version 4
-  raw[8] = (raw[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  return FormatUuid4(raw);
 }
 
 bool IsValidId(std::string_view id) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "core/config.h"
 #include "core/ids.h"
 
@@ -59,6 +63,27 @@ TEST(IdsTest, RunIdsAre32Hex) {
   EXPECT_TRUE(IsValidId(a));
   EXPECT_FALSE(IsValidId("../etc"));
   EXPECT_FALSE(IsValidId(""));
+}
+
+TEST(IdsTest, RequestIdsAreUuid4HexAndDistinctAcrossThreads) {
+  std::set<std::string> seen;
+  std::mutex mu;
+  auto make = [&] {
+    for (int i = 0; i < 2000; ++i) {
+      std::string id = NewRequestId();
+      ASSERT_EQ(id.size(), 32u);
+      ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+      ASSERT_EQ(id[12], '4');                                  // UUID version 4
+      ASSERT_NE(std::string("89ab").find(id[16]), std::string::npos);  // RFC 4122 variant
+      std::lock_guard lock(mu);
+      seen.insert(std::move(id));
+    }
+  };
+  std::thread t1(make), t2(make);
+  make();
+  t1.join();
+  t2.join();
+  EXPECT_EQ(seen.size(), 6000u);  // three threads seeded apart never repeat each other
 }
 
 TEST(ConfigTest, FlagThenEnvThenDefault) {

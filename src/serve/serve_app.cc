@@ -35,7 +35,7 @@ std::string RequestIdFor(const http::Request& request, std::string_view client_i
   if (auto header = request.Header("X-Request-Id"); header && !header->empty()) {
     return *header;
   }
-  return NewRunId();
+  return NewRequestId();
 }
 
 void Answer(ServeContext& ctx, std::string_view route, const http::Responder& respond,
