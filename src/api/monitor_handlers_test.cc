@@ -1,7 +1,8 @@
 // The monitoring REST API (monitor_handlers.h): the Prometheus rendering as
 // a pure function, then the routes over real HTTP against a live App
 // (SQLite, port 0, no scheduler thread): the one-off drift report, labels as
-// JSON and as CSV, and the error answers.
+// JSON and as CSV, and the error answers; then with the scheduler running, a
+// drifted window's alert reaching a webhook receiver that was down.
 
 #include "api/monitor_handlers.h"
 
@@ -9,11 +10,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "http/server.h"
+#include "registry/webhook_dispatcher.h"
 #include "support/live_server.h"
 #include "support/raw_http.h"
 
@@ -305,6 +310,166 @@ TEST(MonitorSchedulerWiringTest, AppRunsTheSchedulerThread) {
     fired = LastFiredAt(port, "ticking");
   }
   EXPECT_GT(fired, 0);
+}
+
+// One inference-log record line (serving/inference_log.h's form) with one
+// value of column "amount".
+std::string LogLine(int64_t ts, int i, const std::string& deployment, double amount) {
+  return json{{"ts", ts},
+              {"request_id", "req-" + std::to_string(i)},
+              {"deployment", deployment},
+              {"model", deployment},
+              {"version", "1"},
+              {"role", "live"},
+              {"latency_us", 100},
+              {"status", 200},
+              {"inputs",
+               {{"kind", "columns"},
+                {"tensors",
+                 json::array({{{"name", "amount"},
+                               {"datatype", "FP64"},
+                               {"shape", {1}},
+                               {"data", {amount}}}})}}},
+              {"outputs",
+               {{"frame", false},
+                {"tensors",
+                 json::array({{{"name", "predict"},
+                               {"datatype", "INT64"},
+                               {"shape", {1}},
+                               {"data", {1}}}})}}}}
+      .dump();
+}
+
+// A scheduled window whose traffic drifted fires an alert while the webhook
+// receiver is down: the delivery is kept and retried (attempts recorded with
+// the error), and reaches the receiver once it is up, signed with the
+// monitor's secret. The alert itself is recorded once.
+TEST(MonitorAlertDeliveryTest, AReceiverThatIsDownGetsTheAlertWhenItComesBack) {
+  // A port nothing listens on yet: bound once, then released.
+  int hook_port = 0;
+  {
+    http::Router none;
+    http::ServerOptions o;
+    o.port = 0;
+    o.threads = 1;
+    o.access_log = false;
+    http::HttpServer probe(o, std::move(none));
+    auto p = probe.Start();
+    ASSERT_TRUE(p) << p.error().ToString();
+    hook_port = *p;
+    probe.Stop();
+  }
+
+  auto server = test::LiveServer::Start("cairn-monitor-alert-test", [](AppConfig& c) {
+    c.monitor_tick = std::chrono::milliseconds(50);
+  });
+  ASSERT_TRUE(server) << server.error().ToString();
+  const int port = (*server)->port();
+  const std::string dir = (*server)->dir();
+  ASSERT_EQ(test::RawHttp(port, "POST", "/api/2.0/mlflow/registered-models/create",
+                          json{{"name", "m-alert"}}.dump())
+                .status,
+            200);
+  {
+    std::ofstream ref(dir + "/alert-ref.csv");
+    ref << "amount\n";
+    for (int i = 0; i < 200; ++i) ref << (i % 50) * 0.1 << "\n";  // 0 .. 4.9
+  }
+  test::HttpResult created = test::RawHttp(
+      port, "POST", "/api/v1/monitors",
+      json{{"name", "alerting"},
+           {"model", "m-alert"},
+           {"reference", "file://" + dir + "/alert-ref.csv"},
+           {"log_uri", "file://" + dir + "/log"},
+           {"window", "1s"},
+           {"grace", "100ms"},
+           {"schedule", "@every 1s"},
+           {"alert_webhook", "http://127.0.0.1:" + std::to_string(hook_port) + "/hook"},
+           {"alert_secret", "s3cret"}}
+          .dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+  const json monitor = json::parse(created.body)["monitor"];
+  const int64_t webhook_id = monitor["webhook_id"].get<int64_t>();
+  ASSERT_GT(webhook_id, 0);
+
+  // Traffic far outside the reference in the window after the creation one.
+  const int64_t created_at = monitor["created_at"].get<int64_t>();
+  const int64_t ts = (created_at / 1000 + 1) * 1000 + 100;
+  const std::time_t secs = static_cast<std::time_t>(ts / 1000);
+  std::tm utc{};
+  gmtime_r(&secs, &utc);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
+  const std::string seg_dir = dir + "/log/m-alert/" + date;
+  std::filesystem::create_directories(seg_dir);
+  {
+    std::ofstream seg(seg_dir + "/" + std::to_string(ts) + "-0.jsonl");
+    for (int i = 0; i < 40; ++i) seg << LogLine(ts + i, i, "m-alert", 100.0 + i) << "\n";
+  }
+
+  // The alert fires; its delivery fails (nothing listens) and is kept pending.
+  auto deliveries = [&] {
+    test::HttpResult r = test::RawHttp(
+        port, "GET", "/api/v1/webhooks/" + std::to_string(webhook_id) + "/deliveries");
+    EXPECT_EQ(r.status, 200) << r.body;
+    try {
+      return json::parse(r.body)["deliveries"];
+    } catch (const json::exception&) {
+      return json::array();
+    }
+  };
+  json d;
+  for (int i = 0; i < 200; ++i) {
+    d = deliveries();
+    if (d.size() == 1 && d[0]["attempts"].get<int>() >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(d.size(), 1u) << d.dump();
+  EXPECT_EQ(d[0]["event"], "monitor.alert.fired");
+  EXPECT_EQ(d[0]["status"], "pending") << d.dump();
+  EXPECT_GE(d[0]["attempts"].get<int>(), 1);
+  EXPECT_EQ(d[0]["last_http_status"], 0);
+  EXPECT_FALSE(d[0]["last_error"].get<std::string>().empty());
+  EXPECT_EQ(d[0]["payload"]["feature"], "amount");
+  EXPECT_EQ(d[0]["payload"]["monitor"], "alerting");
+
+  // The receiver comes up on that port: the retry delivers it, signed.
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> received;  // body, signature
+  http::Router router;
+  router.Add(http::Method::kPost, "/hook", [&](http::Request& req) {
+    std::lock_guard lock(mu);
+    received.emplace_back(req.body, req.Header("X-Cairn-Signature").value_or(""));
+    return http::Response::Text(200, "ok");
+  });
+  http::ServerOptions o;
+  o.port = hook_port;
+  o.threads = 1;
+  o.access_log = false;
+  http::HttpServer receiver(o, std::move(router));
+  ASSERT_TRUE(receiver.Start());
+  for (int i = 0; i < 300; ++i) {
+    d = deliveries();
+    if (!d.empty() && d[0]["status"] == "delivered") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(d.size(), 1u) << d.dump();
+  EXPECT_EQ(d[0]["status"], "delivered") << d.dump();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].second, registry::WebhookSignature("s3cret", received[0].first));
+    json body = json::parse(received[0].first);
+    EXPECT_EQ(body["event"], "monitor.alert.fired");
+    EXPECT_EQ(body["feature"], "amount");
+  }
+  receiver.Stop();
+  // One incident, still firing (the drift did not clear).
+  test::HttpResult alerts = test::RawHttp(port, "GET", "/api/v1/monitors/alerting/alerts");
+  json a = json::parse(alerts.body)["alerts"];
+  ASSERT_EQ(a.size(), 1u) << alerts.body;
+  EXPECT_EQ(a[0]["status"], "firing");
+  EXPECT_EQ(a[0]["feature"], "amount");
 }
 
 }  // namespace
