@@ -1,0 +1,582 @@
+#include "data/hashing.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "core/ids.h"
+
+namespace cairn::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kReadBuffer = 1 << 20;
+constexpr int kMaxAttempts = 3;
+
+std::unexpected<Error> ErrnoError(int err, std::string_view what, std::string_view path) {
+  std::string msg = std::string(what) + " '" + std::string(path) + "': " + std::strerror(err);
+  if (err == ENOENT) return NotFound(std::move(msg));
+  return Internal(std::move(msg));
+}
+
+int64_t NowRealtimeNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+FileStat FromStat(const struct stat& st) {
+  FileStat s;
+  s.size = static_cast<uint64_t>(st.st_size);
+  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  s.inode = static_cast<uint64_t>(st.st_ino);
+  s.exec = (st.st_mode & S_IXUSR) != 0;
+  return s;
+}
+
+std::string_view KindOf(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a named pipe";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Streams the open file `fd` through SHA-256.
+Result<std::string> HashFd(int fd, const std::string& path) {
+  thread_local std::vector<char> buffer(kReadBuffer);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return Internal("OpenSSL: cannot start SHA-256 for '" + path + "'");
+  }
+  while (true) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      EVP_MD_CTX_free(ctx);
+      return ErrnoError(err, "cannot read", path);
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx, buffer.data(), static_cast<size_t>(n));
+  }
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, out, &len);
+  EVP_MD_CTX_free(ctx);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(out), len));
+}
+
+Result<int> OpenRegular(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP) return InvalidArgument("'" + path + "' is a symbolic link, not a file");
+    return ErrnoError(err, "cannot open", path);
+  }
+  return fd;
+}
+
+struct HashOutcome {
+  std::string digest;
+  FileStat stat;
+  int64_t read_start_ns = 0;
+  int attempts = 1;
+};
+
+// Hashes `path`, again when it changed while being read.
+Result<HashOutcome> HashStable(const std::string& path, const HashOptions& options) {
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    CAIRN_ASSIGN_OR_RETURN(int raw_fd, OpenRegular(path));
+    Fd fd(raw_fd);
+    struct stat before;
+    if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot stat", path);
+    if (!S_ISREG(before.st_mode)) {
+      return InvalidArgument("'" + path + "' is " + std::string(KindOf(before.st_mode)));
+    }
+    // Blocking reads from here on (O_NONBLOCK only kept open() off FIFOs).
+    ::fcntl(fd.get(), F_SETFL, 0);
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    HashOutcome out;
+    out.read_start_ns = NowRealtimeNs();
+    CAIRN_ASSIGN_OR_RETURN(out.digest, HashFd(fd.get(), path));
+    if (options.after_read) options.after_read(path, attempt);
+    struct stat after;
+    if (::fstat(fd.get(), &after) != 0) return ErrnoError(errno, "cannot stat", path);
+    FileStat b = FromStat(before), a = FromStat(after);
+    if (a.SameContentKey(b)) {
+      out.stat = a;
+      out.attempts = attempt;
+      return out;
+    }
+  }
+  return FailedPrecondition("'" + path + "' kept changing while it was hashed (" +
+                            std::to_string(kMaxAttempts) +
+                            " attempts): stop writing to it and retry");
+}
+
+// Runs fn(i) for i in [0, n) on up to `jobs` threads; the first error stops
+// the others from starting new items and is returned.
+template <typename Fn>
+Status ParallelFor(size_t n, int jobs, Fn&& fn) {
+  if (n == 0) return {};
+  size_t threads = jobs > 0 ? static_cast<size_t>(jobs)
+                            : std::max<size_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, n);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    while (!failed.load(std::memory_order_relaxed)) {
+      size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= n) return;
+      Status s = fn(i);
+      if (!s) {
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = s.error();
+        failed.store(true);
+        return;
+      }
+    }
+  };
+  if (threads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(threads - 1);
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+  }
+  if (first_error) return std::unexpected(*first_error);
+  return {};
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+Status ListInto(const std::string& dir_abs, const std::string& prefix,
+                std::vector<std::string>& out) {
+  DIR* d = ::opendir(dir_abs.c_str());
+  if (d == nullptr) return ErrnoError(errno, "cannot open folder", dir_abs);
+  std::vector<std::pair<std::string, bool>> children;  // name, is_dir
+  Status status;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view name(e->d_name);
+    if (name == "." || name == "..") continue;
+    std::string rel = prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
+    unsigned char type = e->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      std::string abs = dir_abs + "/" + std::string(name);
+      if (::lstat(abs.c_str(), &st) != 0) {
+        status = ErrnoError(errno, "cannot stat", abs);
+        break;
+      }
+      type = S_ISREG(st.st_mode)   ? DT_REG
+             : S_ISDIR(st.st_mode) ? DT_DIR
+             : S_ISLNK(st.st_mode) ? DT_LNK
+                                   : DT_FIFO;
+    }
+    if (!IsValidUtf8(rel)) {
+      status =
+          InvalidArgument("'" + rel + "' is not a valid UTF-8 name: rename it to track the folder");
+      break;
+    }
+    if (type == DT_LNK) {
+      status = InvalidArgument("'" + rel +
+                               "' is a symbolic link: symlinks inside a tracked folder are not "
+                               "supported (replace it with the file or remove it)");
+      break;
+    }
+    if (type != DT_REG && type != DT_DIR) {
+      status = InvalidArgument("'" + rel +
+                               "' is a special file (pipe, socket or device): only regular files "
+                               "can be tracked");
+      break;
+    }
+    children.emplace_back(std::move(rel), type == DT_DIR);
+    errno = 0;
+  }
+  if (status && errno != 0) status = ErrnoError(errno, "cannot read folder", dir_abs);
+  ::closedir(d);
+  if (!status) return status;
+  for (auto& [rel, is_dir] : children) {
+    if (is_dir) {
+      std::string name = rel.substr(prefix.empty() ? 0 : prefix.size() + 1);
+      CAIRN_RETURN_IF_ERROR(ListInto(dir_abs + "/" + name, rel, out));
+    } else {
+      out.push_back(std::move(rel));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<FileStat> StatFile(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return InvalidArgument("'" + path + "' is " + std::string(KindOf(st.st_mode)) +
+                           ", not a regular file");
+  }
+  return FromStat(st);
+}
+
+Result<std::string> Sha256OfFile(const std::string& path) {
+  CAIRN_ASSIGN_OR_RETURN(int raw_fd, OpenRegular(path));
+  Fd fd(raw_fd);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return InvalidArgument("'" + path + "' is " + std::string(KindOf(st.st_mode)));
+  }
+  ::fcntl(fd.get(), F_SETFL, 0);
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return HashFd(fd.get(), path);
+}
+
+// ---- StatCache ----
+
+namespace {
+
+std::unexpected<Error> SqliteError(sqlite3* db, std::string_view what) {
+  return Internal("stat cache: " + std::string(what) + ": " +
+                  (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS stat_cache ("
+    "  path TEXT PRIMARY KEY NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  inode INTEGER NOT NULL,"
+    "  digest TEXT NOT NULL"
+    ") WITHOUT ROWID";
+
+// Opens and prepares the database; `corrupt` is set when SQLite says the file
+// is not a database or is damaged (the caller deletes and retries).
+Result<sqlite3*> OpenDb(const std::string& db_path, bool& corrupt) {
+  corrupt = false;
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(db_path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Internal("stat cache: cannot open '" + db_path + "': " + msg);
+  }
+  sqlite3_busy_timeout(db, 10'000);
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
+    char* err = nullptr;
+    rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      int primary = rc & 0xFF;
+      corrupt = primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
+      sqlite3_close(db);
+      return Internal("stat cache: cannot initialise '" + db_path + "': " + msg);
+    }
+  }
+  return db;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StatCache>> StatCache::Open(const std::string& db_path) {
+  bool corrupt = false;
+  auto db = OpenDb(db_path, corrupt);
+  if (!db && corrupt) {
+    // A damaged cache only costs a re-hash: start over.
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((db_path + suffix).c_str());
+    db = OpenDb(db_path, corrupt);
+  }
+  if (!db) return std::unexpected(db.error());
+  std::unique_ptr<StatCache> cache(new StatCache(*db));
+  if (sqlite3_prepare_v3(cache->db_,
+                         "SELECT size, mtime_ns, inode, digest FROM stat_cache WHERE path = ?1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &cache->select_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v3(cache->db_,
+                         "INSERT INTO stat_cache (path, size, mtime_ns, inode, digest) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(path) DO UPDATE SET "
+                         "size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                         "inode = excluded.inode, digest = excluded.digest",
+                         -1, SQLITE_PREPARE_PERSISTENT, &cache->upsert_, nullptr) != SQLITE_OK) {
+    return SqliteError(cache->db_, "cannot prepare statements");
+  }
+  return cache;
+}
+
+StatCache::~StatCache() {
+  sqlite3_finalize(select_);
+  sqlite3_finalize(upsert_);
+  sqlite3_close(db_);
+}
+
+Status StatCache::Exec(const char* sql) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, sql);
+  }
+  return {};
+}
+
+Result<std::optional<std::string>> StatCache::LookupLocked(const std::string& path,
+                                                           const FileStat& stat) {
+  sqlite3_reset(select_);
+  sqlite3_bind_text(select_, 1, path.data(), static_cast<int>(path.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(select_);
+  std::optional<std::string> hit;
+  if (rc == SQLITE_ROW) {
+    FileStat stored;
+    stored.size = static_cast<uint64_t>(sqlite3_column_int64(select_, 0));
+    stored.mtime_ns = sqlite3_column_int64(select_, 1);
+    stored.inode = static_cast<uint64_t>(sqlite3_column_int64(select_, 2));
+    if (stored.SameContentKey(stat)) {
+      const unsigned char* text = sqlite3_column_text(select_, 3);
+      hit = std::string(reinterpret_cast<const char*>(text),
+                        static_cast<size_t>(sqlite3_column_bytes(select_, 3)));
+    }
+  } else if (rc != SQLITE_DONE) {
+    auto err = SqliteError(db_, "lookup of '" + path + "'");
+    sqlite3_reset(select_);
+    return err;
+  }
+  sqlite3_reset(select_);
+  return hit;
+}
+
+Result<std::optional<std::string>> StatCache::Lookup(const std::string& path,
+                                                     const FileStat& stat) {
+  std::lock_guard lock(mu_);
+  return LookupLocked(path, stat);
+}
+
+Result<std::vector<std::optional<std::string>>> StatCache::LookupMany(
+    const std::vector<std::string>& paths, const std::vector<FileStat>& stats) {
+  if (paths.size() != stats.size())
+    return InvalidArgument("LookupMany: paths and stats differ in size");
+  std::lock_guard lock(mu_);
+  std::vector<std::optional<std::string>> out;
+  out.reserve(paths.size());
+  CAIRN_RETURN_IF_ERROR(Exec("BEGIN"));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto hit = LookupLocked(paths[i], stats[i]);
+    if (!hit) {
+      (void)Exec("ROLLBACK");
+      return std::unexpected(hit.error());
+    }
+    out.push_back(std::move(*hit));
+  }
+  CAIRN_RETURN_IF_ERROR(Exec("COMMIT"));
+  return out;
+}
+
+Status StatCache::PutBatch(const std::vector<Entry>& entries) {
+  if (entries.empty()) return {};
+  std::lock_guard lock(mu_);
+  CAIRN_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  for (const Entry& e : entries) {
+    sqlite3_reset(upsert_);
+    sqlite3_bind_text(upsert_, 1, e.path.data(), static_cast<int>(e.path.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(upsert_, 2, static_cast<sqlite3_int64>(e.stat.size));
+    sqlite3_bind_int64(upsert_, 3, e.stat.mtime_ns);
+    sqlite3_bind_int64(upsert_, 4, static_cast<sqlite3_int64>(e.stat.inode));
+    sqlite3_bind_text(upsert_, 5, e.digest.data(), static_cast<int>(e.digest.size()),
+                      SQLITE_TRANSIENT);
+    if (sqlite3_step(upsert_) != SQLITE_DONE) {
+      auto err = SqliteError(db_, "cannot store '" + e.path + "'");
+      sqlite3_reset(upsert_);
+      (void)Exec("ROLLBACK");
+      return err;
+    }
+  }
+  sqlite3_reset(upsert_);
+  if (auto s = Exec("COMMIT"); !s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  return {};
+}
+
+Result<int64_t> StatCache::Count() {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM stat_cache", -1, &stmt, nullptr) != SQLITE_OK) {
+    return SqliteError(db_, "count");
+  }
+  int64_t n = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  if (n < 0) return SqliteError(db_, "count");
+  return n;
+}
+
+// ---- HashFiles / HashTree ----
+
+Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
+                                          const HashOptions& options, HashStats* stats_out) {
+  const size_t n = paths.size();
+  std::vector<HashedFile> out(n);
+  std::vector<FileStat> pre(n);
+  for (size_t i = 0; i < n; ++i) out[i].path = paths[i];
+
+  // 1. stat everything (cheap, and the cache key).
+  CAIRN_RETURN_IF_ERROR(ParallelFor(n, options.jobs, [&](size_t i) -> Status {
+    CAIRN_ASSIGN_OR_RETURN(pre[i], StatFile(paths[i]));
+    return {};
+  }));
+
+  // 2. ask the cache.
+  std::vector<size_t> misses;
+  HashStats stats;
+  stats.files = n;
+  if (options.cache != nullptr) {
+    CAIRN_ASSIGN_OR_RETURN(auto hits, options.cache->LookupMany(paths, pre));
+    for (size_t i = 0; i < n; ++i) {
+      if (hits[i]) {
+        out[i].digest = std::move(*hits[i]);
+        out[i].stat = pre[i];
+        ++stats.from_cache;
+      } else {
+        misses.push_back(i);
+      }
+    }
+  } else {
+    misses.resize(n);
+    for (size_t i = 0; i < n; ++i) misses[i] = i;
+  }
+
+  // 3. hash the misses.
+  std::vector<char> cacheable(n, 0);
+  std::atomic<uint64_t> rehashed{0}, bytes{0};
+  CAIRN_RETURN_IF_ERROR(ParallelFor(misses.size(), options.jobs, [&](size_t k) -> Status {
+    size_t i = misses[k];
+    CAIRN_ASSIGN_OR_RETURN(HashOutcome h, HashStable(paths[i], options));
+    out[i].digest = std::move(h.digest);
+    out[i].stat = h.stat;
+    rehashed.fetch_add(static_cast<uint64_t>(h.attempts - 1), std::memory_order_relaxed);
+    bytes.fetch_add(h.stat.size, std::memory_order_relaxed);
+    cacheable[i] = h.stat.mtime_ns + options.racy_window_ns <= h.read_start_ns;
+    return {};
+  }));
+  stats.hashed = misses.size();
+  stats.rehashed = rehashed.load();
+  stats.bytes_hashed = bytes.load();
+
+  // 4. remember what was hashed, in one transaction.
+  if (options.cache != nullptr && !misses.empty()) {
+    std::vector<StatCache::Entry> entries;
+    entries.reserve(misses.size());
+    for (size_t i : misses) {
+      if (!cacheable[i]) {
+        ++stats.not_cached;
+        continue;
+      }
+      entries.push_back({paths[i], out[i].stat, out[i].digest});
+    }
+    CAIRN_RETURN_IF_ERROR(options.cache->PutBatch(entries));
+  }
+  if (stats_out != nullptr) *stats_out = stats;
+  return out;
+}
+
+Result<std::vector<std::string>> ListTree(const fs::path& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", dir.string());
+  if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument("'" + dir.string() + "' is " + std::string(KindOf(st.st_mode)) +
+                           ", not a folder");
+  }
+  std::vector<std::string> files;
+  std::string root = dir.string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  CAIRN_RETURN_IF_ERROR(ListInto(root, "", files));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Result<std::vector<HashedFile>> HashTree(const fs::path& dir, const HashOptions& options,
+                                         HashStats* stats) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir, ec);
+  if (ec) return Internal("cannot resolve '" + dir.string() + "': " + ec.message());
+  abs = abs.lexically_normal();
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> rel, ListTree(abs));
+  std::string base = abs.string();
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  std::vector<std::string> full;
+  full.reserve(rel.size());
+  for (const auto& r : rel) full.push_back(base + "/" + r);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<HashedFile> hashed, HashFiles(full, options, stats));
+  for (size_t i = 0; i < hashed.size(); ++i) hashed[i].path = std::move(rel[i]);
+  return hashed;
+}
+
+}  // namespace cairn::data

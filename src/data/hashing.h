@@ -1,0 +1,156 @@
+#pragma once
+// File hashing for data versioning (docs/pipelines.md, "Hashing and status"):
+// SHA-256 of a file's bytes, a stat cache so an unchanged file is never
+// hashed twice, and parallel hashing of file lists and folder trees.
+//
+// A file's digest is the lowercase hex SHA-256 of its bytes (64 characters,
+// no "sha256:" prefix; pointer files add the prefix).
+//
+// Stat cache: a SQLite database (normally Workspace::StatCacheFile(),
+// .cairn/tmp/hashes.db, WAL) mapping a path to (size, mtime_ns, inode,
+// digest). A lookup hits only when all three stat fields match. Because file
+// systems stamp mtimes with a coarse clock, a file modified within
+// `HashOptions::racy_window` before it was hashed is hashed but not cached
+// (a second write in the same clock tick would keep the same mtime): the
+// cost is one extra hash of very fresh files, never a stale digest.
+//
+// Change during hashing: the file is fstat'ed before and after it is read;
+// when size, mtime or inode differ, it is hashed again (up to 3 attempts,
+// then kFailedPrecondition naming the file).
+//
+// Errors: kNotFound (a file that does not exist), kInvalidArgument (a path
+// that is a symlink, a folder where a file was expected, or another special
+// file: named), kFailedPrecondition (a file that keeps changing), kInternal
+// (I/O and SQLite errors, naming the path). A stat cache that fails to open
+// because the database is corrupt is deleted and recreated (it is a cache).
+//
+// Thread safety: Sha256OfFile and StatFile are thread-safe. A StatCache is
+// safe to share between threads (an internal mutex serialises its SQLite
+// connection). HashFiles/HashTree use `jobs` threads internally and may be
+// called from several threads at once with the same cache.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cairn::data {
+
+// What the stat cache keys on, plus the exec bit the manifest records.
+struct FileStat {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t inode = 0;
+  bool exec = false;  // owner execute bit (S_IXUSR)
+
+  bool SameContentKey(const FileStat& o) const {
+    return size == o.size && mtime_ns == o.mtime_ns && inode == o.inode;
+  }
+  bool operator==(const FileStat&) const = default;
+};
+
+// lstat() of a regular file. kNotFound when absent; kInvalidArgument when it
+// is a symlink, folder or special file.
+Result<FileStat> StatFile(const std::string& path);
+
+// Lowercase hex SHA-256 of the file at `path`, streamed through OpenSSL EVP
+// with a 1 MiB buffer. The file is opened with O_NOFOLLOW (a symlink is
+// kInvalidArgument). Does not check for concurrent modification; HashFiles does.
+Result<std::string> Sha256OfFile(const std::string& path);
+
+class StatCache {
+ public:
+  struct Entry {
+    std::string path;
+    FileStat stat;
+    std::string digest;
+  };
+
+  // Opens (creating when needed) the cache database at `db_path`. Its folder
+  // must exist.
+  static Result<std::unique_ptr<StatCache>> Open(const std::string& db_path);
+  ~StatCache();
+  StatCache(const StatCache&) = delete;
+  StatCache& operator=(const StatCache&) = delete;
+
+  // The digest stored for `path` when size, mtime_ns and inode all match.
+  Result<std::optional<std::string>> Lookup(const std::string& path, const FileStat& stat);
+  // Looks up many paths in one read transaction; result[i] answers paths[i].
+  Result<std::vector<std::optional<std::string>>> LookupMany(const std::vector<std::string>& paths,
+                                                             const std::vector<FileStat>& stats);
+  // Inserts or replaces `entries` in one transaction (all or none).
+  Status PutBatch(const std::vector<Entry>& entries);
+  // Number of rows (for tests and diagnostics).
+  Result<int64_t> Count();
+
+ private:
+  explicit StatCache(sqlite3* db) : db_(db) {}
+  Status Exec(const char* sql);
+  Result<std::optional<std::string>> LookupLocked(const std::string& path, const FileStat& stat);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* select_ = nullptr;
+  sqlite3_stmt* upsert_ = nullptr;
+};
+
+struct HashOptions {
+  // Hashing threads; 0 means std::thread::hardware_concurrency().
+  int jobs = 0;
+  // Asked before hashing and updated after (one transaction); may be null.
+  StatCache* cache = nullptr;
+  // Files whose mtime is this close to the moment they were read are not
+  // cached (see the header comment). 0 disables the guard (tests).
+  int64_t racy_window_ns = 1'000'000'000;
+  // Test seam (fault injection): called on the hashing thread after a file's
+  // bytes were read and before it is stat'ed again; attempt counts from 1.
+  std::function<void(const std::string& path, int attempt)> after_read;
+};
+
+struct HashStats {
+  uint64_t files = 0;       // files looked at
+  uint64_t hashed = 0;      // files whose bytes were read (each counted once)
+  uint64_t from_cache = 0;  // stat cache hits
+  uint64_t rehashed = 0;    // extra reads because a file changed while hashed
+  uint64_t not_cached = 0;  // hashed but too fresh to cache (racy window)
+  uint64_t bytes_hashed = 0;
+};
+
+struct HashedFile {
+  std::string path;    // as given to HashFiles; relative to the folder for HashTree
+  std::string digest;  // lowercase hex SHA-256
+  FileStat stat;       // as of the (last) hash, or of the cache hit
+
+  bool operator==(const HashedFile&) const = default;
+};
+
+// Hashes `paths` (absolute or relative to the current directory; the stat
+// cache is keyed by the string as given, so pass absolute paths for a
+// stable key). Result i answers paths[i]. The first error stops the work and
+// is returned. `stats` (optional) receives the counts.
+Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
+                                          const HashOptions& options, HashStats* stats = nullptr);
+
+// Every regular file under the folder `dir`, recursively: paths relative to
+// `dir`, '/'-separated, sorted by byte order. Empty folders contribute
+// nothing. A symlink or special file anywhere below is kInvalidArgument
+// naming it relative to `dir` ("symlinks inside a tracked folder are not
+// supported"); so is a name that is not valid UTF-8 (manifests are JSON).
+Result<std::vector<std::string>> ListTree(const std::filesystem::path& dir);
+
+// ListTree then HashFiles (cache keyed by the absolute path of each file);
+// the result's paths are relative to `dir`, in ListTree's order.
+Result<std::vector<HashedFile>> HashTree(const std::filesystem::path& dir,
+                                         const HashOptions& options, HashStats* stats = nullptr);
+
+}  // namespace cairn::data
