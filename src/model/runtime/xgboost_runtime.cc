@@ -5,11 +5,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
+
+#include "model/runtime/tree_ensemble.h"
 
 namespace cairn::model {
 namespace {
@@ -205,11 +208,80 @@ Result<std::unique_ptr<XgboostModel>> XgboostModel::Load(const std::string& mode
                            std::to_string(probed->size()) + " outputs");
   }
   model->num_outputs_ = probed->size();
+  if (options.native_trees) {
+    auto ensemble = model->BuildEnsemble();
+    if (ensemble) {
+      model->ensemble_ = std::move(*ensemble);
+    } else {
+      model->native_fallback_reason_ = ensemble.error().message();
+    }
+  } else {
+    model->native_fallback_reason_ = "disabled by XgboostOptions::native_trees";
+  }
   return model;
+}
+
+Result<std::unique_ptr<const TreeEnsemble>> XgboostModel::BuildEnsemble() const {
+  bst_ulong length = 0;
+  const char* buffer = nullptr;
+  if (XGBoosterSaveModelToBuffer(booster_, R"({"format":"ubj"})", &length, &buffer) != 0) {
+    return Internal("XGBoosterSaveModelToBuffer: " + LastXgboostError());
+  }
+  CAIRN_ASSIGN_OR_RETURN(TreeEnsemble ensemble,
+                         TreeEnsemble::FromUbjson(std::string_view(buffer, length), intercepts_));
+  if (ensemble.num_features() != num_features_ || ensemble.num_outputs() != num_outputs_) {
+    return FailedPrecondition("tree ensemble shape (" + std::to_string(ensemble.num_features()) +
+                              " features, " + std::to_string(ensemble.num_outputs()) +
+                              " outputs) differs from XGBoost's");
+  }
+  // A last guard: the walker must agree with XGBoost on probe rows that take
+  // every split both ways and the missing-value way (each threshold, just
+  // below it, NaN), before it replaces the C API. Large models are probed on
+  // an evenly spaced subset of their thresholds, to bound Load's memory.
+  constexpr size_t kMaxProbeThresholds = 1024;
+  std::vector<float> thresholds = ensemble.SplitThresholds();
+  if (thresholds.size() > kMaxProbeThresholds) {
+    std::vector<float> subset(kMaxProbeThresholds);
+    for (size_t i = 0; i < kMaxProbeThresholds; ++i) {
+      subset[i] = thresholds[i * thresholds.size() / kMaxProbeThresholds];
+    }
+    thresholds = std::move(subset);
+  }
+  const size_t n_rows = 2 * thresholds.size() + 1;
+  std::vector<float> probe(n_rows * num_features_, std::numeric_limits<float>::quiet_NaN());
+  for (size_t i = 0; i < thresholds.size(); ++i) {
+    for (size_t f = 0; f < num_features_; ++f) {
+      probe[(2 * i) * num_features_ + f] = thresholds[i];
+      probe[(2 * i + 1) * num_features_ + f] = std::nextafter(thresholds[i], -INFINITY);
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<float> expected,
+                         PredictWithXgboost(probe.data(), n_rows, num_features_));
+  std::vector<float> got(n_rows * num_outputs_);
+  ensemble.Predict(probe.data(), n_rows, got.data());
+  if (got.size() != expected.size() ||
+      std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) != 0) {
+    return Internal("native tree walk differs from XGBoost on probe rows");
+  }
+  return std::make_unique<const TreeEnsemble>(std::move(ensemble));
 }
 
 Result<std::vector<float>> XgboostModel::Predict(const float* rows, size_t n_rows,
                                                  size_t n_cols) const {
+  if (ensemble_ == nullptr) return PredictWithXgboost(rows, n_rows, n_cols);
+  if (n_cols != num_features_) {
+    return InvalidArgument("expected " + std::to_string(num_features_) + " features, got " +
+                           std::to_string(n_cols));
+  }
+  if (n_rows == 0) return std::vector<float>();
+  if (rows == nullptr) return InvalidArgument("no input rows");
+  std::vector<float> out(n_rows * num_outputs_);
+  ensemble_->Predict(rows, n_rows, out.data());
+  return out;
+}
+
+Result<std::vector<float>> XgboostModel::PredictWithXgboost(const float* rows, size_t n_rows,
+                                                            size_t n_cols) const {
   if (n_cols != num_features_) {
     return InvalidArgument("expected " + std::to_string(num_features_) + " features, got " +
                            std::to_string(n_cols));
@@ -254,8 +326,8 @@ Result<std::vector<float>> XgboostModel::Predict(const float* rows, size_t n_row
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* out = nullptr;
-  if (XGBoosterPredictFromDense(booster_, values, kPredictConfig, proxy, &shape, &dims,
-                                &out) != 0) {
+  if (XGBoosterPredictFromDense(booster_, values, kPredictConfig, proxy, &shape, &dims, &out) !=
+      0) {
     return Internal("XGBoost predict: " + LastXgboostError());
   }
   size_t total = 1;
