@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/log.h"
+
 namespace cairn::serving {
 namespace {
 
@@ -245,6 +247,12 @@ Result<std::unique_ptr<Runtime>> LoadXgboostRuntime(const std::string& folder,
                                                     const XgboostRuntimeOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<model::XgboostModel> model,
                          model::XgboostModel::Load(folder, options.xgboost));
+  if (model->native()) {
+    CAIRN_LOG_INFO("xgboost model {}: predicting with the native tree walker", folder);
+  } else {
+    CAIRN_LOG_INFO("xgboost model {}: predicting through XGBoost's C API ({})", folder,
+                   model->native_fallback_reason());
+  }
   return std::unique_ptr<Runtime>(std::make_unique<XgboostRuntime>(std::move(model), options));
 }
 
