@@ -55,6 +55,9 @@ WORK=$(mktemp -d /tmp/cairn-compat.XXXXXX)
 PG_DB=""
 PG_ADMIN=""
 cleanup() {
+  # A run killed by its time limit cannot stop the servers its fixtures started: every process
+  # of the private binary copy (cairn server / serve) goes with the run.
+  pkill -KILL -f "^$WORK/cairn " 2>/dev/null || true
   if [ -n "$PG_DB" ]; then
     psql "$PG_ADMIN" -qc "drop database if exists \"$PG_DB\" with (force)" >/dev/null 2>&1 || true
   fi
