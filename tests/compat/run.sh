@@ -92,7 +92,7 @@ run_suite() {
 # The serving tests run once, in their own run (4), with their own time limit; the monitor
 # statistics once, in run 5. The other runs leave both out.
 SERVING_TESTS=(test_serving.py test_serving_triton.py test_serving_prometheus.py test_serving_helpers.py
-               test_monitoring.py)
+               test_monitoring.py test_monitor_helpers.py)
 MONITOR_TESTS=()
 for f in test_monitor_stats.py test_monitor_evidently.py; do
   # Written separately: a file that does not exist yet is left out (pytest would fail on it).
