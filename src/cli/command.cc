@@ -70,6 +70,12 @@ Result<store::Tag> ParseKeyValue(const std::string& kv) {
   return store::Tag{kv.substr(0, eq), kv.substr(eq + 1)};
 }
 
+std::optional<std::pair<std::string, std::string>> SplitColumnValue(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return std::nullopt;
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
 Result<double> ParseDouble(const std::string& text) {
   std::string lower;
   for (char c : text)

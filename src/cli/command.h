@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "client/tracking_client.h"
 #include "core/error.h"
@@ -60,6 +62,9 @@ std::string FormatMillis(int64_t ms);
 std::string FormatDouble(double v);
 // "key=value" -> Tag; kInvalidArgument without '='.
 Result<store::Tag> ParseKeyValue(const std::string& kv);
+// "column=value" -> (column, value); nullopt without '=' or when a side is
+// empty (the --test / --threshold flags of `cairn drift` and `cairn monitors`).
+std::optional<std::pair<std::string, std::string>> SplitColumnValue(const std::string& text);
 // A double as typed on a command line, including nan, inf, -inf.
 Result<double> ParseDouble(const std::string& text);
 // An experiment by id, else by name (an all-digit argument is tried as an id first).

@@ -18,6 +18,16 @@ TEST(CommandHelpersTest, ParseDoubleAcceptsNumbersAndNonFinite) {
   EXPECT_FALSE(ParseDouble(""));
 }
 
+TEST(CommandHelpersTest, SplitColumnValue) {
+  auto kv = SplitColumnValue("amount=psi=x");
+  ASSERT_TRUE(kv);
+  EXPECT_EQ(kv->first, "amount");
+  EXPECT_EQ(kv->second, "psi=x");
+  EXPECT_FALSE(SplitColumnValue("amount"));
+  EXPECT_FALSE(SplitColumnValue("=psi"));
+  EXPECT_FALSE(SplitColumnValue("amount="));
+}
+
 TEST(CommandHelpersTest, ParseKeyValue) {
   auto t = ParseKeyValue("team=fraud=yes");
   ASSERT_TRUE(t);

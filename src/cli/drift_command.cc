@@ -68,13 +68,6 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
-// "col=value" -> (col, value); nullopt when there is no '=' or a side is empty.
-std::optional<std::pair<std::string, std::string>> SplitAssignment(const std::string& text) {
-  const size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) return std::nullopt;
-  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
-}
-
 // The options the flags select, or a usage message.
 std::expected<monitor::DriftOptions, std::string> BuildDriftOptions(const DriftFlags& f) {
   monitor::DriftOptions o;
@@ -82,14 +75,14 @@ std::expected<monitor::DriftOptions, std::string> BuildDriftOptions(const DriftF
   o.drift_share = f.drift_share;
   o.threads = f.threads;
   for (const std::string& t : f.tests) {
-    auto kv = SplitAssignment(t);
+    auto kv = SplitColumnValue(t);
     if (!kv) return std::unexpected("--test '" + t + "' is not COLUMN=TEST");
     auto test = monitor::ParseStatTest(kv->second);
     if (!test) return std::unexpected("--test " + t + ": " + test.error().message());
     o.tests[kv->first] = *test;
   }
   for (const std::string& t : f.thresholds) {
-    auto kv = SplitAssignment(t);
+    auto kv = SplitColumnValue(t);
     if (!kv) return std::unexpected("--threshold '" + t + "' is not COLUMN=NUMBER");
     auto value = ParseDouble(kv->second);
     if (!value || !std::isfinite(*value)) {

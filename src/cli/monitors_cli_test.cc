@@ -41,10 +41,7 @@ using Outcome = test::CommandOutcome;
 // CAIRN_USER is blanked so only what a test gives acts.
 Outcome RunBinary(const std::string& dir, const std::vector<std::string>& args,
                   std::vector<std::string> env) {
-  bool user_given = false;
-  for (const auto& e : env) user_given |= e.starts_with("CAIRN_USER=");
-  if (!user_given) env.push_back("CAIRN_USER=");
-  Outcome o = test::RunCommand(CAIRN_BINARY, args, dir, env);
+  Outcome o = test::RunCliCommand(CAIRN_BINARY, args, dir, std::move(env));
   if (o.exit_code == -1) ADD_FAILURE() << "cannot start " << CAIRN_BINARY;
   return o;
 }

@@ -136,11 +136,11 @@ std::vector<std::string> SplitList(const std::string& text) {
 Result<std::pair<std::string, std::string>> ColumnValue(const std::string& kv,
                                                         const std::string& flag,
                                                         const std::string& example) {
-  size_t eq = kv.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == kv.size()) {
+  auto split = SplitColumnValue(kv);
+  if (!split) {
     return InvalidArgument(flag + " '" + kv + "' is not column=value (e.g. " + example + ")");
   }
-  return std::make_pair(kv.substr(0, eq), kv.substr(eq + 1));
+  return *split;
 }
 
 // The spec JSON the flags describe (only what was given: the server fills

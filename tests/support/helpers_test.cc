@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -45,6 +46,23 @@ TEST(SubprocessTest, PipeSignalAndMissingBinary) {
   EXPECT_EQ(WaitExit(pid), 128 + SIGTERM);
   pid = SpawnProcess("/nonexistent/binary", {}, dir + "/o", nullptr, dir + "/e");
   EXPECT_EQ(WaitExit(pid), 127);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SubprocessTest, RunCommandAndRunCliCommand) {
+  auto dir = MakeTempDir("cairn-subprocess-test");
+  CommandOutcome o = RunCommand("/bin/sh", {"-c", "echo \"x=$X\"; echo e >&2; exit 4"}, dir, {"X=1"});
+  EXPECT_EQ(o.exit_code, 4);
+  EXPECT_EQ(o.out, "x=1\n");
+  EXPECT_EQ(o.err, "e\n");
+  EXPECT_EQ(RunCommand("/nonexistent/binary", {}, dir).exit_code, 127);
+  // RunCliCommand blanks an inherited CAIRN_USER, and keeps one the caller gives.
+  ::setenv("CAIRN_USER", "inherited", 1);
+  const std::vector<std::string> show = {"-c", "echo \"[$CAIRN_USER]\""};
+  EXPECT_EQ(RunCliCommand("/bin/sh", show, dir).out, "[]\n");
+  EXPECT_EQ(RunCliCommand("/bin/sh", show, dir, {"CAIRN_USER=alice"}).out, "[alice]\n");
+  EXPECT_EQ(RunCommand("/bin/sh", show, dir).out, "[inherited]\n");
+  ::unsetenv("CAIRN_USER");
   std::filesystem::remove_all(dir);
 }
 

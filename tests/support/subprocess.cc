@@ -79,4 +79,12 @@ CommandOutcome RunCommand(const std::string& binary, const std::vector<std::stri
   return o;
 }
 
+CommandOutcome RunCliCommand(const std::string& binary, const std::vector<std::string>& args,
+                             const std::string& dir, std::vector<std::string> env) {
+  bool user_given = false;
+  for (const auto& e : env) user_given |= e.starts_with("CAIRN_USER=");
+  if (!user_given) env.push_back("CAIRN_USER=");
+  return RunCommand(binary, args, dir, env);
+}
+
 }  // namespace cairn::test

@@ -36,5 +36,9 @@ struct CommandOutcome {
 // back. `env` as SpawnProcess's (an entry "NAME=" blanks an inherited value).
 CommandOutcome RunCommand(const std::string& binary, const std::vector<std::string>& args,
                           const std::string& dir, const std::vector<std::string>& env = {});
+// RunCommand for the `cairn` CLI: an inherited CAIRN_USER is blanked unless
+// `env` sets one, so only the user a test gives acts.
+CommandOutcome RunCliCommand(const std::string& binary, const std::vector<std::string>& args,
+                             const std::string& dir, std::vector<std::string> env = {});
 
 }  // namespace cairn::test
