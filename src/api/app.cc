@@ -6,9 +6,11 @@
 #include <memory>
 
 #include "api/artifact_handlers.h"
+#include "api/blob_handlers.h"
 #include "api/monitor_handlers.h"
 #include "api/routes.h"
 #include "blob/artifact_repository.h"
+#include "blob/local/local_blob_store.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uri.h"
@@ -30,6 +32,9 @@ class AppImpl final : public App {
   // store), the store last.
   std::unique_ptr<store::MetadataStore> store;
   std::unique_ptr<blob::ArtifactRepository> artifacts;
+  // Data-versioning objects (`cairn data push` to this server): null when the
+  // artifacts destination is not a local folder.
+  std::unique_ptr<blob::BlobStore> data_objects;
   std::unique_ptr<tracking::TrackingService> service;
   std::unique_ptr<registry::WebhookDispatcher> dispatcher;
   std::unique_ptr<registry::RegistryService> registry;
@@ -143,6 +148,13 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   MountNativeRoutes(router, *app->service);
   MountNativeRegistryRoutes(router, *app->registry);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
+  if (auto dest = LocalPathFromUri(config.artifacts_destination)) {
+    auto objects =
+        blob::LocalBlobStore::OpenAt((std::filesystem::path(*dest) / "data-objects").string());
+    if (!objects) return std::unexpected(objects.error());
+    app->data_objects = std::move(*objects);
+    MountDataBlobRoutes(router, *app->data_objects);
+  }
   MountMonitorRoutes(router, *app->monitors);
 
   CAIRN_LOG_INFO(

@@ -85,5 +85,15 @@ void AddPredictCommand(CLI::App& app, Action& action);
 void AddMonitorsCommand(CLI::App& app, Action& action);  // monitors_command.cc: `cairn monitors ...`
 void AddLabelsCommand(CLI::App& app, Action& action);    // monitors_command.cc: `cairn labels log`
 void AddDriftCommand(CLI::App& app, Action& action);     // drift_command.cc: `cairn drift`
+// Data versioning and pipelines (docs/pipelines.md):
+void AddDataCommand(CLI::App& app, Action& action);  // data_command.cc: `cairn data ...`
+// data_transfer_command.cc: `cairn data push|pull|fetch` under the `data` group.
+void AddDataTransferCommands(CLI::App& data, Action& action);
+void AddPipelineCommand(CLI::App& app, Action& action);  // pipeline_command.cc: `cairn pipeline ...`
+// repro_command.cc: `cairn pipeline run` under the `pipeline` group, and `cairn repro`.
+void AddPipelineRunCommand(CLI::App& pipeline, Action& action);
+void AddReproCommand(CLI::App& app, Action& action);
+// pipeline_schedule_command.cc: `cairn pipeline schedule ...` under the `pipeline` group.
+void AddPipelineScheduleCommands(CLI::App& pipeline, Action& action);
 
 }  // namespace cairn::cli

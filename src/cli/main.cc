@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   AddMonitorsCommand(app, action);
   AddLabelsCommand(app, action);
   AddDriftCommand(app, action);
+  AddDataCommand(app, action);
+  AddPipelineCommand(app, action);
+  AddReproCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,62 @@
+#pragma once
+// Data remotes (docs/pipelines.md, "Remotes"): where `cairn data push`
+// sends cache objects and `pull`/`fetch` get them from.
+//
+//   /abs/path or file:///abs/path   a folder with the cache's objects layout
+//                                   (objects/ab/cdef...); writes go to a temp
+//                                   name in the remote's tmp/ then rename, so
+//                                   an interrupted push leaves no partial object
+//   http(s)://host:port             a Cairn server: POST /api/v1/blobs/missing
+//                                   {"digests": [...]} -> {"missing": [...]}
+//                                   (at most 1,000 per request), PUT
+//                                   /api/v1/blobs/<digest> (the server checks
+//                                   the digest before keeping the object),
+//                                   GET /api/v1/blobs/<digest>
+//
+// Every object received (Get) is verified against its digest by the caller
+// (transfer.h) before it enters the cache: a remote can never corrupt it.
+//
+// Errors: kInvalidArgument (a bad URL or digest), kNotFound (an object the
+// remote lacks, or a folder remote that does not exist: the message names
+// it), kUnavailable (a server that cannot be reached: URL and cause),
+// kPermissionDenied / kUnauthenticated (the server's answer), kInternal.
+//
+// Thread safety: Missing, Put and Get may be called concurrently from many
+// threads on one Remote.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace cairn::data {
+
+class Remote {
+ public:
+  virtual ~Remote() = default;
+  // The URL as configured (for messages).
+  virtual const std::string& url() const = 0;
+  // The digests of `digests` the remote lacks, in the given order.
+  virtual Result<std::vector<std::string>> Missing(const std::vector<std::string>& digests) = 0;
+  // Uploads the local file `path` (a cache object) as `digest`. Succeeds when
+  // the remote already has it.
+  virtual Status Put(std::string_view digest, const std::string& path) = 0;
+  // Downloads object `digest` into the new file `dest_path` (which must not
+  // exist; its folder does). On error nothing is left at dest_path.
+  virtual Status Get(std::string_view digest, const std::string& dest_path) = 0;
+};
+
+struct RemoteOptions {
+  // Sent as "Authorization: Bearer <token>" to a Cairn server when set
+  // (CAIRN_TRACKING_TOKEN / MLFLOW_TRACKING_TOKEN, as the CLI does).
+  std::string bearer_token;
+  // Per-request timeout for HTTP remotes.
+  int timeout_seconds = 300;
+};
+
+// Opens the remote at `url` (validated as config.h ValidateRemoteUrl). A
+// folder remote's folder is created on first Put, not here.
+Result<std::unique_ptr<Remote>> OpenRemote(std::string_view url, const RemoteOptions& options = {});
+
+}  // namespace cairn::data

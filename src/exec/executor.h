@@ -1,0 +1,78 @@
+#pragma once
+// Executors (docs/pipelines.md, "Executors"): run one attempt of one
+// pipeline step's command, somewhere, to completion. Retries, ordering and
+// parallelism are the runner's (pipeline/runner.h); an executor only runs.
+//
+// A job runs `/bin/sh -c <cmd>` in `cwd` with the inherited environment plus
+// `env`, stdout and stderr appended to `log_path` (created with its folder).
+//
+// Outcomes: kSucceeded (exit 0), kFailed (non-zero exit or killed by a signal
+// it did not get from us), kTimedOut (ran past timeout_ms: the whole process
+// group / Slurm job was stopped), kCancelled (the CancelToken was set: same),
+// kLost (the job vanished: a Slurm job the controller no longer knows, a
+// node failure). An error Result means the job could not be started at all
+// (no sbatch, fork failure, an unwritable log): the message says why.
+//
+// Thread safety: Run is called concurrently from the runner's worker threads,
+// one job per call; implementations are thread-safe.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace cairn::exec {
+
+struct Resources {
+  std::optional<int> cpus;
+  std::optional<int64_t> memory_bytes;
+  int gpus = 0;
+};
+
+struct StepJob {
+  std::string name;  // the step's name ("evaluate@small"): Slurm job name, messages
+  std::string cmd;   // run by /bin/sh -c
+  std::string cwd;   // absolute
+  std::map<std::string, std::string> env;  // added to (overriding) the inherited environment
+  std::string log_path;                    // absolute; stdout+stderr appended
+  std::optional<int64_t> timeout_ms;
+  Resources resources;
+};
+
+enum class Outcome { kSucceeded, kFailed, kTimedOut, kCancelled, kLost };
+std::string_view OutcomeName(Outcome outcome);  // "succeeded" | "failed" | "timed out" | ...
+
+struct ExecResult {
+  Outcome outcome = Outcome::kFailed;
+  int exit_code = -1;      // when the command exited
+  int signal = 0;          // when it was killed by a signal (0 otherwise)
+  int64_t duration_ms = 0;
+  std::string job_id;      // pid for local, Slurm job id for slurm
+  std::string message;     // human summary: "exit code 3", "timed out after 30m", ...
+};
+
+// Set from any thread (Ctrl-C handler, a failed sibling with --fail-fast):
+// every running job of every executor holding it is stopped.
+class CancelToken {
+ public:
+  void Cancel() { cancelled_.store(true, std::memory_order_release); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual std::string_view name() const = 0;  // "local" | "slurm"
+  // Runs one attempt, blocking until it ends (poll the token at least every
+  // 100 ms locally, every poll interval on Slurm).
+  virtual Result<ExecResult> Run(const StepJob& job, const CancelToken& cancel) = 0;
+};
+
+}  // namespace cairn::exec

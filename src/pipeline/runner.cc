@@ -1,0 +1,2 @@
+// Placeholder: an engineer replaces this file this session.
+#include "pipeline/runner.h"
