@@ -3,6 +3,8 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PG_URI ?= postgresql://postgres@127.0.0.1:15432/cairn
+# The slurm.conf of scripts/services/slurm.sh's test cluster (its SLURM_ROOT, default /tmp/ci-slurm).
+SLURM_TEST_CONF ?= $(or $(SLURM_ROOT),/tmp/ci-slurm)/etc/slurm.conf
 
 .PHONY: all setup setup-test build run test unit-test compat-test bench clean services-up services-down
 
@@ -26,14 +28,17 @@ run: build
 
 services-up:
 	@PG_FAST=1 ./scripts/services/postgres.sh start >/dev/null
+	@./scripts/services/slurm.sh start >/dev/null
 
 services-down:
 	@./scripts/services/postgres.sh stop >/dev/null
+	@./scripts/services/slurm.sh stop >/dev/null
 
 unit-test: setup-test $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	$(MAKE) services-up
-	CAIRN_TEST_POSTGRES_URI=$(PG_URI) ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	CAIRN_TEST_POSTGRES_URI=$(PG_URI) SLURM_CONF=$(SLURM_TEST_CONF) CAIRN_REQUIRE_SLURM=1 \
+	  ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 compat-test: setup-test $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)

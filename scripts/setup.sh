@@ -11,9 +11,11 @@ libcurl4-openssl-dev sqlite3 curl"
 # nginx and prometheus: the serving tests and bench/serving_bench.sh run their own instances
 # (nothing here starts them as system services).
 TEST_PKGS="postgresql postgresql-client wrk nginx prometheus"
+# Slurm: the exec_slurm_test suite runs against the single-node cluster of scripts/services/slurm.sh.
+SLURM_PKGS="slurmctld slurmd slurm-client munge"
 
 want_apt=()
-for p in $BUILD_PKGS ${CAIRN_SETUP_TEST:+$TEST_PKGS}; do
+for p in $BUILD_PKGS ${CAIRN_SETUP_TEST:+$TEST_PKGS} ${CAIRN_SETUP_TEST:+$SLURM_PKGS}; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want_apt+=("$p")
 done
 if [ ${#want_apt[@]} -gt 0 ]; then

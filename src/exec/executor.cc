@@ -1,2 +1,21 @@
-// Placeholder: an engineer replaces this file this session.
 #include "exec/executor.h"
+
+namespace cairn::exec {
+
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kSucceeded:
+      return "succeeded";
+    case Outcome::kFailed:
+      return "failed";
+    case Outcome::kTimedOut:
+      return "timed out";
+    case Outcome::kCancelled:
+      return "cancelled";
+    case Outcome::kLost:
+      return "lost";
+  }
+  return "unknown";
+}
+
+}  // namespace cairn::exec
