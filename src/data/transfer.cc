@@ -1,2 +1,381 @@
-// Placeholder: an engineer replaces this file this session.
 #include "data/transfer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "blob/blob_store.h"
+#include "core/hash.h"
+#include "core/ids.h"
+
+namespace cairn::data {
+namespace {
+
+// At most this many tracked paths are named in one message.
+constexpr size_t kMaxNamedPaths = 10;
+
+int EffectiveJobs(const Remote& remote, int jobs) {
+  if (jobs > 0) return jobs;
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool http = remote.url().starts_with("http://") || remote.url().starts_with("https://");
+  // Server round trips are latency-bound; folder copies are disk-bound.
+  return http ? 4 * cores : cores;
+}
+
+// Runs task(i) for every i in [0, n) on up to `jobs` threads. A task returning
+// false stops the handing out of further work (tasks already running finish).
+void RunParallel(size_t n, int jobs, const std::function<bool(size_t)>& task) {
+  if (n == 0) return;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      if (!task(i)) stop.store(true);
+    }
+  };
+  size_t threads = std::min(n, static_cast<size_t>(std::max(1, jobs)));
+  if (threads == 1) {
+    worker();
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (std::thread& t : pool) t.join();
+}
+
+// "data/raw, model" (deduplicated, sorted, at most kMaxNamedPaths).
+std::string NamePaths(const std::set<std::string>& paths) {
+  std::string out;
+  size_t named = 0;
+  for (const std::string& p : paths) {
+    if (named == kMaxNamedPaths) {
+      out += " and " + std::to_string(paths.size() - named) + " more";
+      break;
+    }
+    if (named > 0) out += ", ";
+    out += p;
+    ++named;
+  }
+  return out;
+}
+
+// The object digests `roots` need, with the tracked paths needing each.
+struct Needs {
+  std::map<std::string, std::set<std::string>> paths;  // digest -> tracked paths
+  std::set<std::string> manifests;                     // folder roots' digests
+};
+
+Status ValidateRoots(const std::vector<Pointer>& roots) {
+  for (const Pointer& root : roots) {
+    CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(root.digest));
+  }
+  return {};
+}
+
+// Shared state of one parallel transfer phase.
+class Progress {
+ public:
+  explicit Progress(const TransferOptions& options) : callback_(options.progress) {}
+  void AddTotal(uint64_t n) { total_ += n; }
+  void Done(uint64_t bytes) {
+    uint64_t done = ++done_;
+    uint64_t all_bytes = (bytes_ += bytes);
+    if (callback_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      callback_(done, total_.load(), all_bytes);
+    }
+  }
+  uint64_t done() const { return done_.load(); }
+  uint64_t bytes() const { return bytes_.load(); }
+
+ private:
+  const std::function<void(uint64_t, uint64_t, uint64_t)>& callback_;
+  std::mutex mu_;  // one progress line at a time
+  std::atomic<uint64_t> total_{0};
+  std::atomic<uint64_t> done_{0};
+  std::atomic<uint64_t> bytes_{0};
+};
+
+// The first error of a phase: tasks after it are not started.
+class FirstError {
+ public:
+  void Set(Error e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_) error_ = std::move(e);
+  }
+  std::optional<Error> Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<Error> error_;
+};
+
+// Uploads `digests` (all in the local cache); false from the phase means an error was recorded.
+bool UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
+               Progress& progress, FirstError& first_error) {
+  std::atomic<bool> failed{false};
+  RunParallel(digests.size(), jobs, [&](size_t i) {
+    const std::string& digest = digests[i];
+    std::string path = cache.blobs().ObjectPath(digest);
+    struct stat st;
+    uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    Status put = remote.Put(digest, path);
+    if (!put) {
+      first_error.Set(Error(put.error().code(), "pushing object " + digest + " to " + remote.url() +
+                                                    ": " + put.error().message()));
+      failed = true;
+      return false;
+    }
+    progress.Done(size);
+    return true;
+  });
+  return !failed.load();
+}
+
+// Downloads one object into the cache, verifying it first.
+Status FetchOne(Cache& cache, Remote& remote, const std::string& digest, uint64_t* bytes) {
+  std::string temp = cache.blobs().tmp_dir() + "/fetch-" + NewRequestId();
+  Status got = remote.Get(digest, temp);
+  if (!got) {
+    ::unlink(temp.c_str());
+    return got;
+  }
+  struct stat st;
+  *bytes = ::stat(temp.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  auto actual = Sha256File(temp);
+  if (!actual) {
+    ::unlink(temp.c_str());
+    return std::unexpected(actual.error());
+  }
+  if (*actual != digest) {
+    ::unlink(temp.c_str());
+    return MakeError(ErrorCode::kDataLoss, "object " + digest + " from remote " + remote.url() +
+                                               " is corrupt (its bytes hash to " + *actual +
+                                               "); it was not stored");
+  }
+  auto stored = cache.blobs().PutFileTake(temp);
+  if (!stored) {
+    ::unlink(temp.c_str());
+    return std::unexpected(stored.error());
+  }
+  if (*stored != digest) {
+    // Only possible if the file changed between the check and the store.
+    return MakeError(ErrorCode::kDataLoss, "object " + digest + " from remote " + remote.url() +
+                                               " changed while it was stored");
+  }
+  return {};
+}
+
+// What a fetch phase found beyond hard errors.
+struct FetchProblems {
+  std::mutex mu;
+  std::vector<std::string> absent;  // digests the remote lacks
+  std::vector<Error> corrupt;       // kDataLoss per object
+};
+
+void FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
+              Progress& progress, FirstError& first_error, FetchProblems& problems,
+              uint64_t* transferred) {
+  std::atomic<uint64_t> count{0};
+  RunParallel(digests.size(), jobs, [&](size_t i) {
+    const std::string& digest = digests[i];
+    uint64_t bytes = 0;
+    Status st = FetchOne(cache, remote, digest, &bytes);
+    if (!st) {
+      std::lock_guard<std::mutex> lock(problems.mu);
+      switch (st.error().code()) {
+        case ErrorCode::kNotFound:
+          problems.absent.push_back(digest);
+          return true;
+        case ErrorCode::kDataLoss:
+          problems.corrupt.push_back(st.error());
+          return true;
+        default:
+          first_error.Set(Error(st.error().code(), "fetching object " + digest + " from " +
+                                                       remote.url() + ": " + st.error().message()));
+          return false;
+      }
+    }
+    ++count;
+    progress.Done(bytes);
+    return true;
+  });
+  *transferred += count.load();
+}
+
+}  // namespace
+
+Result<TransferSummary> Push(Cache& cache, Remote& remote, const std::vector<Pointer>& roots,
+                             const TransferOptions& options) {
+  CAIRN_RETURN_IF_ERROR(ValidateRoots(roots));
+  const int jobs = EffectiveJobs(remote, options.jobs);
+  Needs needs;
+  // Folder roots whose manifest must wait for (or is withheld because of) its files.
+  std::map<std::string, std::vector<std::string>> folder_files;  // manifest -> file digests
+  for (const Pointer& root : roots) {
+    needs.paths[root.digest].insert(root.path);
+    if (root.kind == PointerKind::kDir) needs.manifests.insert(root.digest);
+    auto objects = cache.ObjectsOf(root);
+    if (!objects) {
+      // A folder whose manifest is not in the cache: reported below as missing.
+      if (objects.error().code() == ErrorCode::kNotFound) continue;
+      return std::unexpected(objects.error());
+    }
+    for (const std::string& digest : *objects) {
+      needs.paths[digest].insert(root.path);
+      if (root.kind == PointerKind::kDir && digest != root.digest) {
+        folder_files[root.digest].push_back(digest);
+      }
+    }
+  }
+
+  TransferSummary summary;
+  summary.objects = needs.paths.size();
+  std::vector<std::string> present;
+  std::set<std::string> locally_missing;
+  for (const auto& [digest, paths] : needs.paths) {
+    CAIRN_ASSIGN_OR_RETURN(bool has, cache.Has(digest));
+    if (has) {
+      present.push_back(digest);
+    } else {
+      locally_missing.insert(digest);
+    }
+  }
+  // A manifest is only pushed when all its files are: a folder on the remote
+  // is complete whenever its manifest is there.
+  std::set<std::string> withheld;
+  for (const auto& [manifest, files] : folder_files) {
+    for (const std::string& f : files) {
+      if (locally_missing.contains(f)) {
+        withheld.insert(manifest);
+        break;
+      }
+    }
+  }
+
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> to_send, remote.Missing(present));
+  std::set<std::string> absent_remotely;  // a remote repeating a digest counts it once
+  std::vector<std::string> files;
+  std::vector<std::string> manifests;
+  for (std::string& digest : to_send) {
+    if (!needs.paths.contains(digest) || !absent_remotely.insert(digest).second) continue;
+    if (withheld.contains(digest)) continue;
+    (needs.manifests.contains(digest) ? manifests : files).push_back(std::move(digest));
+  }
+  summary.already = present.size() - absent_remotely.size();
+
+  Progress progress(options);
+  progress.AddTotal(files.size() + manifests.size());
+  FirstError first_error;
+  if (UploadAll(cache, remote, files, jobs, progress, first_error)) {
+    UploadAll(cache, remote, manifests, jobs, progress, first_error);
+  }
+  summary.transferred = progress.done();
+  summary.bytes = progress.bytes();
+  if (auto e = first_error.Get()) return std::unexpected(*e);
+
+  if (!locally_missing.empty()) {
+    std::set<std::string> paths;
+    for (const std::string& digest : locally_missing) {
+      paths.insert(needs.paths[digest].begin(), needs.paths[digest].end());
+    }
+    return NotFound(std::to_string(locally_missing.size()) +
+                    (locally_missing.size() == 1 ? " object is" : " objects are") +
+                    " missing from the local cache and were not pushed (needed by " +
+                    NamePaths(paths) + "); `cairn data add` or `cairn data fetch` them first");
+  }
+  return summary;
+}
+
+Result<TransferSummary> Fetch(Cache& cache, Remote& remote, const std::vector<Pointer>& roots,
+                              const TransferOptions& options) {
+  CAIRN_RETURN_IF_ERROR(ValidateRoots(roots));
+  const int jobs = EffectiveJobs(remote, options.jobs);
+  Progress progress(options);
+  FirstError first_error;
+  FetchProblems problems;
+  TransferSummary summary;
+  std::map<std::string, std::set<std::string>> paths;  // digest -> tracked paths
+
+  // Manifests first: a folder's file list comes from its manifest.
+  std::vector<std::string> manifests;
+  for (const Pointer& root : roots) {
+    paths[root.digest].insert(root.path);
+    if (root.kind != PointerKind::kDir) continue;
+    CAIRN_ASSIGN_OR_RETURN(bool has, cache.Has(root.digest));
+    if (!has && std::find(manifests.begin(), manifests.end(), root.digest) == manifests.end()) {
+      manifests.push_back(root.digest);
+    }
+  }
+  progress.AddTotal(manifests.size());
+  FetchAll(cache, remote, manifests, jobs, progress, first_error, problems, &summary.transferred);
+  if (auto e = first_error.Get()) return std::unexpected(*e);
+
+  // Then every object the roots need that the cache lacks.
+  std::vector<std::string> files;
+  std::set<std::string> wanted;
+  for (const Pointer& root : roots) {
+    std::vector<std::string> objects;
+    if (root.kind == PointerKind::kDir) {
+      CAIRN_ASSIGN_OR_RETURN(bool has_manifest, cache.Has(root.digest));
+      if (!has_manifest) continue;  // absent or corrupt on the remote: reported below
+      CAIRN_ASSIGN_OR_RETURN(objects, cache.ObjectsOf(root));
+    } else {
+      objects.push_back(root.digest);
+    }
+    for (const std::string& digest : objects) {
+      paths[digest].insert(root.path);
+      if (!wanted.insert(digest).second) continue;
+      CAIRN_ASSIGN_OR_RETURN(bool has, cache.Has(digest));
+      if (!has) files.push_back(digest);
+    }
+  }
+  progress.AddTotal(files.size());
+  FetchAll(cache, remote, files, jobs, progress, first_error, problems, &summary.transferred);
+  if (auto e = first_error.Get()) return std::unexpected(*e);
+
+  summary.objects = paths.size();
+  summary.bytes = progress.bytes();
+  uint64_t failed = problems.absent.size() + problems.corrupt.size();
+  summary.already = summary.objects >= summary.transferred + failed
+                        ? summary.objects - summary.transferred - failed
+                        : 0;
+
+  std::string absent_message;
+  if (!problems.absent.empty()) {
+    std::set<std::string> needing;
+    for (const std::string& digest : problems.absent) {
+      needing.insert(paths[digest].begin(), paths[digest].end());
+    }
+    absent_message = std::to_string(problems.absent.size()) +
+                     (problems.absent.size() == 1 ? " object is" : " objects are") +
+                     " not on remote " + remote.url() + " (needed by " + NamePaths(needing) +
+                     "); push them from a clone that has them";
+  }
+  if (!problems.corrupt.empty()) {
+    std::string message = problems.corrupt.front().message();
+    if (problems.corrupt.size() > 1) {
+      message += " (and " + std::to_string(problems.corrupt.size() - 1) + " more corrupt objects)";
+    }
+    if (!absent_message.empty()) message += "; also " + absent_message;
+    return MakeError(ErrorCode::kDataLoss, std::move(message));
+  }
+  if (!absent_message.empty()) return NotFound(std::move(absent_message));
+  return summary;
+}
+
+}  // namespace cairn::data
