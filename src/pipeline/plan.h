@@ -20,7 +20,10 @@
 //   kUpToDate:  cairn.lock has the step with this fingerprint and every out
 //               and metrics file in the workspace matches the lock;
 //   kRestorable: the run cache has an entry for the fingerprint whose outs
-//               are all in the local cache (the runner checks them out);
+//               are all in the local cache (the runner checks them out); or,
+//               without one, cairn.lock has the step with this fingerprint
+//               and its outs are all in the local cache (a fresh clone after
+//               `cairn data pull`; `cached` then holds the lock's outs);
 //   kStale:     otherwise, with every reason found, in this order and wording:
 //               "forced", "never run", "cmd changed", "env changed",
 //               "param <key> <old> -> <new>" (or "param <key> added/removed"),
@@ -122,6 +125,9 @@ class Planner {
 
   const LockFile& lock() const { return lock_; }
   const RunCache& run_cache() const { return run_cache_; }
+  // The hashing all plans so far did (deps and outs, through the stat cache):
+  // a no-op plan of an unchanged repository has hashed == 0.
+  const data::HashStats& hash_stats() const { return hash_stats_; }
 
  private:
   data::Cache& cache_;
@@ -129,6 +135,7 @@ class Planner {
   LockFile lock_;
   PlanOptions options_;
   RunCache run_cache_;
+  data::HashStats hash_stats_;
 };
 
 }  // namespace cairn::pipeline
