@@ -2,6 +2,7 @@
 
 #include "api/app.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "api/blob_handlers.h"
 #include "api/monitor_handlers.h"
 #include "api/routes.h"
+#include "api/schedule_handlers.h"
 #include "blob/artifact_repository.h"
 #include "blob/local/local_blob_store.h"
 #include "core/clock.h"
@@ -17,6 +19,8 @@
 #include "monitor/monitor_service.h"
 #include "registry/registry_service.h"
 #include "registry/webhook_dispatcher.h"
+#include "schedule/pipeline_scheduler.h"
+#include "schedule/schedule_service.h"
 #include "store/metadata_store.h"
 #include "tracking/tracking_service.h"
 
@@ -40,7 +44,12 @@ class AppImpl final : public App {
   std::unique_ptr<registry::RegistryService> registry;
   std::unique_ptr<monitor::MonitorService> monitors;
   std::unique_ptr<monitor::MonitorScheduler> scheduler;  // null: monitor_tick 0
+  std::unique_ptr<schedule::PipelineScheduleService> schedules;
+  // Made by Start (its children are told this server's port); null without a
+  // pipeline root or with pipeline_tick 0.
+  std::unique_ptr<schedule::PipelineScheduler> pipeline_scheduler;
   std::unique_ptr<http::HttpServer> server;
+  AppConfig config;
 
   Result<int> Start() override {
     dispatcher->Start();
@@ -50,10 +59,29 @@ class AppImpl final : public App {
       return port;
     }
     if (scheduler) scheduler->Start();
+    if (schedules->runs_enabled() && config.pipeline_tick.count() > 0) {
+      if (!pipeline_scheduler) {
+        schedule::PipelineSchedulerOptions o;
+        o.cairn_binary = config.pipeline_cairn_binary;
+        o.interval = config.pipeline_tick;
+        o.run_timeout_ms = config.pipeline_run_timeout_ms;
+        if (std::getenv("CAIRN_TRACKING_URI") == nullptr) {
+          std::string host = config.http.host;
+          if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+          if (host == "::") host = "::1";
+          if (host.find(':') != std::string::npos) host = "[" + host + "]";
+          o.env["CAIRN_TRACKING_URI"] = "http://" + host + ":" + std::to_string(*port);
+        }
+        pipeline_scheduler =
+            std::make_unique<schedule::PipelineScheduler>(*schedules, SystemClock::Get(), o);
+      }
+      pipeline_scheduler->Start();
+    }
     return port;
   }
   void Stop() override {
     server->Stop();
+    if (pipeline_scheduler) pipeline_scheduler->Stop();
     if (scheduler) scheduler->Stop();
     dispatcher->Stop();
   }
@@ -156,6 +184,11 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
     MountDataBlobRoutes(router, *app->data_objects);
   }
   MountMonitorRoutes(router, *app->monitors);
+  // Pipeline schedules: refused (403) without a pipeline root.
+  CAIRN_ASSIGN_OR_RETURN(app->schedules, schedule::PipelineScheduleService::Open(
+                                             app->store->pipeline_schedules(), SystemClock::Get(),
+                                             config.pipeline_root));
+  MountPipelineScheduleRoutes(router, *app->schedules);
 
   CAIRN_LOG_INFO(
       "cairn app ready backend={} schema_version={} default_artifact_root={} "
@@ -163,6 +196,11 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
       config.backend_store_uri, version, config.default_artifact_root,
       config.serve_artifacts ? config.artifacts_destination : std::string("-"),
       config.serve_artifacts);
+  if (app->schedules->runs_enabled()) {
+    CAIRN_LOG_INFO("pipeline schedules enabled for repositories under {}",
+                   app->schedules->pipeline_root());
+  }
+  app->config = config;
   app->server = std::make_unique<http::HttpServer>(config.http, std::move(router));
   return std::unique_ptr<App>(std::move(app));
 }

@@ -3,14 +3,18 @@
 // repository named by URIs, migrates the schema, builds the tracking service
 // the registry service (whose model copies go to the artifact repository
 // under the default artifact root) and the monitor service
-// (docs/monitoring.md), mounts every REST route (MLflow /api/2.0/mlflow,
-// /ajax-api/2.0/mlflow, including the model registry, artifact proxy
-// /api/2.0/mlflow-artifacts, native /api/v1 with monitors, labels and drift,
-// Prometheus /metrics, /health) on one Router, and runs the HTTP server, the
-// webhook dispatcher thread (which also sends monitor alerts) and the
-// monitor scheduler thread (started by Start, stopped by Stop, the scheduler
-// before anything it uses goes away). Used by `cairn server` and by tests
-// that need a live server on port 0.
+// (docs/monitoring.md) and the pipeline-schedule service (docs/pipelines.md),
+// mounts every REST route (MLflow /api/2.0/mlflow, /ajax-api/2.0/mlflow,
+// including the model registry, artifact proxy /api/2.0/mlflow-artifacts,
+// native /api/v1 with monitors, labels, drift, data blobs and pipeline
+// schedules, Prometheus /metrics, /health) on one Router, and runs the HTTP
+// server, the webhook dispatcher thread (which also sends monitor alerts),
+// the monitor scheduler thread and the pipeline scheduler thread (only with
+// a pipeline_root; its children get CAIRN_TRACKING_URI = this server unless
+// the server's environment sets one). Threads are started by Start and
+// stopped by Stop, each scheduler before anything it uses goes away (the
+// pipeline scheduler stops its running children). Used by `cairn server`
+// and by tests that need a live server on port 0.
 //
 // Thread safety: Start/Stop/Wait from one controlling thread (Stop may also
 // be called from a signal-watching thread).
@@ -38,6 +42,18 @@ struct AppConfig {
   // How often the monitor scheduler asks for due windows; 0 = no scheduler
   // thread (tests that drive monitors by hand).
   std::chrono::milliseconds monitor_tick{1000};
+  // Pipeline schedules (docs/pipelines.md, "Schedules"). A schedule makes
+  // the server run the commands in a repository's cairn.yaml, so they are
+  // refused (403) unless this names a folder; repositories must be inside it.
+  std::string pipeline_root;
+  // How often the pipeline scheduler looks for due ticks and queued runs;
+  // 0 = no scheduler thread. No thread either without a pipeline_root.
+  std::chrono::milliseconds pipeline_tick{1000};
+  // The binary a scheduled run starts as `<binary> repro ...`; "" = this
+  // process's own executable. Tests put a script here.
+  std::string pipeline_cairn_binary;
+  // A scheduled run past this is stopped (SIGTERM, then SIGKILL); 0 = none.
+  int64_t pipeline_run_timeout_ms = 0;
 };
 
 // Fills empty fields of `config` with the defaults above (resolved against

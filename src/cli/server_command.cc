@@ -21,6 +21,7 @@
 #include "cli/command.h"
 #include "cli/signals.h"
 #include "core/config.h"
+#include "core/cron.h"
 #include "core/log.h"
 
 namespace cairn::cli {
@@ -35,6 +36,8 @@ struct ServerFlags {
   bool serve_artifacts = true;
   int workers = 0;
   int64_t max_body_mb = 0;
+  std::string pipeline_root;
+  std::string pipeline_timeout;
 };
 
 Result<int> ParsePort(const std::string& text) {
@@ -61,6 +64,13 @@ Result<api::AppConfig> BuildConfig(const ServerFlags& f) {
   if (f.workers > 0) cfg.http.threads = f.workers;
   if (f.max_body_mb < 0) return InvalidArgument("--max-body-mb must be positive");
   if (f.max_body_mb > 0) cfg.http.max_body_bytes = static_cast<uint64_t>(f.max_body_mb) << 20;
+  cfg.pipeline_root = ResolveSetting(f.pipeline_root, {"CAIRN_PIPELINE_ROOT"}, "");
+  const std::string timeout = ResolveSetting(f.pipeline_timeout, {"CAIRN_PIPELINE_TIMEOUT"}, "");
+  if (!timeout.empty()) {
+    auto ms = ParseDurationMs(timeout);
+    if (!ms) return InvalidArgument("--pipeline-timeout: " + ms.error().message());
+    cfg.pipeline_run_timeout_ms = *ms;
+  }
   return api::WithDefaults(std::move(cfg));
 }
 
@@ -82,7 +92,10 @@ int RunServer(const ServerFlags& f) {
   std::cout << "cairn server listening on http://" << shown_host << ":" << *port
             << " (backend store: " << RedactUri(cfg->backend_store_uri) << "; artifacts: "
             << (cfg->serve_artifacts ? RedactUri(cfg->artifacts_destination) : "not served")
-            << "; default artifact root: " << cfg->default_artifact_root << ")" << std::endl;
+            << "; default artifact root: " << cfg->default_artifact_root << "; pipeline schedules: "
+            << (cfg->pipeline_root.empty() ? std::string("off (--pipeline-root)")
+                                           : "repositories under " + cfg->pipeline_root)
+            << ")" << std::endl;
 
   api::App* running = app->get();
   RunUntilStopped(signals, "cairn server", "shutting down", [running] { running->Stop(); },
@@ -111,6 +124,20 @@ void AddServerCommand(CLI::App& app, Action& action) {
                 "Serve the artifact proxy /api/2.0/mlflow-artifacts (default on)");
   cmd->add_option("-w,--workers", f->workers, "HTTP worker threads");
   cmd->add_option("--max-body-mb", f->max_body_mb, "Largest JSON request body, in MiB");
+  cmd->add_option("--pipeline-root", f->pipeline_root,
+                  "Enable pipeline schedules for git repositories inside DIR "
+                  "($CAIRN_PIPELINE_ROOT; default: schedules refused)")
+      ->type_name("DIR");
+  cmd->add_option("--pipeline-timeout", f->pipeline_timeout,
+                  "Stop a scheduled pipeline run after this long, e.g. 2h "
+                  "($CAIRN_PIPELINE_TIMEOUT; default: no limit)")
+      ->type_name("DURATION");
+  cmd->footer(
+      "Pipeline schedules (`cairn pipeline schedule add`) make this server run the commands in a "
+      "repository's cairn.yaml (as `cairn repro`, with the server's user and environment). They "
+      "are refused unless the server is started with --pipeline-root DIR (or "
+      "CAIRN_PIPELINE_ROOT=DIR), and then only for repositories whose real path is inside DIR. "
+      "Give DIR only to repositories whose cairn.yaml you trust.");
   cmd->callback([f, &action] { action = [f] { return RunServer(*f); }; });
 }
 

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "store/logged_model_store.h"
 #include "store/monitor_store.h"
+#include "store/pipeline_schedule_store.h"
 #include "store/query.h"
 #include "store/registry_store.h"
 #include "store/types.h"
@@ -106,6 +107,10 @@ class MetadataStore {
   // (docs/monitoring.md), in the same database. Owned by the metadata store;
   // valid as long as it is.
   virtual MonitorStore& monitors() = 0;
+
+  // Pipeline schedules and their runs (docs/pipelines.md, "Schedules"), in
+  // the same database. Owned by the metadata store; valid as long as it is.
+  virtual PipelineScheduleStore& pipeline_schedules() = 0;
 };
 
 // Opens the store named by `uri`: "sqlite:///abs/path.db" (created with its

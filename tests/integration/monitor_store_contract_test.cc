@@ -1245,7 +1245,7 @@ TEST_P(MonitorStoreUpgradeTest, SchemaThreeGetsMigrationFour) {
   ASSERT_TRUE(opened) << opened.error().ToString();
   auto v = (*opened)->Migrate();
   ASSERT_TRUE(v) << v.error().ToString();
-  EXPECT_EQ(*v, 4);
+  EXPECT_GE(*v, 4);  // and every later migration
   EXPECT_TRUE((*opened)->GetExperimentByName("old"));
   EXPECT_TRUE((*opened)->registry().GetRegisteredModel("fraud"));
   Monitor m;
@@ -1263,7 +1263,7 @@ TEST_P(MonitorStoreUpgradeTest, SchemaThreeGetsMigrationFour) {
   // Migrating again is a no-op.
   auto again = (*opened)->Migrate();
   ASSERT_TRUE(again);
-  EXPECT_EQ(*again, 4);
+  EXPECT_EQ(*again, *v);
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }

@@ -5,6 +5,7 @@
 #include "store/sql/dialect.h"
 #include "store/sql/logged_model_schema.h"
 #include "store/sql/monitor_schema.h"
+#include "store/sql/pipeline_schedule_schema.h"
 #include "store/sql/registry_schema.h"
 
 namespace cairn::store::sql {
@@ -140,6 +141,7 @@ constexpr Migration kMigrations[] = {
     {3, "logged models, their tags, params and metrics; run outputs", kLoggedModelSchemaV3,
      nullptr},
     {4, "monitors, windows, results, predictions, labels, alerts", kMonitorSchemaV4, nullptr},
+    {5, "pipeline schedules and their runs", kPipelineScheduleSchemaV5, nullptr},
 };
 
 // Serializes migrators across processes for the rest of the transaction.

@@ -482,7 +482,8 @@ SqlMetadataStore::SqlMetadataStore(std::unique_ptr<Database> db, const Clock& cl
       clock_(clock),
       logged_models_(std::make_unique<SqlLoggedModelStore>(*db_, clock_)),
       registry_(std::make_unique<SqlRegistryStore>(*db_, clock_)),
-      monitors_(std::make_unique<SqlMonitorStore>(*db_, clock_)) {}
+      monitors_(std::make_unique<SqlMonitorStore>(*db_, clock_)),
+      pipeline_schedules_(std::make_unique<SqlPipelineScheduleStore>(*db_, clock_)) {}
 
 SqlMetadataStore::~SqlMetadataStore() = default;
 

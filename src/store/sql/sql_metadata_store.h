@@ -17,6 +17,7 @@
 #include "store/sql/driver.h"
 #include "store/sql/sql_logged_model_store.h"
 #include "store/sql/sql_monitor_store.h"
+#include "store/sql/sql_pipeline_schedule_store.h"
 #include "store/sql/sql_registry_store.h"
 
 namespace cairn::store::sql {
@@ -57,6 +58,7 @@ class SqlMetadataStore final : public MetadataStore {
   LoggedModelStore& logged_models() override { return *logged_models_; }
   RegistryStore& registry() override { return *registry_; }
   MonitorStore& monitors() override { return *monitors_; }
+  PipelineScheduleStore& pipeline_schedules() override { return *pipeline_schedules_; }
 
   // The driver underneath (tests and tools that need raw access).
   Database& database() { return *db_; }
@@ -68,6 +70,8 @@ class SqlMetadataStore final : public MetadataStore {
   std::unique_ptr<SqlLoggedModelStore> logged_models_;  // over *db_
   std::unique_ptr<SqlRegistryStore> registry_;          // over *db_
   std::unique_ptr<SqlMonitorStore> monitors_;           // over *db_
+  // Over *db_, like the three above.
+  std::unique_ptr<SqlPipelineScheduleStore> pipeline_schedules_;
 };
 
 }  // namespace cairn::store::sql
