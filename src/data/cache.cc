@@ -1,2 +1,663 @@
-// Placeholder: an engineer replaces this file this session.
 #include "data/cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "blob/local/posix_file.h"
+#include "core/hash.h"
+
+namespace cairn::data {
+namespace {
+
+namespace fs = std::filesystem;
+using blob::local::ErrnoError;
+
+// Runs fn(i) for i in [0, n) on up to `jobs` threads (0: cores); the first
+// error stops the others from starting new items and is returned.
+template <typename Fn>
+Status ParallelFor(size_t n, int jobs, Fn&& fn) {
+  if (n == 0) return {};
+  size_t threads = jobs > 0 ? static_cast<size_t>(jobs)
+                            : std::max<size_t>(1, std::thread::hardware_concurrency());
+  threads = std::min(threads, n);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    while (!failed.load(std::memory_order_relaxed)) {
+      size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= n) return;
+      Status s = fn(i);
+      if (!s) {
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = s.error();
+        failed.store(true);
+        return;
+      }
+    }
+  };
+  if (threads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(threads - 1);
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+  }
+  if (first_error) return std::unexpected(*first_error);
+  return {};
+}
+
+int64_t NowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+FileStat FromStat(const struct stat& st) {
+  FileStat f;
+  f.size = static_cast<uint64_t>(st.st_size);
+  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  f.inode = static_cast<uint64_t>(st.st_ino);
+  f.exec = (st.st_mode & S_IXUSR) != 0;
+  return f;
+}
+
+std::string LastComponent(std::string_view repo_path) {
+  size_t slash = repo_path.rfind('/');
+  return std::string(slash == std::string_view::npos ? repo_path : repo_path.substr(slash + 1));
+}
+
+std::string PullHint(std::string_view repo_path) {
+  return "; `cairn data pull " + std::string(repo_path) + "` fetches it from a remote";
+}
+
+// A temporary name next to `dest` (same folder, so rename is atomic).
+std::string TempBeside(const std::string& dest) {
+  size_t slash = dest.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : dest.substr(0, slash);
+  return dir + "/." + blob::local::TempName("cairn-tmp-");
+}
+
+// Copies `src` to the new file `temp` with `mode`. Removes `temp` on error.
+Status CopyFileTo(const std::string& src, const std::string& temp, mode_t mode) {
+  blob::local::UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return std::unexpected(ErrnoError(errno, "cannot open", src));
+  blob::local::UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp));
+  std::vector<char> buffer(1 << 20);
+  for (;;) {
+    int64_t n = blob::local::ReadSome(in.get(), buffer.data(), buffer.size());
+    if (n < 0) {
+      ::unlink(temp.c_str());
+      return std::unexpected(ErrnoError(static_cast<int>(-n), "cannot read", src));
+    }
+    if (n == 0) break;
+    if (int err = blob::local::WriteAll(out.get(), buffer.data(), static_cast<size_t>(n));
+        err != 0) {
+      ::unlink(temp.c_str());
+      return std::unexpected(ErrnoError(err, "cannot write", temp));
+    }
+  }
+  if (::close(out.Release()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return std::unexpected(ErrnoError(err, "cannot write", temp));
+  }
+  // The umask may have cut the mode; the workspace gets exactly `mode`.
+  ::chmod(temp.c_str(), mode);
+  return {};
+}
+
+// Makes `dest` hold the object at `object`: a hard link (kHardlink, non-exec
+// files; a read-only copy when linking fails, e.g. across filesystems) or a
+// copy (kCopy: 0644/0755), by temp + rename. Returns the new file's stat.
+// `linked` tells whether the result shares the object's inode.
+Result<FileStat> PlaceFile(const std::string& object, const std::string& dest, LinkMode mode,
+                           bool exec, bool* linked) {
+  std::string temp = TempBeside(dest);
+  *linked = false;
+  bool done = false;
+  if (mode == LinkMode::kHardlink && !exec) {
+    if (::link(object.c_str(), temp.c_str()) == 0) {
+      done = true;
+      *linked = true;
+    } else if (errno != EXDEV && errno != EMLINK && errno != EPERM) {
+      return std::unexpected(ErrnoError(errno, "cannot link cache object to", dest));
+    }
+  }
+  if (!done) {
+    mode_t m = mode == LinkMode::kHardlink ? (exec ? 0555 : 0444) : (exec ? 0755 : 0644);
+    CAIRN_RETURN_IF_ERROR(CopyFileTo(object, temp, m));
+  }
+  if (::rename(temp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return std::unexpected(ErrnoError(err, "cannot replace", dest));
+  }
+  struct stat st;
+  if (::lstat(dest.c_str(), &st) != 0)
+    return std::unexpected(ErrnoError(errno, "cannot stat", dest));
+  return FromStat(st);
+}
+
+Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return Internal("cannot remove '" + path + "': " + ec.message());
+  return {};
+}
+
+// Removes empty folders below `dir` (not `dir` itself), deepest first.
+void PruneEmptyDirs(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> dirs;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path());
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+    return a.native().size() > b.native().size();
+  });
+  for (const auto& d : dirs) ::rmdir(d.c_str());  // fails (harmlessly) unless empty
+}
+
+std::string JoinNames(const std::vector<std::string>& names, size_t max_shown = 10) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max_shown; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > max_shown) out += ", ... (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+}  // namespace
+
+std::string_view PathStateName(PathState state) {
+  switch (state) {
+    case PathState::kUnchanged:
+      return "unchanged";
+    case PathState::kModified:
+      return "modified";
+    case PathState::kMissing:
+      return "missing";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Cache>> Cache::Open(const Workspace& ws, const DataConfig& config) {
+  CAIRN_ASSIGN_OR_RETURN(auto blobs, blob::LocalBlobStore::OpenAt(CacheDirFor(ws, config)));
+  CAIRN_RETURN_IF_ERROR(blob::local::MakeDirs(ws.TmpDir().string()));
+  CAIRN_ASSIGN_OR_RETURN(auto stat_cache, StatCache::Open(ws.StatCacheFile().string()));
+  return std::unique_ptr<Cache>(
+      new Cache(ws, std::move(blobs), std::move(stat_cache), std::max(0, config.jobs)));
+}
+
+HashOptions Cache::hash_options() const {
+  HashOptions options;
+  options.jobs = jobs_;
+  options.cache = stat_cache_.get();
+  return options;
+}
+
+std::string Cache::RunsDir() const {
+  std::string dir = blobs_->root() + "/runs";
+  (void)blob::local::MakeDirs(dir);
+  return dir;
+}
+
+Result<Pointer> Cache::Describe(std::string_view repo_path, HashStats* stats) {
+  CAIRN_ASSIGN_OR_RETURN(auto described, DescribeWithManifest(repo_path, stats));
+  return std::move(described.first);
+}
+
+Result<std::pair<Pointer, Manifest>> Cache::DescribeWithManifest(std::string_view repo_path,
+                                                                 HashStats* stats) {
+  const std::string abs = ws_.Absolute(repo_path).string();
+  struct stat st;
+  if (::lstat(abs.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return NotFound("'" + std::string(repo_path) + "' does not exist");
+    }
+    return std::unexpected(ErrnoError(errno, "cannot stat", abs));
+  }
+  Pointer p;
+  p.path = LastComponent(repo_path);
+  Manifest manifest;
+  if (S_ISREG(st.st_mode)) {
+    CAIRN_ASSIGN_OR_RETURN(auto hashed, HashFiles({abs}, hash_options(), stats));
+    p.kind = PointerKind::kFile;
+    p.digest = hashed[0].digest;
+    p.size = hashed[0].stat.size;
+  } else if (S_ISDIR(st.st_mode)) {
+    auto built = BuildManifest(abs, hash_options(), stats);
+    if (!built) {
+      const Error& e = built.error();
+      return std::unexpected(Error(e.code(), std::string(repo_path) + ": " + e.message()));
+    }
+    manifest = std::move(*built);
+    p.kind = PointerKind::kDir;
+    p.digest = ManifestDigest(manifest);
+    p.size = manifest.TotalSize();
+    p.files = manifest.files.size();
+  } else if (S_ISLNK(st.st_mode)) {
+    return InvalidArgument("'" + std::string(repo_path) +
+                           "' is a symlink; only regular files and folders can be tracked");
+  } else {
+    return InvalidArgument("'" + std::string(repo_path) +
+                           "' is not a regular file or folder; it cannot be tracked");
+  }
+  return std::pair<Pointer, Manifest>(std::move(p), std::move(manifest));
+}
+
+Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitStats* stats) {
+  CommitStats local;
+  CAIRN_ASSIGN_OR_RETURN(auto described, DescribeWithManifest(repo_path, &local.hash));
+  Pointer& pointer = described.first;
+  const Manifest& manifest = described.second;
+  const std::string abs = ws_.Absolute(repo_path).string();
+
+  struct Item {
+    std::string path;  // absolute workspace path
+    std::string digest;
+    uint64_t size;
+    bool exec;
+  };
+  std::vector<Item> items;
+  if (pointer.kind == PointerKind::kFile) {
+    struct stat st;
+    bool exec = ::lstat(abs.c_str(), &st) == 0 && (st.st_mode & S_IXUSR) != 0;
+    items.push_back({abs, pointer.digest, pointer.size, exec});
+  } else {
+    items.reserve(manifest.files.size());
+    for (const auto& f : manifest.files)
+      items.push_back({abs + "/" + f.path, f.digest, f.size, f.exec});
+  }
+  local.files = items.size();
+
+  std::atomic<uint64_t> added{0}, bytes_added{0};
+  std::mutex mu;
+  std::vector<StatCache::Entry> relinked;
+  // Storing waits on fsync far more than on the CPU: without a configured
+  // `jobs`, use more threads than cores.
+  const int store_jobs =
+      jobs_ > 0 ? jobs_ : std::max(8, static_cast<int>(std::thread::hardware_concurrency()));
+  // Files sharing content are stored once: the first of each digest stores
+  // (phase 1), the others only link to the object (phase 2), so no two
+  // threads race to add one object.
+  std::vector<size_t> first_of_digest, duplicates;
+  {
+    std::unordered_map<std::string_view, size_t> seen;
+    seen.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      (seen.emplace(items[i].digest, i).second ? first_of_digest : duplicates).push_back(i);
+    }
+  }
+  auto store_one = [&](size_t i) -> Status {
+    const Item& item = items[i];
+    const std::string object = blobs_->ObjectPath(item.digest);
+    struct stat obj_st;
+    bool have = ::stat(object.c_str(), &obj_st) == 0;
+    if (!have) {
+      // Exec files are copied so the workspace file keeps its exec bit (an
+      // adopted inode becomes 0444).
+      bool adopt = mode == LinkMode::kHardlink && !item.exec;
+      auto stored = adopt ? blobs_->PutFileLinkOrCopy(item.path) : blobs_->PutFile(item.path);
+      if (!stored) return std::unexpected(stored.error());
+      if (*stored != item.digest) {
+        return FailedPrecondition("'" + item.path + "' changed while it was being added; retry");
+      }
+      added.fetch_add(1, std::memory_order_relaxed);
+      bytes_added.fetch_add(item.size, std::memory_order_relaxed);
+      if (::stat(object.c_str(), &obj_st) != 0) {
+        return std::unexpected(ErrnoError(errno, "cannot stat", object));
+      }
+    }
+    if (mode != LinkMode::kHardlink || item.exec) return {};
+    struct stat ws_st;
+    if (::lstat(item.path.c_str(), &ws_st) != 0) {
+      return std::unexpected(ErrnoError(errno, "cannot stat", item.path));
+    }
+    if (ws_st.st_ino == obj_st.st_ino && ws_st.st_dev == obj_st.st_dev) return {};
+    if (ws_st.st_dev != obj_st.st_dev) return {};  // another filesystem: keep the file
+    bool linked = false;
+    CAIRN_ASSIGN_OR_RETURN(FileStat placed,
+                           PlaceFile(object, item.path, LinkMode::kHardlink, false, &linked));
+    if (linked) {
+      // The object is immutable: its digest is known without hashing.
+      std::lock_guard lock(mu);
+      relinked.push_back({item.path, placed, item.digest});
+    }
+    return {};
+  };
+  CAIRN_RETURN_IF_ERROR(ParallelFor(first_of_digest.size(), store_jobs,
+                                    [&](size_t k) { return store_one(first_of_digest[k]); }));
+  CAIRN_RETURN_IF_ERROR(ParallelFor(duplicates.size(), store_jobs,
+                                    [&](size_t k) { return store_one(duplicates[k]); }));
+  if (!relinked.empty()) CAIRN_RETURN_IF_ERROR(stat_cache_->PutBatch(relinked));
+
+  if (pointer.kind == PointerKind::kDir) {
+    // Stored last: a folder's digest exists in the cache only when all its files do.
+    CAIRN_ASSIGN_OR_RETURN(bool have_manifest, Has(pointer.digest));
+    if (!have_manifest) {
+      std::string json = CanonicalManifestJson(manifest);
+      CAIRN_ASSIGN_OR_RETURN(std::string digest, blobs_->PutBytes(json));
+      if (digest != pointer.digest) {
+        return Internal("manifest digest mismatch for '" + std::string(repo_path) + "'");
+      }
+      ++added;
+      bytes_added += json.size();
+    }
+  }
+  local.objects_added = added.load();
+  local.bytes_added = bytes_added.load();
+  if (stats != nullptr) *stats = local;
+  return pointer;
+}
+
+Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkMode mode,
+                       bool force, CheckoutStats* stats) {
+  CheckoutStats local;
+  const std::string rp(repo_path);
+  const std::string abs = ws_.Absolute(repo_path).string();
+  const HashOptions options = hash_options();
+  const int64_t racy = options.racy_window_ns;
+  std::vector<StatCache::Entry> cache_entries;
+  auto remember = [&](const std::string& path, const FileStat& st, const std::string& digest,
+                      bool linked) {
+    // A link to an object is immutable content; a fresh copy could be
+    // rewritten within the same mtime tick, so it waits for the racy window.
+    if (linked || st.mtime_ns + racy <= NowNs()) cache_entries.push_back({path, st, digest});
+  };
+  // Whether the content of a workspace file is safe to replace: it matches
+  // the cache (so it can be restored) or force is set.
+  auto in_cache = [&](const std::string& digest) -> Result<bool> { return Has(digest); };
+
+  // The desired files: relative path ("" for a file pointer) -> entry.
+  std::vector<ManifestEntry> wanted;
+  if (pointer.kind == PointerKind::kFile) {
+    CAIRN_ASSIGN_OR_RETURN(bool have, Has(pointer.digest));
+    if (!have) {
+      return NotFound(rp + ": object " + pointer.digest.substr(0, 12) + " is not in the cache" +
+                      PullHint(rp));
+    }
+    wanted.push_back({"", pointer.digest, pointer.size, false});
+  } else {
+    auto manifest = LoadManifest(pointer.digest);
+    if (!manifest) {
+      if (manifest.error().code() == ErrorCode::kNotFound) {
+        return NotFound(rp + ": its manifest " + pointer.digest.substr(0, 12) +
+                        " is not in the cache" + PullHint(rp));
+      }
+      return std::unexpected(manifest.error());
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> missing, MissingObjects(pointer));
+    if (!missing.empty()) {
+      return NotFound(rp + ": " + std::to_string(missing.size()) +
+                      " object(s) are not in the cache" + PullHint(rp));
+    }
+    wanted = std::move(manifest->files);
+  }
+  local.files = wanted.size();
+
+  struct stat st;
+  bool exists = ::lstat(abs.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) return std::unexpected(ErrnoError(errno, "cannot stat", abs));
+
+  // Decide everything before writing anything.
+  std::vector<size_t> to_write;
+  std::vector<std::string> to_remove;  // absolute paths of files or folders
+  bool remove_whole = false;           // the path holds the wrong kind
+
+  if (exists) {
+    bool kind_ok = pointer.kind == PointerKind::kFile ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode);
+    if (!kind_ok) {
+      // A folder where a file belongs (or the reverse, or a symlink): its
+      // content must be recoverable from the cache, else force.
+      if (!force) {
+        if (S_ISREG(st.st_mode)) {
+          CAIRN_ASSIGN_OR_RETURN(auto h, HashFiles({abs}, options));
+          CAIRN_ASSIGN_OR_RETURN(bool ok, in_cache(h[0].digest));
+          if (!ok) {
+            return FailedPrecondition(rp +
+                                      " is a file with changes not in the cache; it would "
+                                      "be replaced by a folder (use --force)");
+          }
+        } else if (S_ISDIR(st.st_mode)) {
+          auto tree = HashTree(abs, options);
+          if (!tree) {
+            return FailedPrecondition(rp + " is a folder that cannot be checked (" +
+                                      tree.error().message() + "); use --force to replace it");
+          }
+          std::vector<std::string> unsaved;
+          for (const auto& f : *tree) {
+            CAIRN_ASSIGN_OR_RETURN(bool ok, in_cache(f.digest));
+            if (!ok) unsaved.push_back(f.path);
+          }
+          if (!unsaved.empty()) {
+            return FailedPrecondition(rp + " is a folder with files not in the cache: " +
+                                      JoinNames(unsaved) + " (use --force)");
+          }
+        } else {
+          return FailedPrecondition(rp +
+                                    " exists and is not a regular file or folder "
+                                    "(use --force to replace it)");
+        }
+      }
+      remove_whole = true;
+      for (size_t i = 0; i < wanted.size(); ++i) to_write.push_back(i);
+    } else if (pointer.kind == PointerKind::kFile) {
+      CAIRN_ASSIGN_OR_RETURN(auto h, HashFiles({abs}, options));
+      if (h[0].digest != pointer.digest) {
+        if (!force) {
+          CAIRN_ASSIGN_OR_RETURN(bool ok, in_cache(h[0].digest));
+          if (!ok) {
+            return FailedPrecondition(rp +
+                                      " has changes not in the cache (use --force to "
+                                      "overwrite it)");
+          }
+        }
+        to_write.push_back(0);
+      }
+    } else {
+      auto listed = ListTree(abs);
+      if (!listed) {
+        if (!force) {
+          return FailedPrecondition(rp + ": " + listed.error().message() +
+                                    " (use --force to replace the folder)");
+        }
+        remove_whole = true;
+        for (size_t i = 0; i < wanted.size(); ++i) to_write.push_back(i);
+      } else {
+        std::unordered_map<std::string, size_t> index;
+        index.reserve(wanted.size());
+        for (size_t i = 0; i < wanted.size(); ++i) index.emplace(wanted[i].path, i);
+        std::vector<std::string> extra;
+        std::vector<std::string> present_abs;
+        std::vector<size_t> present_idx;
+        std::set<std::string> present;
+        for (const auto& rel : *listed) {
+          auto it = index.find(rel);
+          if (it == index.end()) {
+            extra.push_back(rel);
+          } else {
+            present_abs.push_back(abs + "/" + rel);
+            present_idx.push_back(it->second);
+            present.insert(rel);
+          }
+        }
+        if (!extra.empty() && !force) {
+          return FailedPrecondition(rp + " has files not in its pointer: " + JoinNames(extra) +
+                                    " (use --force)");
+        }
+        for (const auto& rel : extra) to_remove.push_back(abs + "/" + rel);
+        CAIRN_ASSIGN_OR_RETURN(auto hashed, HashFiles(present_abs, options));
+        std::vector<std::string> conflicts;
+        for (size_t k = 0; k < hashed.size(); ++k) {
+          const ManifestEntry& w = wanted[present_idx[k]];
+          if (hashed[k].digest == w.digest && hashed[k].stat.exec == w.exec) continue;
+          if (hashed[k].digest != w.digest && !force) {
+            CAIRN_ASSIGN_OR_RETURN(bool ok, in_cache(hashed[k].digest));
+            if (!ok) conflicts.push_back(w.path);
+          }
+          to_write.push_back(present_idx[k]);
+        }
+        if (!conflicts.empty()) {
+          return FailedPrecondition(rp +
+                                    " has modified files whose changes are not in the "
+                                    "cache: " +
+                                    JoinNames(conflicts) + " (use --force to overwrite them)");
+        }
+        for (size_t i = 0; i < wanted.size(); ++i) {
+          if (!present.contains(wanted[i].path)) to_write.push_back(i);
+        }
+      }
+    }
+  } else {
+    for (size_t i = 0; i < wanted.size(); ++i) to_write.push_back(i);
+  }
+
+  // Write.
+  if (remove_whole) {
+    CAIRN_RETURN_IF_ERROR(RemoveTree(abs));
+    ++local.removed;
+  }
+  for (const auto& path : to_remove) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return std::unexpected(ErrnoError(errno, "cannot remove", path));
+    }
+    ++local.removed;
+  }
+  if (pointer.kind == PointerKind::kDir) {
+    CAIRN_RETURN_IF_ERROR(blob::local::MakeDirs(abs));
+    if (!to_remove.empty()) PruneEmptyDirs(abs);
+  } else {
+    fs::path parent = fs::path(abs).parent_path();
+    CAIRN_RETURN_IF_ERROR(blob::local::MakeDirs(parent.string()));
+  }
+  std::sort(to_write.begin(), to_write.end());
+  std::mutex mu;
+  CAIRN_RETURN_IF_ERROR(ParallelFor(to_write.size(), jobs_, [&](size_t k) -> Status {
+    const ManifestEntry& w = wanted[to_write[k]];
+    std::string dest = w.path.empty() ? abs : abs + "/" + w.path;
+    if (!w.path.empty()) {
+      std::string parent = fs::path(dest).parent_path().string();
+      struct stat pst;
+      if (::lstat(parent.c_str(), &pst) != 0 || !S_ISDIR(pst.st_mode)) {
+        // A file may stand where a folder belongs (force was checked above
+        // for files not in the manifest).
+        std::lock_guard lock(mu);
+        fs::path walk = fs::path(abs);
+        for (const auto& part : fs::path(w.path).parent_path()) {
+          walk /= part;
+          struct stat wst;
+          if (::lstat(walk.c_str(), &wst) == 0 && !S_ISDIR(wst.st_mode)) ::unlink(walk.c_str());
+        }
+        CAIRN_RETURN_IF_ERROR(blob::local::MakeDirs(parent));
+      }
+    }
+    struct stat dst;
+    if (::lstat(dest.c_str(), &dst) == 0 && S_ISDIR(dst.st_mode)) {
+      CAIRN_RETURN_IF_ERROR(RemoveTree(dest));
+    }
+    bool linked = false;
+    CAIRN_ASSIGN_OR_RETURN(FileStat placed,
+                           PlaceFile(blobs_->ObjectPath(w.digest), dest, mode, w.exec, &linked));
+    std::lock_guard lock(mu);
+    remember(dest, placed, w.digest, linked);
+    return {};
+  }));
+  local.written = to_write.size();
+  if (!cache_entries.empty()) CAIRN_RETURN_IF_ERROR(stat_cache_->PutBatch(cache_entries));
+  if (stats != nullptr) *stats = local;
+  return {};
+}
+
+Result<PathState> Cache::Compare(std::string_view repo_path, const Pointer& pointer) {
+  const std::string abs = ws_.Absolute(repo_path).string();
+  struct stat st;
+  if (::lstat(abs.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return PathState::kMissing;
+    return std::unexpected(ErrnoError(errno, "cannot stat", abs));
+  }
+  if (pointer.kind == PointerKind::kFile) {
+    if (!S_ISREG(st.st_mode)) return PathState::kModified;
+    CAIRN_ASSIGN_OR_RETURN(auto h, HashFiles({abs}, hash_options()));
+    return h[0].digest == pointer.digest ? PathState::kUnchanged : PathState::kModified;
+  }
+  if (!S_ISDIR(st.st_mode)) return PathState::kModified;
+  auto manifest = BuildManifest(abs, hash_options());
+  if (!manifest) {
+    // A symlink or special file inside: not what the pointer holds.
+    if (manifest.error().code() == ErrorCode::kInvalidArgument) return PathState::kModified;
+    return std::unexpected(manifest.error());
+  }
+  return ManifestDigest(*manifest) == pointer.digest ? PathState::kUnchanged : PathState::kModified;
+}
+
+Result<Manifest> Cache::LoadManifest(std::string_view digest) const {
+  CAIRN_ASSIGN_OR_RETURN(auto reader, blobs_->Open(digest));
+  std::string bytes;
+  bytes.reserve(reader->size());
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    bytes.append(buffer.data(), n);
+  }
+  if (Sha256Hex(bytes) != digest) {
+    return std::unexpected(Error(ErrorCode::kDataLoss, "cache object " + std::string(digest) +
+                                                           " is corrupt (its content does not "
+                                                           "match its digest)"));
+  }
+  auto parsed = ParseManifest(bytes);
+  if (!parsed) {
+    return InvalidArgument("cache object " + std::string(digest) +
+                           " is not a manifest: " + parsed.error().message());
+  }
+  return parsed;
+}
+
+Result<std::vector<std::string>> Cache::ObjectsOf(const Pointer& pointer) const {
+  std::vector<std::string> out{pointer.digest};
+  if (pointer.kind == PointerKind::kDir) {
+    CAIRN_ASSIGN_OR_RETURN(Manifest m, LoadManifest(pointer.digest));
+    out.reserve(m.files.size() + 1);
+    for (auto& f : m.files) out.push_back(std::move(f.digest));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::vector<std::string>> Cache::MissingObjects(const Pointer& pointer) const {
+  if (pointer.kind == PointerKind::kDir) {
+    CAIRN_ASSIGN_OR_RETURN(bool have, Has(pointer.digest));
+    if (!have) return std::vector<std::string>{pointer.digest};
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> all, ObjectsOf(pointer));
+  std::vector<std::string> missing;
+  for (auto& d : all) {
+    CAIRN_ASSIGN_OR_RETURN(bool have, Has(d));
+    if (!have) missing.push_back(std::move(d));
+  }
+  return missing;
+}
+
+Result<bool> Cache::Has(std::string_view digest) const { return blobs_->Exists(digest); }
+
+}  // namespace cairn::data
