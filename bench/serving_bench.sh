@@ -10,9 +10,13 @@
 #          with one row (it has no OIP); `cairn serve`'s /invocations with the same body for context.
 #      Goals: >= 50 % of nginx's req/s, >= 10x MLflow's; p99 < 2 ms at half the max load
 #      (a closed-loop pass with fewer connections whose req/s is at most half the max).
-#   2. Dynamic batching on (--max-batch-size 32 --max-queue-delay-us D) vs off (--max-batch-size 1),
-#      32 connections, one row per request: XGBoost native and python_function (scikit-learn).
-#      Goal: >= 3x.
+#   2. Dynamic batching on (--max-batch-size 32, greedy dispatch: the default policy) vs off
+#      (--max-batch-size 1), 32 connections, one row per request, the same model served three
+#      ways: XGBoost with Cairn's tree walker (~0.03 us per row: batching has nothing to amortize;
+#      the check is that "on" is not slower), XGBoost through its C API (--xgboost-native-trees
+#      off: a fixed cost per predict call), python_function (scikit-learn: milliseconds per call).
+#      Goal: >= 3x where a batch amortizes a per-call cost. Each run also records the mean batch
+#      size from the server's cairn_inference_batch_size histogram (bench/serving/batching_report.py).
 #   3. Hot swap under full load: `cairn serve --model models:/fraud@champion --poll-interval-ms 200`
 #      of a fresh `cairn server` registry; loadgen at full load while the alias moves 20 times;
 #      failed requests (non-2xx + connection errors). Goal: 0.
@@ -26,7 +30,9 @@
 #   NGINX_WORKERS=auto               nginx worker_processes
 #   BENCH_DURATION=10 BENCH_WARMUP=2 BENCH_ROUNDS=3   load run shape (--quick: 5, 1, 1)
 #   SERVE_CONNECTIONS=16             connections of the max-load runs
-#   BATCH_CLIENTS=32 BATCH_DELAY_US=500   batching runs
+#   BATCH_CLIENTS=32                 batching runs
+#   BATCH_POLICY=greedy BATCH_DELAY_US=500   "on" runs: --batch-policy; the delay is used by "wait" only
+#   BATCH_KINDS="xgb xgbc py"        which runtimes the batching runs measure
 #   SWAP_MOVES=20 SWAP_INTERVAL=0.5  hot swap run
 #   CAIRN_SERVE_ARGS=""              extra flags for every `cairn serve`
 #   SKIP_CAIRN=1 SKIP_MLFLOW=1 SKIP_NGINX=1 SKIP_BATCH=1 SKIP_SWAP=1   leave a part out
@@ -51,6 +57,8 @@ fi
 CONNS="${SERVE_CONNECTIONS:-16}"
 BATCH_CLIENTS="${BATCH_CLIENTS:-32}"
 BATCH_DELAY_US="${BATCH_DELAY_US:-500}"
+BATCH_POLICY="${BATCH_POLICY:-greedy}"
+BATCH_KINDS="${BATCH_KINDS:-xgb xgbc py}"
 SWAP_MOVES="${SWAP_MOVES:-20}"
 SWAP_INTERVAL="${SWAP_INTERVAL:-0.5}"
 MLFLOW_SERVE_WORKERS="${MLFLOW_SERVE_WORKERS:-2}"
@@ -295,24 +303,49 @@ if [[ -n "$C_PORT" ]]; then
 fi
 
 # ---------------------------------------------------------------- 2. batching on vs off
+# batch_sizes LABEL PORT DEP: appends "BATCH label=.. rows=.. batches=.." (the server's
+# cairn_inference_batch_size sum and count for the deployment, minus what the previous run left).
+declare -A BATCH_SEEN
+batch_sizes() {
+  local label="$1" port="$2" dep="$3" now
+  now="$(curl -s "http://127.0.0.1:$port/metrics" | awk -v d="deployment=\"$dep\"" '
+    index($0, d) && /^cairn_inference_batch_size_sum/ {s += $NF}
+    index($0, d) && /^cairn_inference_batch_size_count/ {c += $NF}
+    END {printf "%d %d", s, c}')"
+  local prev="${BATCH_SEEN[$port]:-0 0}"
+  BATCH_SEEN[$port]="$now"
+  read -r s1 c1 <<<"$now"; read -r s0 c0 <<<"$prev"
+  echo "BATCH label=$label rows=$((s1 - s0)) batches=$((c1 - c0))" >>"$RESULTS"
+}
+
 if [[ "$SKIP_CAIRN" != 1 && "$SKIP_BATCH" != 1 ]]; then
-  for kind in xgb py; do
-    if [[ $kind == xgb ]]; then folder="$MODELS/fraud"; dep=fraud; else folder="$MODELS/fraud-sk"; dep=fraud-sk; fi
-    start_cairn_serve "batch-on-$kind" --model "$folder" --max-batch-size 32 --max-queue-delay-us "$BATCH_DELAY_US"
+  on_args=(--max-batch-size 32 --batch-policy "$BATCH_POLICY")
+  [[ "$BATCH_POLICY" == wait ]] && on_args+=(--max-queue-delay-us "$BATCH_DELAY_US")
+  for kind in $BATCH_KINDS; do
+    extra=()
+    case "$kind" in
+      xgb) folder="$MODELS/fraud"; dep=fraud ;;
+      xgbc) folder="$MODELS/fraud"; dep=fraud; extra=(--xgboost-native-trees off) ;;
+      py) folder="$MODELS/fraud-sk"; dep=fraud-sk ;;
+      *) die "unknown batching kind '$kind' (xgb, xgbc, py)" ;;
+    esac
+    start_cairn_serve "batch-on-$kind" --model "$folder" "${on_args[@]}" "${extra[@]}"
     ON_PID=$STARTED_PID ON_PORT=$STARTED_PORT
-    start_cairn_serve "batch-off-$kind" --model "$folder" --max-batch-size 1
+    start_cairn_serve "batch-off-$kind" --model "$folder" --max-batch-size 1 "${extra[@]}"
     OFF_PID=$STARTED_PID OFF_PORT=$STARTED_PORT
+    batch_sizes warmup "$ON_PORT" "$dep"; batch_sizes warmup "$OFF_PORT" "$dep"
     for r in $(seq "$ROUNDS"); do
       order=(on off)
       (( r % 2 == 0 )) && order=(off on)
       for o in "${order[@]}"; do
         if [[ $o == on ]]; then port=$ON_PORT; else port=$OFF_PORT; fi
         load "batch_${o}_${kind}_r$r" "$port" "/v2/models/$dep/infer" "$OIP_BODY" "$BATCH_CLIENTS" || true
+        batch_sizes "batch_${o}_${kind}_r$r" "$port" "$dep"
       done
     done
     stop_pid "$ON_PID"; stop_pid "$OFF_PID"
   done
-  echo "INFO batch_clients=$BATCH_CLIENTS batch_delay_us=$BATCH_DELAY_US" >>"$RESULTS"
+  echo "INFO batch_clients=$BATCH_CLIENTS batch_policy=$BATCH_POLICY batch_delay_us=$BATCH_DELAY_US" >>"$RESULTS"
 fi
 
 # ---------------------------------------------------------------- 3. hot swap under full load
@@ -357,3 +390,7 @@ request.
 
 EOF
 "$VPY" "$HELPER" report "$RESULTS"
+if grep -q '^RESULT label=batch_' "$RESULTS"; then
+  echo
+  "$PY" "$ROOT/bench/serving/batching_report.py" "$RESULTS"
+fi

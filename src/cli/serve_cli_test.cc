@@ -443,6 +443,38 @@ TEST_F(ServeCliTest, ServeSingleModelFlagNamesTheDeploymentAfterTheFolder) {
   EXPECT_NE(ReadFile(err).find("received SIGINT"), std::string::npos) << ReadFile(err);
 }
 
+// The speed options: XGBoost through its C API, one io_context per thread,
+// the wait batching policy. The server says which predictor it uses and
+// serves; bad values are usage errors naming the option.
+TEST_F(ServeCliTest, ServeSpeedOptionsAreAppliedAndChecked) {
+  std::string model = ModelCopy("capi");
+  std::string err = dir_ + "/serve.err";
+  int out_fd = -1;
+  pid_t pid = Spawn({"serve", "--model", model, "-p", "0", "--poll-interval-ms", "0",
+                     "--xgboost-native-trees", "off", "--io-model", "per-thread",
+                     "--batch-policy", "wait", "--max-queue-delay-us", "100"},
+                    "", &out_fd, err, {"CAIRN_MODEL_CACHE=" + dir_ + "/cache"});
+  ASSERT_GT(pid, 0);
+  std::string line = ReadLine(out_fd, std::chrono::seconds(60));
+  EXPECT_TRUE(line.starts_with("cairn serve: listening on http://127.0.0.1:")) << line << "\n"
+                                                                              << ReadFile(err);
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExitWithin(pid, std::chrono::seconds(10)), 0) << ReadFile(err);
+  close(out_fd);
+  EXPECT_NE(ReadFile(err).find("predicting through XGBoost's C API (disabled by "
+                               "XgboostOptions::native_trees)"),
+            std::string::npos)
+      << ReadFile(err);
+
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--batch-policy", "eager"}, {"--io-model", "forked"}, {"--xgboost-native-trees", "no"}}) {
+    Outcome o = Run({"serve", "--model", model, "--port", "0", flag, value});
+    EXPECT_EQ(o.exit_code, 2) << flag << " " << value << ": " << o.err;
+    EXPECT_NE(o.err.find(flag), std::string::npos) << o.err;
+    EXPECT_EQ(o.out.find("listening"), std::string::npos) << o.out;
+  }
+}
+
 TEST_F(ServeCliTest, ServeMalformedDeploymentFileNamesFileAndLine) {
   std::string alpha = ModelCopy("alpha");
   // A field error: line 5 holds the bad weight.

@@ -55,6 +55,9 @@ struct ServeFlags {
   std::string python;
   int64_t max_batch_size = 32;
   int64_t max_queue_delay_us = 0;
+  std::string batch_policy = "greedy";
+  std::string xgboost_native_trees = "on";
+  std::string io_model = "per-thread";
   int instances = 2;
   int64_t max_queue = 1024;
   int64_t timeout_ms = 30000;
@@ -142,6 +145,10 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
   if (f.max_body_mb < 0) return InvalidArgument("--max-body-mb must be positive");
   if (f.max_body_mb > 0) cfg.http.max_body_bytes = static_cast<uint64_t>(f.max_body_mb) << 20;
   cfg.http.access_log = f.access_log;
+  // cairn serve's handlers never block (models run in microseconds on the io
+  // thread or on batcher workers), so connections may be pinned to one io
+  // thread each (http::ServerOptions::io_context_per_thread).
+  cfg.http.io_context_per_thread = f.io_model == "per-thread";
 
   if (f.runtime != "auto" && f.runtime != "python") {
     return InvalidArgument("--runtime must be auto or python, not '" + f.runtime + "'");
@@ -149,6 +156,7 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
   serve::BatchingSpec batching;
   batching.max_batch_size = f.max_batch_size;
   batching.max_queue_delay_us = f.max_queue_delay_us;
+  batching.policy = f.batch_policy;
   batching.instances = f.instances;
   batching.max_queue = f.max_queue;
   batching.timeout_ms = f.timeout_ms;
@@ -183,6 +191,7 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
   if (f.poll_interval_ms < 0) return InvalidArgument("--poll-interval-ms must not be negative");
   cfg.manager.poll_interval = std::chrono::milliseconds(f.poll_interval_ms);
   cfg.manager.runtime.runtime = f.runtime;
+  cfg.manager.runtime.xgboost_native_trees = f.xgboost_native_trees != "off";
   cfg.manager.runtime.python =
       ResolveSetting(f.python.empty() ? std::nullopt : std::optional(f.python), {"CAIRN_PYTHON"},
                      "python3");
@@ -289,8 +298,22 @@ void AddServeCommand(CLI::App& app, Action& action) {
   cmd->add_option("--python", f->python,
                   "Python interpreter for python_function models ($CAIRN_PYTHON, default python3)");
   cmd->add_option("--max-batch-size", f->max_batch_size, "Rows per batch (default 32)");
+  cmd->add_option("--batch-policy", f->batch_policy,
+                  "greedy (default: a free instance runs what is queued at once; batches form "
+                  "while every instance is busy) or wait (a free instance waits up to "
+                  "--max-queue-delay-us for a full batch)")
+      ->check(CLI::IsMember({"greedy", "wait"}));
   cmd->add_option("--max-queue-delay-us", f->max_queue_delay_us,
-                  "How long a request may wait for a fuller batch, in µs (default 0)");
+                  "With --batch-policy wait: how long a request may wait for a fuller batch, "
+                  "in µs (default 0)");
+  cmd->add_option("--io-model", f->io_model,
+                  "per-thread (default: each connection pinned to one io thread, as nginx's "
+                  "workers) or shared (every io thread serves every connection)")
+      ->check(CLI::IsMember({"shared", "per-thread"}));
+  cmd->add_option("--xgboost-native-trees", f->xgboost_native_trees,
+                  "on (default): XGBoost models predict with Cairn's tree walker when they "
+                  "allow it; off: always through XGBoost's C API")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--instances", f->instances,
                   "Model instances per version: XGBoost threads or Python workers (default 2)");
   cmd->add_option("--max-queue", f->max_queue,

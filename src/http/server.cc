@@ -60,19 +60,28 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class Connection;
 
-// One asynchronous request waiting for its Responder. Shared by the core's
-// `pending` set and the Responder's guard. `connection` is the strong
-// reference that keeps the Connection (and its Request) alive while the
-// handler works; it is taken exactly once, under `mu`, either by the
-// Responder (which posts the response to the connection's strand while still
-// holding `mu`) or by HttpServer::Stop after the io threads were joined
-// (which drops the response that may still come). Holding `mu` across the
-// post is what makes a late Responder safe: Stop cannot destroy the
-// io_context between the check and the post.
+// A connection's in-flight asynchronous request (one at a time: HTTP/1.1
+// without pipelining of handlers). Allocated once per connection on its
+// first asynchronous request and reused, so a request costs no slot
+// allocation and no global registry (a former server-wide `pending` set
+// under the core mutex cost two contended locks per request).
+// `connection` is the strong reference that keeps the Connection (and its
+// Request) alive while the handler works; it is taken exactly once per
+// request, under `mu`, either by the Responder (which posts the response to
+// the connection's strand while still holding `mu`) or by HttpServer::Stop
+// after the io threads were joined (which drops the response that may still
+// come; Stop finds the slots through the connection registry). Holding `mu`
+// across the post is what makes a late Responder safe: Stop cannot destroy
+// the io_context between the check and the post.
 struct AsyncSlot {
   std::mutex mu;
   std::shared_ptr<Connection> connection;  // null once answered or detached
 };
+
+// The connection whose async handler this thread is running now (for the
+// inline-answer fast path: an answer given before the handler returns is
+// written directly, without a post to the strand).
+thread_local Connection* t_dispatching = nullptr;
 
 // Everything the io threads share. Outlives every Connection: the io_context
 // (which owns pending handlers, hence Connections) is destroyed first.
@@ -94,13 +103,19 @@ struct ServerCore {
   std::mutex mu;
   std::condition_variable drained;             // signalled when connections becomes empty
   std::unordered_set<Connection*> connections;  // guarded by mu
-  std::unordered_set<std::shared_ptr<AsyncSlot>> pending;  // guarded by mu
 
-  std::unique_ptr<net::io_context> ioc;
-  // Keeps the io threads running while asynchronous answers may still be
+  // One shared by every io thread, or one per thread (io_context_per_thread);
+  // iocs[0] also runs the acceptor.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::atomic<size_t> next_ioc{0};  // round robin for accepted sockets
+  net::io_context& NextIoContext() {
+    if (iocs.size() == 1) return *iocs[0];
+    return *iocs[next_ioc.fetch_add(1, std::memory_order_relaxed) % iocs.size()];
+  }
+  // Keep the io threads running while asynchronous answers may still be
   // posted (the connections waiting for them have no pending I/O); released
   // when the shutdown grace ends.
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;  // on its own strand
   std::optional<net::steady_timer> accept_retry;
 };
@@ -212,6 +227,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The connection's strand.
   net::any_io_executor executor() { return stream_.get_executor(); }
+
+  // Stop, after the io threads were joined: drops the strong reference an
+  // unanswered asynchronous request holds (a Responder called later finds
+  // the slot detached). Returns whether there was one.
+  bool DetachAsync() {
+    if (!slot_) return false;
+    std::shared_ptr<Connection> self;
+    {
+      std::lock_guard lock(slot_->mu);
+      self = std::move(slot_->connection);
+    }
+    return self != nullptr;  // released here, outside slot_->mu
+  }
+
+  // Called by a Responder holding the slot's mutex, with the connection taken
+  // from the slot: true when this thread is running this connection's async
+  // handler right now (the answer is then stored and written when the handler
+  // returns, with no post).
+  bool TakeInlineAnswer(Response& r) {
+    if (t_dispatching != this) return false;
+    inline_response_ = std::move(r);
+    return true;
+  }
 
  private:
   enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kClosing, kClosed };
@@ -455,26 +493,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // The route answers later through a Responder (see server.h). The guard
-  // answers 500 if every copy of the Responder is dropped unanswered.
+  // answers 500 if every copy of the Responder is dropped unanswered. An
+  // answer given on this thread before the handler returns (a model run on
+  // the io thread) is written right after it returns: no post, no wake-up.
   void DispatchAsync() {
-    auto slot = std::make_shared<AsyncSlot>();
-    slot->connection = shared_from_this();
+    if (!slot_) slot_ = std::make_shared<AsyncSlot>();
     {
-      std::lock_guard lock(core_->mu);
-      core_->pending.insert(slot);
+      std::lock_guard lock(slot_->mu);
+      slot_->connection = shared_from_this();
     }
     struct Guard {
+      explicit Guard(std::shared_ptr<AsyncSlot> s) : slot(std::move(s)) {}
       std::shared_ptr<AsyncSlot> slot;
       std::atomic<bool> answered{false};
       void Answer(Response r) {
         if (answered.exchange(true)) return;
-        std::lock_guard lock(slot->mu);
-        std::shared_ptr<Connection> c = std::move(slot->connection);
-        if (!c) return;  // detached by Stop: the connection is gone
-        net::any_io_executor ex = c->executor();
-        net::post(ex, [c = std::move(c), slot = slot, r = std::move(r)]() mutable {
-          c->OnAsyncResponse(slot, std::move(r));
-        });
+        std::shared_ptr<Connection> c;
+        {
+          std::lock_guard lock(slot->mu);
+          c = std::move(slot->connection);
+          if (!c) return;  // detached by Stop: the connection is gone
+          if (c->TakeInlineAnswer(r)) return;  // written when the handler returns
+          net::any_io_executor ex = c->executor();
+          net::post(ex, [c, r = std::move(r)]() mutable { c->OnAsyncResponse(std::move(r)); });
+        }
+        // `c` is released here, outside slot->mu (~Connection may run).
       }
       ~Guard() {
         if (!answered.load()) {
@@ -483,11 +526,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
       }
     };
-    auto guard = std::make_shared<Guard>();
-    guard->slot = slot;
-    Responder respond = [guard](Response r) { guard->Answer(std::move(r)); };
+    auto guard = std::make_shared<Guard>(slot_);
+    inline_response_.reset();
+    Connection* const outer = t_dispatching;
+    t_dispatching = this;
     try {
-      route_->async_handler(request_, std::move(respond));
+      route_->async_handler(request_, [g = guard](Response r) { g->Answer(std::move(r)); });
     } catch (const std::exception& e) {
       CAIRN_LOG_ERROR("http: handler for {} {} threw: {}", method_text_, request_.target,
                       e.what());
@@ -499,15 +543,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
       guard->Answer(
           ErrorResponse(Error(ErrorCode::kInternal, "internal error: unknown exception")));
     }
+    // Our reference last: a handler that dropped every Responder copy is
+    // answered 500 here, inline.
+    guard.reset();
+    t_dispatching = outer;
+    if (inline_response_) {
+      Response r = std::move(*inline_response_);
+      inline_response_.reset();
+      OnAsyncResponse(std::move(r));
+    }
   }
 
  public:
   // On the strand: the Responder's answer arrived.
-  void OnAsyncResponse(const std::shared_ptr<AsyncSlot>& slot, Response r) {
-    {
-      std::lock_guard lock(core_->mu);
-      core_->pending.erase(slot);
-    }
+  void OnAsyncResponse(Response r) {
     if (phase_ != Phase::kHandling) return;  // closed meanwhile (forced stop)
     response_ = std::move(r);
     RemoveSpoolFile();
@@ -797,6 +846,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
   Request request_;
   Response response_;
+  std::shared_ptr<AsyncSlot> slot_;         // see AsyncSlot; created on first use
+  std::optional<Response> inline_response_;  // an answer given during DispatchAsync
   const Route* route_ = nullptr;
   std::string method_text_;
   std::string head_;
@@ -815,7 +866,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 void ServerCore::Accept() {
-  acceptor->async_accept(net::make_strand(*ioc),
+  acceptor->async_accept(net::make_strand(NextIoContext()),
                          beast::bind_front_handler(&ServerCore::OnAccept, this));
 }
 
@@ -896,7 +947,14 @@ Result<int> HttpServer::Start() {
     return InvalidArgument("invalid port in " + where);
   }
   const int threads = std::max(1, opt.threads);
-  core.ioc = std::make_unique<net::io_context>(threads);
+  core.iocs.clear();
+  if (opt.io_context_per_thread) {
+    // Hint 1: run by one thread (Asio skips waking other threads); posts from
+    // other threads (batcher workers answering) stay safe.
+    for (int i = 0; i < threads; ++i) core.iocs.push_back(std::make_unique<net::io_context>(1));
+  } else {
+    core.iocs.push_back(std::make_unique<net::io_context>(threads));
+  }
 
   beast::error_code ec;
   tcp::endpoint endpoint;
@@ -904,7 +962,7 @@ Result<int> HttpServer::Start() {
   if (!ec) {
     endpoint = tcp::endpoint(address, static_cast<unsigned short>(opt.port));
   } else {
-    tcp::resolver resolver(*core.ioc);
+    tcp::resolver resolver(*core.iocs[0]);
     auto results = resolver.resolve(opt.host, std::to_string(opt.port), ec);
     if (ec || results.empty()) {
       return Unavailable("cannot resolve " + where + ": " +
@@ -913,14 +971,14 @@ Result<int> HttpServer::Start() {
     endpoint = results.begin()->endpoint();
   }
 
-  core.acceptor.emplace(net::make_strand(*core.ioc));
+  core.acceptor.emplace(net::make_strand(*core.iocs[0]));
   core.accept_retry.emplace(core.acceptor->get_executor());
   tcp::acceptor& acceptor = *core.acceptor;
   auto fail = [&](std::string_view what) {
     std::string msg = "cannot " + std::string(what) + " " + where + ": " + ec.message();
     core.acceptor.reset();
     core.accept_retry.reset();
-    core.ioc.reset();
+    core.iocs.clear();
     return Unavailable(std::move(msg));
   };
   acceptor.open(endpoint.protocol(), ec);
@@ -935,9 +993,10 @@ Result<int> HttpServer::Start() {
   if (ec) return fail("read the bound port of");
 
   core.Accept();
-  core.work.emplace(core.ioc->get_executor());
+  core.work.clear();
+  for (auto& ioc : core.iocs) core.work.push_back(net::make_work_guard(*ioc));
   for (int i = 0; i < threads; ++i) {
-    impl_->threads.emplace_back([ioc = core.ioc.get()] {
+    impl_->threads.emplace_back([ioc = core.iocs[static_cast<size_t>(i) % core.iocs.size()].get()] {
       for (;;) {
         try {
           ioc->run();
@@ -991,7 +1050,8 @@ void HttpServer::Stop() {
                      core.connections.size());
     }
   }
-  core.work.reset();
+  for (auto& w : core.work) w.reset();
+  core.work.clear();
   // 4. Force-close what is left. A handler still blocked finishes first (it
   //    runs on the connection's strand); its response is then dropped.
   core.ForEachConnection([](const std::shared_ptr<Connection>& c) {
@@ -1004,27 +1064,19 @@ void HttpServer::Stop() {
   // 5. Requests whose async handler has not answered yet: drop their
   //    connections here (the io_context still exists, so their sockets close
   //    cleanly); a Responder called later finds its slot detached.
-  std::vector<std::shared_ptr<AsyncSlot>> pending;
-  {
-    std::lock_guard lock(core.mu);
-    pending.assign(core.pending.begin(), core.pending.end());
-    core.pending.clear();
-  }
-  if (!pending.empty()) {
+  size_t unanswered = 0;
+  core.ForEachConnection([&unanswered](const std::shared_ptr<Connection>& c) {
+    if (c->DetachAsync()) ++unanswered;
+  });
+  if (unanswered > 0) {
     CAIRN_LOG_WARN("http: {} asynchronous request(s) unanswered after the shutdown grace",
-                   pending.size());
-  }
-  for (auto& slot : pending) {
-    std::shared_ptr<Connection> c;
-    {
-      std::lock_guard lock(slot->mu);
-      c = std::move(slot->connection);
-    }
-    c.reset();  // outside slot->mu: ~Connection takes core.mu
+                   unanswered);
   }
   core.acceptor.reset();
   core.accept_retry.reset();
-  core.ioc.reset();  // destroys any handler still queued (and its Connection)
+  // Destroys any handler still queued (and its Connection). A connection's
+  // handlers are only ever queued on its own io_context.
+  core.iocs.clear();
 
   std::lock_guard lock(impl_->state_mu);
   impl_->state = Impl::State::kStopped;

@@ -149,6 +149,14 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{75};      // keep-alive idle; also per response write
   std::chrono::seconds shutdown_grace{30};    // in-flight requests finish within this
   bool access_log = true;
+  // false: one io_context run by all `threads` (a connection's handlers may
+  // run on any of them: a handler that blocks delays no other connection).
+  // true: one io_context per thread, each connection pinned to one thread
+  // (round robin at accept), like nginx's workers: no cross-thread wake-ups
+  // or scheduler lock traffic per request, but a handler that blocks delays
+  // the other connections of its thread. For servers whose handlers never
+  // block (`cairn serve`: models run in microseconds or on worker threads).
+  bool io_context_per_thread = false;
   // Request line + headers; larger -> 431 and the connection is closed.
   uint32_t max_header_bytes = 256u << 10;
 };

@@ -8,11 +8,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -182,6 +184,9 @@ class HttpServerTest : public ::testing::Test {
     options_.max_upload_bytes = 64ull << 20;
     options_.spool_dir = (dir_ / "spool").string();
     options_.access_log = false;
+    // The whole suite runs a second time with one io_context per thread
+    // (HttpServerPerThreadIo.WholeSuitePasses sets this).
+    options_.io_context_per_thread = std::getenv("CAIRN_HTTP_TEST_PER_THREAD_IO") != nullptr;
   }
   void TearDown() override {
     if (server_) server_->Stop();
@@ -943,4 +948,21 @@ TEST_F(HttpServerTest, StopWaitsForAsyncAnswersAndSurvivesLateResponders) {
 }
 
 }  // namespace
+// Every HttpServerTest again, with ServerOptions::io_context_per_thread (the
+// mode `cairn serve` uses): this binary re-runs itself with the option on.
+TEST(HttpServerPerThreadIo, WholeSuitePasses) {
+  if (std::getenv("CAIRN_HTTP_TEST_PER_THREAD_IO") != nullptr) GTEST_SKIP() << "the inner run";
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = '\0';
+  const std::string command = "CAIRN_HTTP_TEST_PER_THREAD_IO=1 '" + std::string(exe) +
+                              "' --gtest_filter='HttpServerTest.*' --gtest_brief=1 >/dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  ASSERT_NE(status, -1);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "HttpServerTest.* failed with io_context_per_thread (run with "
+         "CAIRN_HTTP_TEST_PER_THREAD_IO=1 to see which)";
+}
+
 }  // namespace cairn::http

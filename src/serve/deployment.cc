@@ -139,6 +139,10 @@ std::optional<Problem> CheckBatching(const BatchingSpec& b) {
   if (b.max_batch_size < 1) {
     return Problem{"batching.max_batch_size", "batching.max_batch_size must be at least 1"};
   }
+  if (b.policy != "greedy" && b.policy != "wait") {
+    return Problem{"batching.policy", "batching.policy must be greedy or wait, not '" +
+                                          b.policy + "'"};
+  }
   if (b.max_queue_delay_us < 0) {
     return Problem{"batching.max_queue_delay_us",
                    "batching.max_queue_delay_us must be non-negative"};
@@ -287,6 +291,9 @@ class DeploymentReader {
       lines_[path] = YamlContext::LineOf(it->first);
       if (key == "max_batch_size") {
         CAIRN_ASSIGN_OR_RETURN(b.max_batch_size, Integer(it->second, path, "an integer >= 1"));
+      } else if (key == "policy") {
+        if (!it->second.IsScalar()) return Fail(path, path + " must be greedy or wait");
+        b.policy = it->second.Scalar();
       } else if (key == "max_queue_delay_us") {
         CAIRN_ASSIGN_OR_RETURN(b.max_queue_delay_us,
                                Integer(it->second, path, "a non-negative integer"));
@@ -300,7 +307,7 @@ class DeploymentReader {
         CAIRN_ASSIGN_OR_RETURN(b.timeout_ms, Integer(it->second, path, "a non-negative integer"));
       } else {
         return Fail(path, "unknown field " + Quoted(path) +
-                              " (known: max_batch_size, max_queue_delay_us, instances, "
+                              " (known: max_batch_size, policy, max_queue_delay_us, instances, "
                               "max_queue, timeout_ms)");
       }
     }

@@ -11,7 +11,8 @@
 //       runtime: auto                     # optional: auto | python
 //       batching:                         # optional, per version of this deployment
 //         max_batch_size: 32
-//         max_queue_delay_us: 500
+//         policy: greedy                  # greedy (default) | wait
+//         max_queue_delay_us: 500         # used by policy: wait only
 //         instances: 2
 //         max_queue: 1024
 //         timeout_ms: 30000
@@ -64,6 +65,11 @@ struct TargetSpec {
 
 struct BatchingSpec {
   int64_t max_batch_size = 32;
+  // "greedy" (default): a free instance runs what is queued at once, batches
+  // form while every instance is busy; max_queue_delay_us is not used.
+  // "wait": a free instance waits up to max_queue_delay_us for a full batch
+  // (see serving::BatcherOptions::greedy).
+  std::string policy = "greedy";
   int64_t max_queue_delay_us = 0;
   int instances = 2;
   int64_t max_queue = 1024;

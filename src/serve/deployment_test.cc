@@ -21,6 +21,7 @@ constexpr const char* kFullExample = R"(deployments:
     runtime: auto
     batching:
       max_batch_size: 16
+      policy: wait
       max_queue_delay_us: 500
       instances: 3
       max_queue: 128
@@ -51,6 +52,7 @@ TEST(ParseDeploymentFileTest, FullExampleParsesToTheExactSpecs) {
   fraud.sticky_header = "X-User-Id";
   fraud.runtime = "auto";
   fraud.batching = {.max_batch_size = 16,
+                    .policy = "wait",
                     .max_queue_delay_us = 500,
                     .instances = 3,
                     .max_queue = 128,
@@ -69,6 +71,7 @@ TEST(ParseDeploymentFileTest, FullExampleParsesToTheExactSpecs) {
                   {"models:/iris@challenger", 1, false}};
   EXPECT_EQ((*specs)[1], iris);
   EXPECT_EQ((*specs)[1].batching, BatchingSpec{});
+  EXPECT_EQ((*specs)[1].batching.policy, "greedy");  // the default
   EXPECT_EQ((*specs)[1].batching.max_batch_size, 32);
   EXPECT_EQ((*specs)[1].batching.instances, 2);
 }
@@ -152,7 +155,7 @@ TEST(ParseDeploymentFileTest, UnknownKeysAreErrors) {
       "    batching:\n"
       "      max_batch: 8\n",
       "deploy.yaml line 5: deployment 'fraud': unknown field 'batching.max_batch' "
-      "(known: max_batch_size, max_queue_delay_us, instances, max_queue, "
+      "(known: max_batch_size, policy, max_queue_delay_us, instances, max_queue, "
       "timeout_ms)");
   ExpectYamlError(
       "version: 1\n"
@@ -249,6 +252,9 @@ TEST(ParseDeploymentFileTest, BatchingAndRuntimeErrors) {
            "    targets: [models:/fraud/1]\n" +
            lines;
   };
+  ExpectYamlError(with("    batching:\n      policy: eager\n"),
+                  "deploy.yaml line 5: deployment 'fraud': batching.policy must be greedy or "
+                  "wait, not 'eager'");
   ExpectYamlError(with("    batching:\n      instances: 65\n"),
                   "deploy.yaml line 5: deployment 'fraud': batching.instances must be between 1 "
                   "and 64");

@@ -486,7 +486,9 @@ Result<std::shared_ptr<LoadedVersion>> LoadedVersion::Load(const std::string& de
   // for or there is no xgboost flavor; python_function otherwise.
   const bool want_python = runtime_options.runtime == "python";
   if (manifest.xgboost && !want_python) {
-    CAIRN_ASSIGN_OR_RETURN(version->runtime_, serving::LoadXgboostRuntime(m.folder));
+    serving::XgboostRuntimeOptions xgb;
+    xgb.xgboost.native_trees = runtime_options.xgboost_native_trees;
+    CAIRN_ASSIGN_OR_RETURN(version->runtime_, serving::LoadXgboostRuntime(m.folder, xgb));
   } else if (manifest.python_function) {
     serving::PythonRuntimeOptions py;
     py.python = runtime_options.python;
@@ -511,16 +513,18 @@ Result<std::shared_ptr<LoadedVersion>> LoadedVersion::Load(const std::string& de
   serving::BatcherOptions options;
   options.name = m.model_name + "/" + m.version;
   options.max_batch_size = batching.max_batch_size;
+  options.greedy = batching.policy != "wait";
   options.max_queue_delay = std::chrono::microseconds(batching.max_queue_delay_us);
   options.instance_count = batching.instances;
   options.max_queue_size = static_cast<size_t>(std::max<int64_t>(1, batching.max_queue));
   options.default_timeout = std::chrono::milliseconds(batching.timeout_ms);
-  // A native model answers in microseconds: the HTTP thread that submits runs
-  // the batch itself when an instance is free (no thread hop), and requests
-  // arriving meanwhile batch behind it. A queue delay asks for waiting, which
-  // only worker threads do; Python models (milliseconds) always get workers.
+  // An XGBoost model answers in microseconds: the HTTP thread that submits
+  // runs the batch itself when an instance is free (no thread hop), and
+  // requests arriving meanwhile batch behind it (greedy dispatch). The "wait"
+  // policy with a delay asks for waiting, which only worker threads do;
+  // Python models (milliseconds) always get workers.
   options.run_on_caller = version->runtime_->platform() == "xgboost" &&
-                          batching.max_queue_delay_us == 0;
+                          (options.greedy || batching.max_queue_delay_us == 0);
 
   Histogram* batch_size = nullptr;
   Histogram* batch_seconds = nullptr;

@@ -113,6 +113,9 @@ Result<std::unique_ptr<ModelSource>> MakeModelSource(const RegistrySourceOptions
 struct RuntimeOptions {
   std::string runtime = "auto";  // "auto" | "python"
   std::string python = "python3";
+  // XGBoost models: Cairn's own tree walker when the model allows it (false:
+  // every predict goes through XGBoost's C API; `--xgboost-native-trees off`).
+  bool xgboost_native_trees = true;
   std::chrono::milliseconds python_load_timeout{120000};
   std::chrono::milliseconds python_predict_timeout{30000};
 };

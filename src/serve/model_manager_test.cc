@@ -239,12 +239,14 @@ TEST(LoadedVersionTest, PredictsThroughItsBatcherAndObservesBatches) {
 }
 
 TEST(LoadedVersionTest, GroupsCompatibleInputsAndFailsOnlyTheMisfit) {
-  // A long queue delay and room for every row: the four requests form one
-  // batch; the 9-feature request is its own group and fails alone.
+  // The wait policy with a long queue delay and room for every row: the four
+  // requests form one batch; the 9-feature request is its own group and
+  // fails alone.
   auto source = FolderSource();
   MetricsRegistry metrics;
   BatchingSpec batching;
   batching.max_batch_size = 9;
+  batching.policy = "wait";
   batching.max_queue_delay_us = 2'000'000;
   batching.instances = 1;
   auto v =

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <initializer_list>
+#include <unordered_map>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -38,19 +41,76 @@ std::string RequestIdFor(const http::Request& request, std::string_view client_i
   return NewRequestId();
 }
 
+namespace {
+
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// One per thread: (family, label values) -> child, for one ServeContext at a
+// time (a thread serving another context starts over).
+struct MetricChildCache {
+  uint64_t context_id = 0;
+  std::unordered_map<std::string, void*, TransparentHash, std::equal_to<>> children;
+  std::string key;  // reused
+};
+
+}  // namespace
+
+template <typename T>
+T& MetricChild(const ServeContext& ctx, Family<T>* family,
+               std::initializer_list<std::string_view> values) {
+  thread_local MetricChildCache cache;
+  if (cache.context_id != ctx.id) {
+    cache.children.clear();
+    cache.context_id = ctx.id;
+  }
+  std::string& key = cache.key;
+  key.clear();
+  const auto address = reinterpret_cast<uintptr_t>(family);
+  key.append(reinterpret_cast<const char*>(&address), sizeof(address));
+  for (std::string_view v : values) {
+    const uint32_t size = static_cast<uint32_t>(v.size());  // length-prefixed: unambiguous
+    key.append(reinterpret_cast<const char*>(&size), sizeof(size));
+    key.append(v);
+  }
+  if (auto it = cache.children.find(std::string_view(key)); it != cache.children.end()) {
+    return *static_cast<T*>(it->second);
+  }
+  std::vector<std::string> labels;
+  labels.reserve(values.size());
+  for (std::string_view v : values) labels.emplace_back(v);
+  T& child = family->WithLabels(labels);
+  if (cache.children.size() > 4096) cache.children.clear();  // bounded: labels vary by route
+  cache.children.emplace(key, &child);
+  return child;
+}
+template Counter& MetricChild(const ServeContext&, Family<Counter>*,
+                              std::initializer_list<std::string_view>);
+template Histogram& MetricChild(const ServeContext&, Family<Histogram>*,
+                                std::initializer_list<std::string_view>);
+
 void Answer(ServeContext& ctx, std::string_view route, const http::Responder& respond,
             http::Response response) {
-  ctx.http_requests_total->WithLabels({std::string(route), std::to_string(response.status)})
+  char code[16];
+  const auto [end, ec] = std::to_chars(code, code + sizeof(code), response.status);
+  (void)ec;
+  MetricChild(ctx, ctx.http_requests_total, {route, std::string_view(code, end - code)})
       .Increment();
   respond(std::move(response));
 }
 
 void ObserveInference(ServeContext& ctx, const std::string& deployment, const std::string& model,
                       const std::string& version, bool shadow, int code, double seconds) {
-  const std::string role = shadow ? "shadow" : "live";
-  ctx.requests_total->WithLabels({deployment, model, version, role, std::to_string(code)})
+  const std::string_view role = shadow ? "shadow" : "live";
+  char code_text[16];
+  const auto [end, ec] = std::to_chars(code_text, code_text + sizeof(code_text), code);
+  (void)ec;
+  MetricChild(ctx, ctx.requests_total,
+              {deployment, model, version, role, std::string_view(code_text, end - code_text)})
       .Increment();
-  ctx.request_seconds->WithLabels({deployment, model, version, role}).Observe(seconds);
+  MetricChild(ctx, ctx.request_seconds, {deployment, model, version, role}).Observe(seconds);
 }
 
 void SyncLogCounters(ServeContext& ctx) {
@@ -78,6 +138,7 @@ int64_t NowMillis() {
 }
 
 void AddServedByHeaders(http::Response& response, const InferJob& job) {
+  response.headers.reserve(response.headers.size() + 4);  // one allocation, not three
   response.headers.emplace_back("X-Request-Id", job.request_id);
   if (job.routed.live) {
     response.headers.emplace_back("X-Cairn-Deployment", job.deployment);

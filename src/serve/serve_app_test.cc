@@ -156,6 +156,7 @@ class ServeAppTest : public ::testing::Test {
     config.http.port = 0;
     config.http.threads = 4;
     config.http.access_log = false;
+    config.http.io_context_per_thread = true;  // as `cairn serve` runs (--io-model)
     config.manager.poll_interval = std::chrono::milliseconds(0);
     config.version = "9.8.7";
     return config;
@@ -829,12 +830,15 @@ bool PythonAvailable() { return fs::exists(CAIRN_TEST_PYTHON) && fs::exists(kBeh
 
 class SlowModelTest : public ServeAppTest {
  protected:
-  int StartBehavior(int64_t max_queue) {
+  int StartBehavior(int64_t max_queue, int64_t max_batch_size = 1, std::string policy = "greedy",
+                    int64_t max_queue_delay_us = 0) {
     ServeConfig config = BaseConfig();
     DeploymentSpec spec = Deployment("slow", {TargetSpec{kBehaviorModel, 1, false}});
     spec.batching.instances = 1;
-    spec.batching.max_batch_size = 1;
+    spec.batching.max_batch_size = max_batch_size;
     spec.batching.max_queue = max_queue;
+    spec.batching.policy = std::move(policy);
+    spec.batching.max_queue_delay_us = max_queue_delay_us;
     config.deployments.push_back(spec);
     config.manager.runtime.python = CAIRN_TEST_PYTHON;
     return Start(std::move(config));
@@ -908,6 +912,71 @@ TEST_F(SlowModelTest, StopAnswersRequestsInFlight) {
   }
   // Stopped: nothing listens any more.
   EXPECT_EQ(Http(port, "GET", "/ping").status, 0);
+}
+
+// The value of the first /metrics sample line starting with `prefix`; -1 if none.
+double MetricValue(int port, const std::string& prefix) {
+  HttpResult m = Http(port, "GET", "/metrics");
+  std::istringstream lines(m.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+// Greedy dispatch (the default policy): a 2 s max_queue_delay never delays a
+// request that finds the instance free; batches form only from requests that
+// queued while the instance was busy. Judged by the batch-size histogram.
+TEST_F(SlowModelTest, GreedyBatchingBatchesOnlyUnderConcurrencyAndNeverWaitsWhenIdle) {
+  if (!PythonAvailable()) GTEST_SKIP() << "no python venv with mlflow";
+  int port = StartBehavior(64, 32, "greedy", 2'000'000);
+  ASSERT_NE(port, 0);
+  const std::string count = "cairn_inference_batch_size_count{deployment=\"slow\"";
+  const std::string sum = "cairn_inference_batch_size_sum{deployment=\"slow\"";
+  // Sequential requests: each runs at once, alone.
+  for (int i = 0; i < 2; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    HttpResult r = PostJson(port, "/invocations", SleepBody(0));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  }
+  // The batch histogram is observed just after the answers go out: wait for it.
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(port, count) == 2; }))
+      << MetricValue(port, count);
+  EXPECT_EQ(MetricValue(port, sum), 2);
+  // Concurrency: three requests arrive while the instance is busy; the
+  // instance takes them as one batch when it frees.
+  auto running = std::async(std::launch::async,
+                            [&] { return PostJson(port, "/invocations", SleepBody(0.5)); });
+  ASSERT_TRUE(WaitFor([&] { return Stats().busy_instances == 1; }));
+  std::vector<std::future<HttpResult>> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.push_back(std::async(std::launch::async,
+                                [&] { return PostJson(port, "/invocations", SleepBody(0)); }));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Stats().queue_depth == 3; }));
+  EXPECT_EQ(running.get().status, 200);
+  for (auto& q : queued) {
+    HttpResult r = q.get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_DOUBLE_EQ(json::parse(r.body)["predictions"][0]["sum"].get<double>(), 2.0);
+  }
+  // 1 + 1 + 1 + one batch of three
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(port, count) >= 4; }))
+      << MetricValue(port, count);
+  EXPECT_EQ(MetricValue(port, count), 4);
+  EXPECT_EQ(MetricValue(port, sum), 6);
+}
+
+// The "wait" policy keeps Triton's rule: a lone request waits out the delay.
+TEST_F(SlowModelTest, WaitPolicyHoldsALoneRequestForTheDelay) {
+  if (!PythonAvailable()) GTEST_SKIP() << "no python venv with mlflow";
+  int port = StartBehavior(64, 32, "wait", 300'000);
+  ASSERT_NE(port, 0);
+  const auto start = std::chrono::steady_clock::now();
+  HttpResult r = PostJson(port, "/invocations", SleepBody(0));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
 }
 
 }  // namespace

@@ -35,6 +35,14 @@
 namespace cairn::serve::internal {
 
 struct ServeContext {
+  // Unique per context in this process (never reused): keys the per-thread
+  // cache of metric children (MetricChild), which must not outlive a context.
+  const uint64_t id = NextContextId();
+  static uint64_t NextContextId() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
   ServeConfig config;
   MetricsRegistry* metrics = nullptr;
   ModelManager* manager = nullptr;
@@ -70,6 +78,15 @@ void AddRetryAfter(http::Response& response);
 // The request id: `client_id` (the OIP "id") when set, else the X-Request-Id
 // header, else a new random id.
 std::string RequestIdFor(const http::Request& request, std::string_view client_id);
+
+// family->WithLabels(values) through a per-thread cache: the hot path's
+// requests and latency series cost a hash lookup instead of building a label
+// vector and scanning the family under its lock (three times per request).
+// Only for families whose children are never Remove()d (a cached child would
+// stay hidden): requests_total, request_seconds, http_requests_total.
+template <typename T>
+T& MetricChild(const ServeContext& ctx, Family<T>* family,
+               std::initializer_list<std::string_view> values);
 
 // Counts the answer in cairn_http_requests_total{route,code} and sends it.
 void Answer(ServeContext& ctx, std::string_view route, const http::Responder& respond,

@@ -13,10 +13,15 @@
 // - Sizes count rows: each request says how many rows it carries. A batch holds
 //   at most `max_batch_size` rows, except that a request with more rows than
 //   that runs alone. Batches are formed in arrival order (no reordering).
-// - Flushing: a worker starts a batch when the queued rows reach
-//   `max_batch_size`, or when the oldest queued request has waited
-//   `max_queue_delay`. With a delay of 0 it never waits, but still batches
-//   whatever is already queued (so batching happens under load). While
+// - Flushing (`greedy`, the default): an instance that is free runs what is
+//   queued at once (up to `max_batch_size` rows); it never waits for a fuller
+//   batch. Requests wait only while every instance is busy, and that is when
+//   batches form: the queue fills on its own while the instances run, and the
+//   next free instance takes it as one batch. So a request reaching an idle
+//   instance is never delayed, and batch sizes follow the load.
+//   With `greedy = false` (Triton-style): a free worker starts a batch when
+//   the queued rows reach `max_batch_size`, or when the oldest queued request
+//   has waited `max_queue_delay` (0: never waits, same as greedy). While
 //   stopping, it never waits either.
 // - Deadlines: a request whose deadline passed before it was put into a batch
 //   fails with kDeadlineExceeded and is never given to the batch function. A
@@ -70,7 +75,11 @@ struct BatcherOptions {
   std::string name = "model";
   // Maximum rows in one batch (>= 1). 1 turns batching off.
   int64_t max_batch_size = 32;
-  // How long the oldest queued request may wait for more requests (>= 0).
+  // Greedy dispatch (see the contract above). When true, max_queue_delay is
+  // not used: a free instance never waits for more requests.
+  bool greedy = true;
+  // greedy == false only: how long the oldest queued request may wait for
+  // more requests while an instance is free (>= 0).
   std::chrono::microseconds max_queue_delay{0};
   // Worker threads, each running one batch at a time (>= 1).
   int instance_count = 1;
@@ -248,7 +257,7 @@ class DynamicBatcher {
 
   // True when the worker should stop waiting for more requests. Requires mu_.
   bool ReadyToFlush(Clock::time_point now) const {
-    return stopping_ || queued_rows_ >= options_.max_batch_size ||
+    return stopping_ || options_.greedy || queued_rows_ >= options_.max_batch_size ||
            now >= queue_.front().enqueued + options_.max_queue_delay;
   }
 

@@ -205,6 +205,7 @@ TEST(DynamicBatcherTest, BatchesNeverExceedMaxBatchSizeUnderConcurrentLoad) {
   std::vector<int64_t> batch_rows;
   BatcherOptions o;
   o.max_batch_size = 8;
+  o.greedy = false;
   o.max_queue_delay = 1000us;
   o.instance_count = 2;
   // Item = its row count, so the function can add up rows itself.
@@ -254,6 +255,7 @@ TEST(DynamicBatcherTest, FullBatchFlushesWithoutWaitingForTheDelay) {
   Recorder rec;
   BatcherOptions o;
   o.max_batch_size = 4;
+  o.greedy = false;
   o.max_queue_delay = 30s;
   auto batcher = MakeBatcher(o, Doubler(&rec));
   const auto start = Steady::now();
@@ -269,6 +271,7 @@ TEST(DynamicBatcherTest, PartialBatchWaitsForTheDelayThenRuns) {
   Recorder rec;
   BatcherOptions o;
   o.max_batch_size = 32;
+  o.greedy = false;
   o.max_queue_delay = 50ms;
   auto batcher = MakeBatcher(o, Doubler(&rec));
   const auto start = Steady::now();
@@ -465,6 +468,8 @@ TEST(DynamicBatcherTest, StopDrainsQueuedWorkAndRefusesNewWork) {
   BatcherOptions o;
   o.max_batch_size = 4;
   o.max_queue_delay = 30s;  // Stop must not wait for it
+  o.greedy = false;
+
   auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
   OpenOnExit open_on_exit(gate);
   auto gated = batcher->SubmitFuture(kGateItem, 4);  // full batch: runs at once
@@ -604,6 +609,90 @@ TEST(DynamicBatcherTest, BatchingIsMuchFasterThanNoBatchingUnder32Clients) {
   std::printf("batching on: %.1f ms, off: %.1f ms, ratio %.1fx for %d requests\n", on * 1e3,
               off * 1e3, ratio, kClients * kPerClient);
   EXPECT_GT(ratio, 2.0);
+}
+
+// ---- greedy dispatch (the default) ----------------------------------------------
+
+TEST(DynamicBatcherGreedyTest, ARequestReachingAnIdleInstanceIsNeverDelayed) {
+  Recorder rec;
+  BatcherOptions o;
+  o.max_batch_size = 32;
+  o.max_queue_delay = 30s;  // would hold the request for 30 s without greedy dispatch
+  ASSERT_TRUE(o.greedy);    // the default
+  auto batcher = MakeBatcher(o, Doubler(&rec));
+  for (int i = 1; i <= 3; ++i) {
+    const auto start = Steady::now();
+    auto f = batcher->SubmitFuture(i, 1);
+    EXPECT_EQ(Get(f).value_or(-1), 2 * i);
+    EXPECT_LT(Steady::now() - start, 5s);  // far below the 30 s delay
+  }
+  // One request at a time, no concurrency: every batch holds one request.
+  std::vector<std::vector<int>> expected = {{1}, {2}, {3}};
+  EXPECT_EQ(rec.batches(), expected);
+  EXPECT_EQ(batcher->Stats().batches_run, 3u);
+}
+
+TEST(DynamicBatcherGreedyTest, AFreeInstanceRunsAtOnceWhileAnotherIsBusy) {
+  Gate gate;
+  Recorder rec;
+  BatcherOptions o;
+  o.max_batch_size = 32;
+  o.max_queue_delay = 30s;
+  o.instance_count = 2;
+  auto batcher = MakeBatcher(o, Doubler(&rec, &gate));
+  OpenOnExit open_on_exit(gate);
+  // One instance busy, one free: the free one answers each request at once,
+  // alone, although a 30 s delay is configured.
+  auto gated = OccupyInstance(*batcher, gate);
+  const auto start = Steady::now();
+  auto a = batcher->SubmitFuture(7, 1);
+  EXPECT_EQ(Get(a).value_or(-1), 14);
+  auto b = batcher->SubmitFuture(8, 1);
+  EXPECT_EQ(Get(b).value_or(-1), 16);
+  EXPECT_LT(Steady::now() - start, 5s);
+  gate.Open();
+  EXPECT_EQ(Get(gated).value_or(0), -2);
+  std::vector<std::vector<int>> expected = {{kGateItem}, {7}, {8}};
+  EXPECT_EQ(rec.batches(), expected);
+}
+
+TEST(DynamicBatcherGreedyTest, QueuedWhileBusyRunsAsOneBatchWithoutWaitingForTheDelay) {
+  Gate gate;
+  Recorder rec;
+  BatcherOptions o;
+  o.max_batch_size = 32;
+  o.max_queue_delay = 30s;
+  o.instance_count = 1;
+  std::vector<BatchEvent> events;
+  std::mutex events_mu;
+  auto batcher = MakeBatcher(o, Doubler(&rec, &gate), [&](const BatchEvent& e) {
+    std::lock_guard lock(events_mu);
+    events.push_back(e);
+  });
+  OpenOnExit open_on_exit(gate);
+  auto gated = OccupyInstance(*batcher, gate);
+  std::vector<std::future<Result<int>>> fs;
+  for (int i = 1; i <= 5; ++i) fs.push_back(batcher->SubmitFuture(i, 1));
+  const auto start = Steady::now();
+  gate.Open();
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(Get(fs[i - 1]).value_or(-1), 2 * i);
+  EXPECT_LT(Steady::now() - start, 5s);  // not 30 s: the queue ran when the instance freed
+  EXPECT_EQ(Get(gated).value_or(0), -2);
+  std::vector<std::vector<int>> expected = {{kGateItem}, {1, 2, 3, 4, 5}};
+  EXPECT_EQ(rec.batches(), expected);
+  // The observer runs just after a batch's answers go out: wait for it.
+  const auto give_up = Steady::now() + kPrompt;
+  while (Steady::now() < give_up) {
+    {
+      std::lock_guard lock(events_mu);
+      if (events.size() >= 2) break;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  std::lock_guard lock(events_mu);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].rows, 1);
+  EXPECT_EQ(events[1].rows, 5);  // the batch-size metric sees the batch of five
 }
 
 // ---- run_on_caller -------------------------------------------------------------

@@ -1,9 +1,25 @@
 #include "serving/json_tokens.h"
 
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace cairn::serving {
+
+simdjson::padded_string_view PaddedJson(std::string_view json, simdjson::padded_string& large) {
+  constexpr size_t kLargest = 1u << 20;
+  if (json.size() > kLargest) {
+    large = simdjson::padded_string(json);
+    return simdjson::padded_string_view(large.data(), large.size(),
+                                        large.size() + simdjson::SIMDJSON_PADDING);
+  }
+  thread_local std::string buffer;
+  const size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
+  if (buffer.size() < needed) buffer.resize(needed);
+  if (!json.empty()) std::memcpy(buffer.data(), json.data(), json.size());
+  std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+  return simdjson::padded_string_view(buffer.data(), json.size(), buffer.size());
+}
 
 std::optional<std::string> ReplaceNonFiniteTokens(std::string_view json,
                                                   const NonFiniteReplacements& with) {

@@ -10,7 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include <simdjson.h>
+
 namespace cairn::serving {
+
+// `json` with simdjson's padding after it, for parser.iterate: a copy into a
+// per-thread buffer for inputs up to 1 MiB (no allocation per request once
+// the buffer has grown), else a copy into `large`. The view is valid until
+// the next call on this thread (or while `large` lives).
+simdjson::padded_string_view PaddedJson(std::string_view json, simdjson::padded_string& large);
 
 struct NonFiniteReplacements {
   std::optional<std::string_view> nan;       // nullopt: leave the token as it is

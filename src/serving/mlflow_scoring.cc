@@ -760,7 +760,8 @@ Result<ScoringRequest> ParseScoringJson(std::string_view body) {
 
 Result<ScoringRequest> ParseScoringJsonStrict(std::string_view body) {
   thread_local sj::parser parser;
-  simdjson::padded_string padded(body);
+  simdjson::padded_string large;
+  const simdjson::padded_string_view padded = PaddedJson(body, large);
   sj::document doc;
   if (auto e = parser.iterate(padded).get(doc)) return Malformed(e, body);
   sj::json_type t{};

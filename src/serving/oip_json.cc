@@ -590,7 +590,8 @@ namespace {
 Result<InferRequest> ParseOipInferRequestStrict(std::string_view json, std::string_view binary,
                                                 const OipParseOptions& options) {
   thread_local sj::parser parser;
-  simdjson::padded_string padded(json);
+  simdjson::padded_string large;
+  const simdjson::padded_string_view padded = PaddedJson(json, large);
   sj::document doc;
   if (auto e = parser.iterate(padded).get(doc)) return Malformed(e);
   sj::json_type t{};

@@ -1,5 +1,9 @@
 #include "serving/oip_json.h"
 
+#include <string>
+
+#include "serving/json_tokens.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,6 +46,34 @@ TEST(OipParseTest, FlatFp32Request) {
   EXPECT_EQ(r->outputs[0].name, "out");
   EXPECT_EQ(r->outputs[0].binary_data, std::optional<bool>(true));
   EXPECT_EQ(r->outputs[0].parameters_json, R"({"binary_data":true})");
+}
+
+// Bodies are copied into a reused per-thread padded buffer (up to 1 MiB) or
+// a padded copy of their own (larger): both parse, in any order.
+TEST(OipParseTest, LargeAndSmallBodiesParseThroughThePaddedCopies) {
+  auto body = [](int n) {
+    std::string data;
+    for (int i = 0; i < n; ++i) data += (i ? "," : "") + std::to_string(i % 1000) + ".5";
+    return R"({"inputs":[{"name":"x","shape":[)" + std::to_string(n) +
+           R"(],"datatype":"FP32","data":[)" + data + "]}]}";
+  };
+  const std::string large = body(200000);  // ~1.4 MB
+  ASSERT_GT(large.size(), 1u << 20);
+  for (const std::string& b : {body(3), large, body(5), body(2)}) {
+    auto r = Parse(b);
+    ASSERT_TRUE(r) << r.error().message();
+    auto v = r->inputs.at(0).values<float>();
+    ASSERT_EQ(static_cast<int64_t>(v.size()), r->inputs[0].shape()[0]);
+    EXPECT_EQ(v.back(), static_cast<float>((v.size() - 1) % 1000) + 0.5f);
+  }
+  simdjson::padded_string large_copy;
+  auto small = PaddedJson("[1]", large_copy);
+  EXPECT_EQ(std::string_view(small), "[1]");
+  EXPECT_GE(small.capacity(), 3 + simdjson::SIMDJSON_PADDING);
+  EXPECT_EQ(small.data()[3], '\0');  // padding is zeroed
+  auto big = PaddedJson(large, large_copy);
+  EXPECT_EQ(std::string_view(big), large);
+  EXPECT_EQ(big.data(), large_copy.data());  // its own copy, not the thread buffer
 }
 
 TEST(OipParseTest, NestedDataEqualsFlat) {
