@@ -17,6 +17,7 @@
 #include "data/repo_lock.h"
 #include "data/workspace.h"
 #include "pipeline/lock.h"
+#include "pipeline/plan.h"
 #include "support/subprocess.h"
 #include "support/temp_files.h"
 
@@ -330,6 +331,50 @@ TEST_F(DataCliTest, GcKeepsPointersAndLockOutsAndHonoursDryRun) {
   EXPECT_TRUE(fs::exists(Object(Sha256Hex("version 2"))));
   EXPECT_TRUE(fs::exists(Object(Sha256Hex("model bytes"))));
   EXPECT_EQ(Cairn({"data", "status", "--exit-code"}).exit_code, 0);
+}
+
+TEST_F(DataCliTest, GcRemovesRunCacheEntriesWhoseObjectsItRemoved) {
+  Put("model.bin", "model v1");
+  ASSERT_EQ(Cairn({"data", "add", "model.bin"}).exit_code, 0);
+  auto v1 = data::ReadPointer(repo_ + "/model.bin.cairn");
+  ASSERT_TRUE(v1);
+  Replace("model.bin", "model v2");
+  ASSERT_EQ(Cairn({"data", "add", "model.bin"}).exit_code, 0);
+  auto v2 = data::ReadPointer(repo_ + "/model.bin.cairn");
+  ASSERT_TRUE(v2);
+  // Two runs of a step, as the runner records them: v1's objects are about to go.
+  pipeline::RunCache runs(repo_ + "/.cairn/cache/runs");
+  const std::string fp1(64, '1'), fp2(64, '2');
+  ASSERT_TRUE(runs.Record(fp1, {.step = "train",
+                                .created_ms = 1,
+                                .outs = {pipeline::FromPointer("model.bin", *v1)},
+                                .metrics = {}}));
+  ASSERT_TRUE(runs.Record(fp2, {.step = "train",
+                                .created_ms = 2,
+                                .outs = {pipeline::FromPointer("model.bin", *v2)},
+                                .metrics = {}}));
+
+  Outcome dry = Cairn({"data", "gc", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_EQ(dry.out.rfind("would remove 1 object (8 B), 1 run cache entry and 0 temp files", 0), 0u)
+      << dry.out;
+  EXPECT_TRUE(runs.Lookup(fp1).value().has_value());
+
+  Outcome gc = Cairn({"data", "gc"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(gc.out.rfind("removed 1 object (8 B), 1 run cache entry and 0 temp files", 0), 0u)
+      << gc.out;
+  auto gone = runs.Lookup(fp1);
+  ASSERT_TRUE(gone) << gone.error().ToString();
+  EXPECT_FALSE(gone->has_value());
+  auto kept = runs.Lookup(fp2);
+  ASSERT_TRUE(kept) << kept.error().ToString();
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->outs[0].digest, Sha256Hex("model v2"));
+
+  Outcome again = Cairn({"data", "gc"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("0 run cache entries"), std::string::npos) << again.out;
 }
 
 TEST_F(DataCliTest, RemoteCommandsEditTheConfig) {

@@ -18,7 +18,9 @@
 //     Restores the workspace from the cache (lock).
 //   cairn data gc [--dry-run] [--no-wait]
 //     Removes cache objects that no pointer and no cairn.lock out or metrics
-//     entry needs (lock).
+//     entry needs, then the run cache entries that needed a removed object
+//     (lock): "removed 2 objects (9 B), 1 run cache entry and 0 temp files;
+//     kept 3 objects".
 //   cairn data remote add NAME URL [--default] | list [--json] | remove NAME |
 //                     default NAME
 //     Edits .cairn/config.yaml (validated; written atomically).
@@ -290,7 +292,9 @@ int RunGc(const GcFlags& flags) {
   if (!summary) return ReportError(summary.error());
   std::cout << (flags.dry_run ? "would remove " : "removed ") << summary->objects_removed
             << (summary->objects_removed == 1 ? " object" : " objects") << " ("
-            << HumanBytes(summary->bytes_removed) << ") and " << summary->temp_files_removed
+            << HumanBytes(summary->bytes_removed) << "), " << summary->run_cache_entries_removed
+            << (summary->run_cache_entries_removed == 1 ? " run cache entry" : " run cache entries")
+            << " and " << summary->temp_files_removed
             << (summary->temp_files_removed == 1 ? " temp file" : " temp files") << "; kept "
             << summary->objects_kept << (summary->objects_kept == 1 ? " object" : " objects")
             << "\n";

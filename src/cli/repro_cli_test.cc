@@ -333,6 +333,9 @@ TEST_F(ReproCliTest, CloneAndPullReproducesWithoutRunning) {
   ASSERT_TRUE(fs::exists(repo_ + "/data/raw.cairn"));
   auto remote_add = Cairn(repo_, {"data", "remote", "add", "shared", remote, "--default"});
   ASSERT_EQ(remote_add.exit_code, 0) << remote_add.out << remote_add.err;
+  auto project = Sh(repo_, "git add -A && git commit -q -m 'project' && git status --porcelain");
+  ASSERT_EQ(project.exit_code, 0) << project.out << project.err;
+  EXPECT_EQ(project.out, "");
 
   auto repro = Cairn(repo_, {"repro", "--no-track"});
   ASSERT_EQ(repro.exit_code, 0) << repro.out << repro.err;
@@ -346,11 +349,24 @@ TEST_F(ReproCliTest, CloneAndPullReproducesWithoutRunning) {
     EXPECT_TRUE(HasLine(status.out, step, "up to date")) << step << "\n" << status.out;
   }
 
-  // The outs are not for git.
-  Write(repo_ + "/.gitignore", "/data/prepared\n/model\n/metrics.json\n/eval\n");
-  auto commit = Sh(repo_, "git add -A && git commit -q -m 'pipeline v1' && git status --porcelain");
+  // The outs, metrics and logs are not for git: repro git-ignored them, so
+  // git sees only cairn.lock and the .gitignore files.
+  auto changed = Sh(repo_, "git status --porcelain --untracked-files=all | LC_ALL=C sort");
+  ASSERT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(changed.out,
+            " M data/.gitignore\n"
+            "?? .gitignore\n"
+            "?? cairn.lock\n"
+            "?? eval/.gitignore\n");
+  auto commit = Sh(repo_,
+                   "git add -A && git commit -q -m 'pipeline v1' && git status --porcelain && "
+                   "git ls-files");
   ASSERT_EQ(commit.exit_code, 0) << commit.out << commit.err;
-  EXPECT_EQ(commit.out, "");
+  for (const char* out : {"data/prepared", "model/", "metrics.json", "eval/small.json",
+                          "eval/large.json", ".cairn/logs", "data/raw/"}) {
+    EXPECT_EQ(commit.out.find(out), std::string::npos) << out << "\n" << commit.out;
+  }
+  EXPECT_NE(commit.out.find("cairn.lock\n"), std::string::npos) << commit.out;
   auto push = Cairn(repo_, {"data", "push"});
   ASSERT_EQ(push.exit_code, 0) << push.out << push.err;
 

@@ -140,15 +140,17 @@ int RunRepro(const ReproFlags& flags) {
   }
   auto config = data::LoadDataConfig(*ws);
   if (!config) return ReportError(config.error());
-  auto cache = data::Cache::Open(*ws, *config);
-  if (!cache) return ReportError(cache.error());
-
+  // The lock comes before the cache: opening the cache may create its stat
+  // cache database, and two processes creating it at once can collide
+  // (SQLite answers "database is locked" without waiting).
   std::unique_ptr<data::RepoLock> repo_lock;
   if (!flags.dry_run) {
     auto lock = data::RepoLock::Acquire(*ws, "cairn repro", /*wait=*/true);
     if (!lock) return ReportError(lock.error());
     repo_lock = std::move(*lock);
   }
+  auto cache = data::Cache::Open(*ws, *config);
+  if (!cache) return ReportError(cache.error());
 
   std::optional<client::TrackingClient> tracking;
   if (!flags.no_track && !flags.dry_run) tracking = ConnectTracking(flags);

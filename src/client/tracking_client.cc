@@ -372,6 +372,27 @@ Status TrackingClient::LogBatch(const std::string& run_id,
   return {};
 }
 
+Status TrackingClient::LogInputs(const std::string& run_id,
+                                 const std::vector<store::DatasetInput>& datasets) {
+  if (datasets.empty()) return {};
+  json items = json::array();
+  for (const auto& input : datasets) {
+    const store::Dataset& d = input.dataset;
+    json dataset{{"name", d.name},
+                 {"digest", d.digest},
+                 {"source_type", d.source_type},
+                 {"source", d.source}};
+    if (!d.schema.empty()) dataset["schema"] = d.schema;
+    if (!d.profile.empty()) dataset["profile"] = d.profile;
+    json item{{"dataset", std::move(dataset)}};
+    if (!input.tags.empty()) item["tags"] = TagsJson(input.tags);
+    items.push_back(std::move(item));
+  }
+  CAIRN_RETURN_IF_ERROR(
+      impl_->Post("runs/log-inputs", json{{"run_id", run_id}, {"datasets", std::move(items)}}));
+  return {};
+}
+
 Result<std::vector<store::Metric>> TrackingClient::GetMetricHistory(const std::string& run_id,
                                                                     const std::string& key) {
   std::vector<store::Metric> all;

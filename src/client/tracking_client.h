@@ -179,6 +179,13 @@ class TrackingClient {
   // Metrics with timestamp 0 are sent with the current time.
   Status LogBatch(const std::string& run_id, const std::vector<store::Metric>& metrics,
                   const std::vector<store::Param>& params, const std::vector<store::Tag>& tags);
+  // Records dataset inputs of a run (MLflow's runs/log-inputs): each
+  // dataset's name, digest, source_type and source are sent; schema and
+  // profile only when not empty; tags (e.g. mlflow.data.context=training) as
+  // given. The server keeps one dataset per (experiment, name, digest), so
+  // logging the same dataset again adds no second copy. An empty list sends
+  // nothing. Read them back with GetRun (Run::inputs).
+  Status LogInputs(const std::string& run_id, const std::vector<store::DatasetInput>& datasets);
   // Every logged value of one metric (follows page tokens).
   Result<std::vector<store::Metric>> GetMetricHistory(const std::string& run_id,
                                                       const std::string& key);

@@ -195,6 +195,57 @@ TEST_F(TrackingClientTest, RunMetricsParamsAndTagsRoundTrip) {
   EXPECT_EQ(client_->GetRun(id)->info.run_name, "renamed");
 }
 
+TEST_F(TrackingClientTest, LogInputsRoundTripsThroughGetRun) {
+  std::string exp = NewExperiment("runs-inputs");
+  auto run = client_->CreateRun({.experiment_id = exp});
+  ASSERT_TRUE(run) << run.error().ToString();
+  const std::string id = run->info.run_id;
+  // Nothing to send is no request and no error.
+  ASSERT_TRUE(client_->LogInputs(id, {}));
+
+  store::DatasetInput raw{.tags = {{"mlflow.data.context", "training"}},
+                          .dataset = {.name = "data/raw",
+                                      .digest = "9f2c41d07a3b",
+                                      .source_type = "cairn",
+                                      .source = "cairn:sha256:9f2c41d07a3b00",
+                                      .schema = "",
+                                      .profile = R"({"kind":"dir","size":12,"files":2})"}};
+  store::DatasetInput code{.tags = {},
+                           .dataset = {.name = "prepare.py",
+                                       .digest = "0123456789ab",
+                                       .source_type = "cairn",
+                                       .source = "cairn:sha256:0123456789ab00",
+                                       .schema = R"({"type":"text"})",
+                                       .profile = ""}};
+  auto st = client_->LogInputs(id, {raw, code});
+  ASSERT_TRUE(st) << st.error().ToString();
+
+  auto got = client_->GetRun(id);
+  ASSERT_TRUE(got) << got.error().ToString();
+  ASSERT_EQ(got->inputs.size(), 2u);
+  std::map<std::string, store::DatasetInput> by_name;
+  for (const auto& in : got->inputs) by_name[in.dataset.name] = in;
+  ASSERT_EQ(by_name.count("data/raw"), 1u);
+  ASSERT_EQ(by_name.count("prepare.py"), 1u);
+  const store::DatasetInput& r = by_name["data/raw"];
+  EXPECT_EQ(r.dataset.digest, "9f2c41d07a3b");
+  EXPECT_EQ(r.dataset.source_type, "cairn");
+  EXPECT_EQ(r.dataset.source, "cairn:sha256:9f2c41d07a3b00");
+  EXPECT_EQ(r.dataset.profile, R"({"kind":"dir","size":12,"files":2})");
+  EXPECT_EQ(r.dataset.schema, "");
+  ASSERT_EQ(r.tags.size(), 1u);
+  EXPECT_EQ(r.tags[0], (store::Tag{"mlflow.data.context", "training"}));
+  const store::DatasetInput& c = by_name["prepare.py"];
+  EXPECT_EQ(c.dataset.digest, "0123456789ab");
+  EXPECT_EQ(c.dataset.schema, R"({"type":"text"})");
+  EXPECT_TRUE(c.tags.empty());
+
+  // An unknown run is the server's NotFound.
+  auto missing = client_->LogInputs("0123456789abcdef0123456789abcdef", {raw});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(TrackingClientTest, SearchRunsFiltersOrdersAndPages) {
   std::string exp = NewExperiment("runs-search");
   std::vector<std::string> ids;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <unordered_set>
@@ -141,6 +142,101 @@ Status WriteAtomic(const std::string& file, std::string_view text) {
   if (err != 0) {
     ::unlink(tmp.c_str());
     return std::unexpected(ErrnoError(err, "cannot write", file));
+  }
+  return {};
+}
+
+// The paths of a run cache entry ({"format":"cairn-run","outs":[...],
+// "metrics":[...]}, pipeline/plan.h) as pointers: only kind and digest
+// matter to gc. nullopt when the text is not such an entry.
+std::optional<std::vector<Pointer>> RunCacheEntryPointers(const std::string& text) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    if (!j.is_object() || j.value("format", "") != "cairn-run") return std::nullopt;
+    std::vector<Pointer> pointers;
+    for (const char* list : {"outs", "metrics"}) {
+      auto it = j.find(list);
+      if (it == j.end()) continue;
+      if (!it->is_array()) return std::nullopt;
+      for (const auto& item : *it) {
+        if (!item.is_object()) return std::nullopt;
+        Pointer p;
+        const std::string kind = item.value("kind", "");
+        if (kind == "dir") {
+          p.kind = PointerKind::kDir;
+        } else if (kind != "file") {
+          return std::nullopt;
+        }
+        p.digest = item.value("digest", "");
+        if (!blob::IsValidDigest(p.digest)) return std::nullopt;
+        pointers.push_back(std::move(p));
+      }
+    }
+    return pointers;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// True when every object `p` needs is in the cache and not in `removed`
+// (what gc removed, or in a dry run would remove).
+Result<bool> StillInCache(const Cache& cache, const Pointer& p,
+                          const std::unordered_set<std::string>& removed) {
+  if (removed.contains(p.digest)) return false;
+  auto objects = cache.ObjectsOf(p);
+  if (!objects) {
+    if (objects.error().code() == ErrorCode::kNotFound) return false;  // manifest gone
+    return std::unexpected(objects.error());
+  }
+  for (const auto& digest : *objects) {
+    if (removed.contains(digest)) return false;
+    CAIRN_ASSIGN_OR_RETURN(bool has, cache.Has(digest));
+    if (!has) return false;
+  }
+  return true;
+}
+
+// Removes (or in a dry run counts) the run cache entries that need an object
+// the cache no longer has.
+Status PruneRunCache(const Cache& cache, const std::unordered_set<std::string>& removed,
+                     bool dry_run, GcSummary& summary) {
+  const std::string dir = cache.RunsDir();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return {};
+    return std::unexpected(ErrnoError(errno, "cannot list", dir));
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    constexpr std::string_view kSuffix = ".json";
+    if (name.size() > kSuffix.size() && name.ends_with(kSuffix) &&
+        blob::IsValidDigest(std::string_view(name).substr(0, name.size() - kSuffix.size()))) {
+      names.push_back(std::move(name));
+    }
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    const std::string path = dir + "/" + name;
+    auto text = ReadText(path);
+    if (!text) {
+      if (text.error().code() == ErrorCode::kNotFound) continue;
+      return std::unexpected(text.error());
+    }
+    std::optional<std::vector<Pointer>> pointers = RunCacheEntryPointers(*text);
+    if (!pointers) continue;  // not an entry we understand: not ours to judge
+    bool complete = true;
+    for (const auto& p : *pointers) {
+      CAIRN_ASSIGN_OR_RETURN(complete, StillInCache(cache, p, removed));
+      if (!complete) break;
+    }
+    if (complete) continue;
+    if (!dry_run && ::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT) continue;
+      return std::unexpected(ErrnoError(errno, "cannot remove", path));
+    }
+    ++summary.run_cache_entries_removed;
   }
   return {};
 }
@@ -319,6 +415,7 @@ Result<GcSummary> CollectGarbage(Cache& cache, const std::vector<Pointer>& extra
   }
 
   GcSummary summary;
+  std::unordered_set<std::string> removed;  // digests removed (dry run: that would be)
   const std::string root = cache.blobs().root();
   const std::string objects_dir = root + "/objects";
   DIR* d = ::opendir(objects_dir.c_str());
@@ -356,6 +453,7 @@ Result<GcSummary> CollectGarbage(Cache& cache, const std::vector<Pointer>& extra
       }
       ++summary.objects_removed;
       summary.bytes_removed += static_cast<uint64_t>(st.st_size);
+      removed.insert(std::move(digest));
     }
     if (!dry_run) ::rmdir(shard_dir.c_str());  // only when now empty
   }
@@ -377,6 +475,7 @@ Result<GcSummary> CollectGarbage(Cache& cache, const std::vector<Pointer>& extra
       if (dry_run || ::unlink(path.c_str()) == 0) ++summary.temp_files_removed;
     }
   }
+  CAIRN_RETURN_IF_ERROR(PruneRunCache(cache, removed, dry_run, summary));
   return summary;
 }
 

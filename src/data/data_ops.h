@@ -18,7 +18,11 @@
 //
 // gc: removes every cache object not needed by `roots` (the pointers of the
 // workspace plus what the caller adds, e.g. cairn.lock's outs) and stray
-// temp files. Dry run reports without removing.
+// temp files, then every run cache entry (Cache::RunsDir()/<fingerprint>.json,
+// format in pipeline/plan.h; read here as plain JSON, so data does not depend
+// on pipeline) that needs an object the cache no longer has, so no entry
+// points at missing data. Entries that do not parse are left alone (the
+// planner ignores them). Dry run reports without removing.
 //
 // Errors as cache.h; a target that is neither tracked nor present is
 // kNotFound naming it; kInvalidArgument for targets outside the repository.
@@ -78,6 +82,7 @@ struct GcSummary {
   uint64_t objects_removed = 0;
   uint64_t bytes_removed = 0;
   uint64_t temp_files_removed = 0;
+  uint64_t run_cache_entries_removed = 0;  // entries needing a removed (or missing) object
 };
 // `extra_roots` are kept in addition to the workspace's pointers. A root
 // folder whose manifest is missing from the cache keeps nothing below it and

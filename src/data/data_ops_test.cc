@@ -297,6 +297,95 @@ TEST(CollectGarbage, RemovesOnlyUnreachableObjects) {
   EXPECT_EQ(again->objects_removed, 0u);
 }
 
+// A run cache entry as the pipeline runner writes it (pipeline/plan.h),
+// spelled out here: data must not depend on pipeline.
+std::string RunEntryJson(const std::vector<Pointer>& outs, const std::vector<Pointer>& metrics) {
+  auto paths = [](const std::vector<Pointer>& ps) {
+    std::string out = "[";
+    for (const auto& p : ps) {
+      if (out.size() > 1) out += ",";
+      out += R"({"path":")" + p.path + R"(","kind":")" + std::string(PointerKindName(p.kind)) +
+             R"(","digest":")" + p.digest + R"(","size":)" + std::to_string(p.size);
+      if (p.files) out += R"(,"files":)" + std::to_string(*p.files);
+      out += "}";
+    }
+    return out + "]";
+  };
+  return R"({"format":"cairn-run","version":1,"step":"s","created_ms":1,"outs":)" + paths(outs) +
+         R"(,"metrics":)" + paths(metrics) + "}\n";
+}
+
+TEST(CollectGarbage, RemovesRunCacheEntriesThatNeedRemovedObjects) {
+  Repo r;
+  r.Write("d/keep.txt", "keep");
+  r.Write("d/v.txt", "version 1");
+  r.Write("m.json", "{}");
+  auto v1 = AddPaths(*r.cache, {"d", "m.json"}, LinkMode::kHardlink);
+  ASSERT_TRUE(v1) << v1.error().ToString();
+  const Pointer old_dir = (*v1)[0].pointer;
+  const Pointer metrics = (*v1)[1].pointer;
+  r.Replace("d/v.txt", "version 2");
+  auto v2 = AddPaths(*r.cache, {"d"}, LinkMode::kHardlink);
+  ASSERT_TRUE(v2);
+  const Pointer new_dir = (*v2)[0].pointer;
+  Pointer old_file{.path = "v.txt",
+                   .kind = PointerKind::kFile,
+                   .digest = Sha256Hex("version 1"),
+                   .size = 9,
+                   .files = std::nullopt};
+  Pointer never{.path = "x",
+                .kind = PointerKind::kFile,
+                .digest = Sha256Hex("never stored"),
+                .size = 12,
+                .files = std::nullopt};
+
+  const fs::path runs = r.cache->RunsDir();
+  auto entry = [&](char c) { return runs / (std::string(64, c) + ".json"); };
+  WriteFile(entry('a'), RunEntryJson({new_dir}, {metrics}));     // all present: kept
+  WriteFile(entry('b'), RunEntryJson({old_dir}, {metrics}));     // old manifest goes
+  WriteFile(entry('c'), RunEntryJson({metrics, old_file}, {}));  // an old file goes
+  WriteFile(entry('d'), RunEntryJson({never}, {}));              // already missing
+  WriteFile(entry('e'), "{not json");                            // not ours to judge
+  WriteFile(runs / "notes.txt", "hello");
+
+  auto dry = CollectGarbage(*r.cache, {}, /*dry_run=*/true);
+  ASSERT_TRUE(dry) << dry.error().ToString();
+  EXPECT_EQ(dry->objects_removed, 2u);
+  EXPECT_EQ(dry->run_cache_entries_removed, 3u);
+  for (char c : {'a', 'b', 'c', 'd', 'e'}) EXPECT_TRUE(fs::exists(entry(c))) << c;
+
+  auto gc = CollectGarbage(*r.cache, {}, false);
+  ASSERT_TRUE(gc) << gc.error().ToString();
+  EXPECT_EQ(gc->objects_removed, 2u);
+  EXPECT_EQ(gc->run_cache_entries_removed, 3u);
+  EXPECT_TRUE(fs::exists(entry('a')));
+  EXPECT_FALSE(fs::exists(entry('b')));
+  EXPECT_FALSE(fs::exists(entry('c')));
+  EXPECT_FALSE(fs::exists(entry('d')));
+  EXPECT_TRUE(fs::exists(entry('e')));
+  EXPECT_TRUE(fs::exists(runs / "notes.txt"));
+
+  // Nothing left to prune.
+  auto again = CollectGarbage(*r.cache, {}, false);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->objects_removed, 0u);
+  EXPECT_EQ(again->run_cache_entries_removed, 0u);
+
+  // Untracked, the folder's objects live only as long as the caller roots
+  // them (cairn.lock's outs), and its run cache entry with them.
+  fs::remove(r.Abs("d.cairn"));
+  auto rooted = CollectGarbage(*r.cache, {new_dir}, false);
+  ASSERT_TRUE(rooted);
+  EXPECT_EQ(rooted->objects_removed, 0u);
+  EXPECT_EQ(rooted->run_cache_entries_removed, 0u);
+  EXPECT_TRUE(fs::exists(entry('a')));
+  auto unrooted = CollectGarbage(*r.cache, {}, false);
+  ASSERT_TRUE(unrooted);
+  EXPECT_EQ(unrooted->objects_removed, 3u);  // manifest, keep.txt, version 2
+  EXPECT_EQ(unrooted->run_cache_entries_removed, 1u);
+  EXPECT_FALSE(fs::exists(entry('a')));
+}
+
 TEST(EnsureGitIgnored, AddsOnceAndKeepsOtherLines) {
   TempDir t;
   ASSERT_TRUE(EnsureGitIgnored(t.path().string(), "raw"));

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -336,6 +337,16 @@ Result<sqlite3*> OpenDb(const std::string& db_path, bool& corrupt) {
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
     char* err = nullptr;
     rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    // Two processes creating the database at once: switching to WAL and the
+    // first schema write can answer SQLITE_BUSY without calling the busy
+    // handler (SQLite gives up at once where waiting could deadlock), so
+    // retry for up to 10 s like the busy timeout would.
+    for (int attempt = 0; (rc & 0xFF) == SQLITE_BUSY && attempt < 1000; ++attempt) {
+      sqlite3_free(err);
+      err = nullptr;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    }
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);

@@ -19,9 +19,10 @@ constexpr std::string_view kConfigText =
     "# remotes: {name: url}; default: name. Add one with: cairn data remote add NAME URL\n"
     "remotes: {}\n";
 constexpr std::string_view kGitignoreText =
-    "# Written by cairn: the cache and scratch files are not for git.\n"
+    "# Written by cairn: the cache, scratch files and step logs are not for git.\n"
     "/cache/\n"
-    "/tmp/\n";
+    "/tmp/\n"
+    "/logs\n";
 
 std::unexpected<Error> FsError(std::string_view what, const fs::path& path,
                                const std::error_code& ec) {

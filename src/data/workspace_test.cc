@@ -64,7 +64,8 @@ TEST(InitWorkspace, CreatesLayoutAndIsIdempotent) {
   EXPECT_TRUE(fs::is_directory(t.path() / ".cairn/cache"));
   EXPECT_TRUE(fs::is_directory(t.path() / ".cairn/tmp"));
   EXPECT_EQ(ReadFile(t.path() / ".cairn/.gitignore"),
-            "# Written by cairn: the cache and scratch files are not for git.\n/cache/\n/tmp/\n");
+            "# Written by cairn: the cache, scratch files and step logs are not for git.\n"
+            "/cache/\n/tmp/\n/logs\n");
   EXPECT_NE(ReadFile(t.path() / ".cairn/config.yaml").find("remotes: {}"), std::string::npos);
   // A user's edit survives a second init.
   testing::WriteFile(t.path() / ".cairn/config.yaml", "remotes: {origin: /mnt/x}\n");

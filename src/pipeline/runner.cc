@@ -25,6 +25,7 @@
 #include <variant>
 
 #include "core/clock.h"
+#include "data/data_ops.h"
 #include "exec/local_executor.h"
 #include "pipeline/lock.h"
 
@@ -145,6 +146,37 @@ std::string ParamValue(const std::string& canonical_json) {
   return canonical_json;
 }
 
+// A step's deps as MLflow dataset inputs (lineage: "which data version made
+// this model" is a query over run inputs). MLflow keeps digests short (its
+// own are 8 hex characters; the column holds 36), so the digest is the first
+// kDatasetDigestChars hex of the SHA-256 and the full one is the source,
+// "cairn:sha256:<hex>", which names the object in the cache and on remotes.
+constexpr size_t kDatasetDigestChars = 16;
+
+std::vector<store::DatasetInput> DepDatasets(const std::vector<LockedPath>& deps) {
+  std::vector<store::DatasetInput> inputs;
+  inputs.reserve(deps.size());
+  for (const LockedPath& dep : deps) {
+    nlohmann::json profile{{"kind", std::string(data::PointerKindName(dep.kind))},
+                           {"size", dep.size}};
+    if (dep.files) profile["files"] = *dep.files;
+    std::string profile_text;
+    try {
+      profile_text = profile.dump();
+    } catch (const nlohmann::json::exception&) {
+      // Cannot happen (ASCII keys, numbers); a profile is optional anyway.
+    }
+    inputs.push_back({.tags = {{"mlflow.data.context", "training"}},
+                      .dataset = {.name = dep.path,
+                                  .digest = dep.digest.substr(0, kDatasetDigestChars),
+                                  .source_type = "cairn",
+                                  .source = "cairn:sha256:" + dep.digest,
+                                  .schema = "",
+                                  .profile = std::move(profile_text)}});
+  }
+  return inputs;
+}
+
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;
   for (const auto& r : reasons) {
@@ -193,11 +225,6 @@ class PipelineRun {
 
  private:
   Result<RunReport> DryRun(const std::vector<std::string>& steps);
-  // A stale step whose only reasons are missing or modified outs, and whose
-  // fingerprint is the one cairn.lock recorded, is restored from the lock's
-  // digests when the cache holds them: a fresh clone after `cairn data pull`
-  // has the objects but no run cache.
-  void RestoreFromLockIfPossible(StepPlan* plan);
   void Warn(const std::string& warning) {
     if (observer_.on_warning) observer_.on_warning(warning);
   }
@@ -219,6 +246,12 @@ class PipelineRun {
   Status CommitOutputs(const Step& step, const StepPlan& plan, std::vector<LockedPath>* outs,
                        std::vector<LockedPath>* metrics);
   Status UpdateLock(const std::string& step, LockedStep entry);
+  // Git-ignores each path ("/<name>" in its folder's .gitignore, as `cairn
+  // data add` does): outs live in the cache, git keeps cairn.lock. Failures
+  // are warnings: the step's results are already safe in the cache.
+  void IgnoreInGit(const std::vector<LockedPath>& paths, std::vector<std::string>* warnings);
+  // Git-ignores .cairn/logs once per run (logs are artifacts, not sources).
+  void IgnoreLogsInGit(std::vector<std::string>* warnings);
   Result<exec::Executor*> ExecutorFor(const Step& step);
   // Sleeps `ms`, waking early on cancel. False when cancelled.
   bool SleepUnlessCancelled(int64_t ms);
@@ -241,6 +274,10 @@ class PipelineRun {
   RunCache run_cache_;
   exec::CancelToken own_cancel_;
   exec::CancelToken* cancel_;
+
+  // Serialises .gitignore edits: parallel steps may share a folder.
+  std::mutex gitignore_mu_;
+  bool logs_ignored_ = false;
 
   std::unique_ptr<exec::Executor> local_;
   std::mutex slurm_mu_;
@@ -333,6 +370,9 @@ std::string PipelineRun::StartChildRun(const Step& step, const StepPlan& plan, b
   if (!run) {
     warnings->push_back("tracking: step '" + step.name + "': " + run.error().message());
     return "";
+  }
+  if (auto st = tracking_->LogInputs(run->info.run_id, DepDatasets(plan.deps)); !st) {
+    warnings->push_back("tracking: step '" + step.name + "': " + st.error().message());
   }
   return run->info.run_id;
 }
@@ -448,6 +488,28 @@ Status PipelineRun::UpdateLock(const std::string& step, LockedStep entry) {
   return WriteLockFile(path.string(), lock_);
 }
 
+void PipelineRun::IgnoreInGit(const std::vector<LockedPath>& paths,
+                              std::vector<std::string>* warnings) {
+  std::lock_guard<std::mutex> guard(gitignore_mu_);
+  for (const auto& locked : paths) {
+    const fs::path abs = cache_.workspace().Absolute(locked.path);
+    if (auto st = data::EnsureGitIgnored(abs.parent_path().string(), abs.filename().string());
+        !st) {
+      warnings->push_back("cannot git-ignore " + locked.path + ": " + st.error().message());
+    }
+  }
+}
+
+void PipelineRun::IgnoreLogsInGit(std::vector<std::string>* warnings) {
+  std::lock_guard<std::mutex> guard(gitignore_mu_);
+  if (logs_ignored_) return;
+  logs_ignored_ = true;
+  if (auto st = data::EnsureGitIgnored(cache_.workspace().CairnDir().string(), "logs"); !st) {
+    warnings->push_back("cannot git-ignore " + std::string(data::kCairnDirName) +
+                        "/logs: " + st.error().message());
+  }
+}
+
 Status PipelineRun::CommitOutputs(const Step& step, const StepPlan& plan,
                                   std::vector<LockedPath>* outs, std::vector<LockedPath>* metrics) {
   auto commit = [&](const std::vector<PathEntry>& paths, std::vector<LockedPath>* into) -> Status {
@@ -536,6 +598,7 @@ void PipelineRun::Execute(const Step& step, const StepPlan& /*plan*/, FinishedEv
   const fs::path log_dir = ws.CairnDir() / "logs";
   fs::create_directories(log_dir, ec);
   if (ec) return fail("cannot create " + log_dir.string() + ": " + ec.message());
+  IgnoreLogsInGit(&out->warnings);
   const fs::path log = log_dir / LogFileName(step.name);
   result.log_path = (fs::path(std::string(data::kCairnDirName)) / "logs" / LogFileName(step.name))
                         .generic_string();
@@ -618,33 +681,13 @@ FinishedEvent PipelineRun::Act(const StepPlan& plan) {
       }
     }
   }
+  if (result.kind == StepResultKind::kRestored || result.kind == StepResultKind::kRan) {
+    IgnoreInGit(outs, &out.warnings);
+    IgnoreInGit(metrics, &out.warnings);
+  }
   result.duration_ms = NowMs() - start;
   FinishChildRun(result.run_id, step, result, plan.params, plan.deps, outs, metrics, &out.warnings);
   return out;
-}
-
-void PipelineRun::RestoreFromLockIfPossible(StepPlan* plan) {
-  if (plan->status != StepStatus::kStale || options_.force || !options_.use_run_cache ||
-      plan->fingerprint.empty() || plan->reasons.empty()) {
-    return;
-  }
-  for (const auto& reason : plan->reasons) {
-    const bool out_reason = reason.starts_with("out ") &&
-                            (reason.ends_with(" missing") || reason.ends_with(" modified"));
-    if (!out_reason) return;
-  }
-  auto it = planner_.lock().steps.find(plan->step);
-  if (it == planner_.lock().steps.end() || it->second.fingerprint != plan->fingerprint) return;
-  const LockedStep& locked = it->second;
-  for (const auto* paths : {&locked.outs, &locked.metrics}) {
-    for (const auto& path : *paths) {
-      auto missing = cache_.MissingObjects(ToPointer(path));
-      if (!missing || !missing->empty()) return;
-    }
-  }
-  plan->status = StepStatus::kRestorable;
-  plan->reasons.clear();
-  plan->cached = RunCacheEntry{.step = plan->step, .outs = locked.outs, .metrics = locked.metrics};
 }
 
 Result<RunReport> PipelineRun::DryRun(const std::vector<std::string>& steps) {
@@ -756,7 +799,6 @@ Result<RunReport> PipelineRun::Run() {
         finish(MakeResult(steps[i], StepResultKind::kFailed, {plan.error().message()}));
         continue;
       }
-      RestoreFromLockIfPossible(&*plan);
       if (observer_.on_planned) observer_.on_planned(*plan);
       if (plan->status == StepStatus::kUpToDate) {
         finish(MakeResult(steps[i], StepResultKind::kUpToDate, {}, plan->fingerprint));

@@ -40,9 +40,15 @@
 // with params (the step's param values, JSON text unquoted for strings),
 // metrics (numbers from its metrics files, nested keys dotted), tags
 // cairn.step, cairn.fingerprint, cairn.cached (true|false), cairn.executor,
-// cairn.attempts, cairn.out.<path> = sha256:<digest>, its log as artifact
-// logs/<step>.log, status FINISHED / FAILED. Tracking failures are reported
-// as warnings and never fail the pipeline.
+// cairn.attempts, cairn.out.<path> = sha256:<digest> (and cairn.dep.<path>),
+// one MLflow dataset input per dep (name = its repo path, digest = 16 hex of
+// its sha256, source_type "cairn", source "cairn:sha256:<hex>", context
+// training), its log as artifact logs/<step>.log, status FINISHED / FAILED.
+// Tracking failures are reported as warnings and never fail the pipeline.
+//
+// Git: every out and metrics file the runner commits or restores is
+// git-ignored in its folder's .gitignore (data_ops.h EnsureGitIgnored), as
+// `cairn data add` does, and so is .cairn/logs; cairn.lock is what to commit.
 //
 // Thread safety: one RunPipeline per repository at a time (the caller holds
 // the repository lock, data/repo_lock.h). The observer is called from the

@@ -242,6 +242,29 @@ TEST_F(RunnerTest, RestoresFromTheLockWithoutARunCache) {
   EXPECT_EQ(Count("train"), 2);
 }
 
+TEST_F(RunnerTest, OutsMetricsAndLogsAreGitIgnored) {
+  WriteStandardPipeline();
+  Write(".gitignore", "# mine\n*.tmp\n");
+  RunReport report = Run();
+  ASSERT_TRUE(report.ok);
+  // As `cairn data add`: "/<name>" in the folder of each out; the user's
+  // lines stay.
+  EXPECT_EQ(Read(".gitignore"), "# mine\n*.tmp\n/model.txt\n/metrics.json\n");
+  EXPECT_EQ(Read("data/.gitignore"), "/prepared\n");
+  const std::string eval = Read("eval/.gitignore");
+  EXPECT_TRUE(eval == "/small.json\n/large.json\n" || eval == "/large.json\n/small.json\n") << eval;
+  EXPECT_NE(Read(".cairn/.gitignore").find("\n/logs\n"), std::string::npos)
+      << Read(".cairn/.gitignore");
+
+  // A restored out is ignored too (and nothing is written twice).
+  fs::remove(ws_.root / "model.txt");
+  Write(".gitignore", "# mine\n*.tmp\n");
+  RunReport again = Run();
+  ASSERT_TRUE(again.ok);
+  EXPECT_EQ(Find(again, "train")->kind, K::kRestored);
+  EXPECT_EQ(Read(".gitignore"), "# mine\n*.tmp\n/model.txt\n/metrics.json\n");
+}
+
 TEST_F(RunnerTest, ForceRunsEvenWhenUpToDate) {
   WriteStandardPipeline();
   Run();
@@ -545,6 +568,30 @@ TEST_F(RunnerTest, TrackingRecordsParentAndChildRuns) {
   EXPECT_EQ(tag(train, "cairn.out.model.txt"), "sha256:" + Sha256Hex(Read("model.txt")));
   EXPECT_EQ(tag(by_step.at("prepare"), "cairn.dep.data/raw.txt"),
             "sha256:" + Sha256Hex("a,b\n1,2\n"));
+  // Lineage: each dep is a dataset input of the step's run.
+  auto prepare = client->GetRun(by_step.at("prepare").info.run_id);
+  ASSERT_TRUE(prepare) << prepare.error().ToString();
+  ASSERT_EQ(prepare->inputs.size(), 1u);
+  const store::DatasetInput& raw = prepare->inputs[0];
+  const std::string raw_sha = Sha256Hex("a,b\n1,2\n");
+  EXPECT_EQ(raw.dataset.name, "data/raw.txt");
+  EXPECT_EQ(raw.dataset.digest, raw_sha.substr(0, 16));
+  EXPECT_EQ(raw.dataset.source_type, "cairn");
+  EXPECT_EQ(raw.dataset.source, "cairn:sha256:" + raw_sha);
+  EXPECT_EQ(raw.dataset.profile, R"({"kind":"file","size":8})");
+  ASSERT_EQ(raw.tags.size(), 1u);
+  EXPECT_EQ(raw.tags[0], (store::Tag{"mlflow.data.context", "training"}));
+  auto train_run = client->GetRun(train.info.run_id);
+  ASSERT_TRUE(train_run) << train_run.error().ToString();
+  ASSERT_EQ(train_run->inputs.size(), 1u);
+  const store::DatasetInput& prepared = train_run->inputs[0];
+  EXPECT_EQ(prepared.dataset.name, "data/prepared");
+  const std::string prepared_digest = tag(train, "cairn.dep.data/prepared");
+  ASSERT_TRUE(prepared_digest.starts_with("sha256:")) << prepared_digest;
+  EXPECT_EQ(prepared.dataset.source, "cairn:" + prepared_digest);
+  EXPECT_EQ(prepared.dataset.digest, prepared_digest.substr(7, 16));
+  // raw.txt (8 bytes) and extra.txt (6 bytes).
+  EXPECT_EQ(prepared.dataset.profile, R"({"files":2,"kind":"dir","size":14})");
   std::map<std::string, double> metrics;
   for (const auto& m : train.metrics) metrics[m.key] = m.value;
   EXPECT_EQ(metrics, (std::map<std::string, double>{{"acc", 0.9}, {"nested.loss", 0.25}}));
@@ -564,6 +611,8 @@ TEST_F(RunnerTest, TrackingRecordsParentAndChildRuns) {
   auto restored = client->GetRun(Find(second, "train")->run_id);
   ASSERT_TRUE(restored);
   EXPECT_EQ(tag(*restored, "cairn.cached"), "true");
+  ASSERT_EQ(restored->inputs.size(), 1u);
+  EXPECT_EQ(restored->inputs[0].dataset.name, "data/prepared");
   EXPECT_EQ(tag(*restored, "mlflow.parentRunId"), second.parent_run_id);
   EXPECT_TRUE(Find(second, "prepare")->run_id.empty());  // up to date: no child run
   std::map<std::string, double> restored_metrics;
