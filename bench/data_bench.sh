@@ -136,8 +136,8 @@ for ds in small big; do
         dvc)
           new_repo "$r" "$ds"
           (cd "$r" && "$DVC" init -q && "$DVC" config cache.type hardlink && "$DVC" config core.analytics false)
-          git -C "$r" add -A >/dev/null && git -C "$r" commit -qm init -q
-          # Only data/ must be new; dvc init's files are committed above.
+          # Commit dvc init's files only: data/ must not be tracked by git.
+          git -C "$r" add .dvc .dvcignore >/dev/null && git -C "$r" commit -qm init -q
           timed add "$ds" dvc "$rep" "$r" "$DVC" add -q data
           timed status "$ds" dvc "$rep" "$r" "$DVC" status -q
           git -C "$r" add -A >/dev/null && git -C "$r" commit -qm v1
