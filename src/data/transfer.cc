@@ -15,6 +15,7 @@
 #include "blob/blob_store.h"
 #include "core/hash.h"
 #include "core/ids.h"
+#include "core/parallel.h"
 
 namespace cairn::data {
 namespace {
@@ -28,30 +29,6 @@ int EffectiveJobs(const Remote& remote, int jobs) {
   bool http = remote.url().starts_with("http://") || remote.url().starts_with("https://");
   // Server round trips are latency-bound; folder copies are disk-bound.
   return http ? 4 * cores : cores;
-}
-
-// Runs task(i) for every i in [0, n) on up to `jobs` threads. A task returning
-// false stops the handing out of further work (tasks already running finish).
-void RunParallel(size_t n, int jobs, const std::function<bool(size_t)>& task) {
-  if (n == 0) return;
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  auto worker = [&] {
-    while (!stop.load(std::memory_order_relaxed)) {
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      if (!task(i)) stop.store(true);
-    }
-  };
-  size_t threads = std::min(n, static_cast<size_t>(std::max(1, jobs)));
-  if (threads == 1) {
-    worker();
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (std::thread& t : pool) t.join();
 }
 
 // "data/raw, model" (deduplicated, sorted, at most kMaxNamedPaths).
@@ -107,43 +84,22 @@ class Progress {
   std::atomic<uint64_t> bytes_{0};
 };
 
-// The first error of a phase: tasks after it are not started.
-class FirstError {
- public:
-  void Set(Error e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!error_) error_ = std::move(e);
-  }
-  std::optional<Error> Get() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return error_;
-  }
-
- private:
-  std::mutex mu_;
-  std::optional<Error> error_;
-};
-
-// Uploads `digests` (all in the local cache); false from the phase means an error was recorded.
-bool UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
-               Progress& progress, FirstError& first_error) {
-  std::atomic<bool> failed{false};
-  RunParallel(digests.size(), jobs, [&](size_t i) {
+// Uploads `digests` (all in the local cache); the first error stops the phase.
+Status UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
+                 Progress& progress) {
+  return ParallelFor(digests.size(), jobs, [&](size_t i) -> Status {
     const std::string& digest = digests[i];
     std::string path = cache.blobs().ObjectPath(digest);
     struct stat st;
     uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     Status put = remote.Put(digest, path);
     if (!put) {
-      first_error.Set(Error(put.error().code(), "pushing object " + digest + " to " + remote.url() +
-                                                    ": " + put.error().message()));
-      failed = true;
-      return false;
+      return MakeError(put.error().code(), "pushing object " + digest + " to " + remote.url() +
+                                               ": " + put.error().message());
     }
     progress.Done(size);
-    return true;
+    return {};
   });
-  return !failed.load();
 }
 
 // Downloads one object into the cache, verifying it first.
@@ -187,34 +143,35 @@ struct FetchProblems {
   std::vector<Error> corrupt;       // kDataLoss per object
 };
 
-void FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
-              Progress& progress, FirstError& first_error, FetchProblems& problems,
-              uint64_t* transferred) {
+// Fetches `digests`; objects the remote lacks or serves corrupt go to
+// `problems`, any other error stops the phase.
+Status FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
+                Progress& progress, FetchProblems& problems, uint64_t* transferred) {
   std::atomic<uint64_t> count{0};
-  RunParallel(digests.size(), jobs, [&](size_t i) {
+  Status st = ParallelFor(digests.size(), jobs, [&](size_t i) -> Status {
     const std::string& digest = digests[i];
     uint64_t bytes = 0;
-    Status st = FetchOne(cache, remote, digest, &bytes);
-    if (!st) {
+    Status one = FetchOne(cache, remote, digest, &bytes);
+    if (!one) {
       std::lock_guard<std::mutex> lock(problems.mu);
-      switch (st.error().code()) {
+      switch (one.error().code()) {
         case ErrorCode::kNotFound:
           problems.absent.push_back(digest);
-          return true;
+          return {};
         case ErrorCode::kDataLoss:
-          problems.corrupt.push_back(st.error());
-          return true;
+          problems.corrupt.push_back(one.error());
+          return {};
         default:
-          first_error.Set(Error(st.error().code(), "fetching object " + digest + " from " +
-                                                       remote.url() + ": " + st.error().message()));
-          return false;
+          return MakeError(one.error().code(), "fetching object " + digest + " from " +
+                                                   remote.url() + ": " + one.error().message());
       }
     }
     ++count;
     progress.Done(bytes);
-    return true;
+    return {};
   });
   *transferred += count.load();
+  return st;
 }
 
 }  // namespace
@@ -280,13 +237,11 @@ Result<TransferSummary> Push(Cache& cache, Remote& remote, const std::vector<Poi
 
   Progress progress(options);
   progress.AddTotal(files.size() + manifests.size());
-  FirstError first_error;
-  if (UploadAll(cache, remote, files, jobs, progress, first_error)) {
-    UploadAll(cache, remote, manifests, jobs, progress, first_error);
-  }
+  Status sent = UploadAll(cache, remote, files, jobs, progress);
+  if (sent) sent = UploadAll(cache, remote, manifests, jobs, progress);
   summary.transferred = progress.done();
   summary.bytes = progress.bytes();
-  if (auto e = first_error.Get()) return std::unexpected(*e);
+  CAIRN_RETURN_IF_ERROR(sent);
 
   if (!locally_missing.empty()) {
     std::set<std::string> paths;
@@ -306,7 +261,6 @@ Result<TransferSummary> Fetch(Cache& cache, Remote& remote, const std::vector<Po
   CAIRN_RETURN_IF_ERROR(ValidateRoots(roots));
   const int jobs = EffectiveJobs(remote, options.jobs);
   Progress progress(options);
-  FirstError first_error;
   FetchProblems problems;
   TransferSummary summary;
   std::map<std::string, std::set<std::string>> paths;  // digest -> tracked paths
@@ -322,8 +276,8 @@ Result<TransferSummary> Fetch(Cache& cache, Remote& remote, const std::vector<Po
     }
   }
   progress.AddTotal(manifests.size());
-  FetchAll(cache, remote, manifests, jobs, progress, first_error, problems, &summary.transferred);
-  if (auto e = first_error.Get()) return std::unexpected(*e);
+  CAIRN_RETURN_IF_ERROR(
+      FetchAll(cache, remote, manifests, jobs, progress, problems, &summary.transferred));
 
   // Then every object the roots need that the cache lacks.
   std::vector<std::string> files;
@@ -345,8 +299,8 @@ Result<TransferSummary> Fetch(Cache& cache, Remote& remote, const std::vector<Po
     }
   }
   progress.AddTotal(files.size());
-  FetchAll(cache, remote, files, jobs, progress, first_error, problems, &summary.transferred);
-  if (auto e = first_error.Get()) return std::unexpected(*e);
+  CAIRN_RETURN_IF_ERROR(
+      FetchAll(cache, remote, files, jobs, progress, problems, &summary.transferred));
 
   summary.objects = paths.size();
   summary.bytes = progress.bytes();

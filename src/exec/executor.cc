@@ -1,5 +1,9 @@
 #include "exec/executor.h"
 
+#include <fmt/format.h>
+
+#include <cstring>
+
 namespace cairn::exec {
 
 std::string_view OutcomeName(Outcome outcome) {
@@ -16,6 +20,25 @@ std::string_view OutcomeName(Outcome outcome) {
       return "lost";
   }
   return "unknown";
+}
+
+
+std::string FormatDuration(int64_t ms) {
+  if (ms < 1000) return fmt::format("{}ms", ms);
+  if (ms < 60'000) {
+    if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+    return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+  }
+  int64_t s = ms / 1000;
+  if (s < 3600)
+    return s % 60 == 0 ? fmt::format("{}m", s / 60) : fmt::format("{}m{}s", s / 60, s % 60);
+  return (s % 3600) / 60 == 0 ? fmt::format("{}h", s / 3600)
+                              : fmt::format("{}h{}m", s / 3600, (s % 3600) / 60);
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
 }
 
 }  // namespace cairn::exec

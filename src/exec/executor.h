@@ -66,6 +66,11 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
 };
 
+// Message helpers shared by the executors: "250ms", "2s", "2.5s", "30m",
+// "1m30s", "1h5m"; "SIGKILL" (or "signal 77" for an unnamed one).
+std::string FormatDuration(int64_t ms);
+std::string SignalName(int sig);
+
 class Executor {
  public:
   virtual ~Executor() = default;

@@ -41,24 +41,6 @@ int64_t MsSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-// "250ms", "2s", "2.5s", "30m", "1m30s", "1h5m".
-std::string FormatDuration(int64_t ms) {
-  if (ms < 1000) return fmt::format("{}ms", ms);
-  if (ms < 60'000) {
-    if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-    return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
-  }
-  int64_t s = ms / 1000;
-  if (s < 3600)
-    return s % 60 == 0 ? fmt::format("{}m", s / 60) : fmt::format("{}m{}s", s / 60, s % 60);
-  return (s % 3600) / 60 == 0 ? fmt::format("{}h", s / 3600)
-                              : fmt::format("{}h{}m", s / 3600, (s % 3600) / 60);
-}
-
-std::string SignalName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
-}
 
 // True when some process of group `pgid` is alive (running or stopped, not
 // a zombie). kill(-pgid, 0) cannot tell: zombies answer it, and the leader
