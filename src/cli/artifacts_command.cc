@@ -21,18 +21,7 @@ struct ArtifactsFlags {
 };
 
 std::string FormatSize(int64_t bytes) {
-  if (bytes < 0) return "";
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  if (u == 0) return std::to_string(bytes) + " B";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
+  return bytes < 0 ? "" : FormatBytes(static_cast<uint64_t>(bytes));
 }
 
 int Log(ArtifactsFlags& f) {

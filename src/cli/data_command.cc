@@ -48,20 +48,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string HumanBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes) / 1024.0;
-  size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < std::size(kUnits)) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f %s", value, kUnits[unit]);
-  return buf;
-}
-
 // "dir, 12 files, 1.0 MiB" / "file, 7 B".
 std::string DescribePointer(const data::Pointer& p) {
   std::string out(data::PointerKindName(p.kind));
@@ -69,7 +55,7 @@ std::string DescribePointer(const data::Pointer& p) {
     uint64_t n = p.files.value_or(0);
     out += ", " + std::to_string(n) + (n == 1 ? " file" : " files");
   }
-  out += ", " + HumanBytes(p.size);
+  out += ", " + FormatBytes(p.size);
   return out;
 }
 
@@ -292,7 +278,7 @@ int RunGc(const GcFlags& flags) {
   if (!summary) return ReportError(summary.error());
   std::cout << (flags.dry_run ? "would remove " : "removed ") << summary->objects_removed
             << (summary->objects_removed == 1 ? " object" : " objects") << " ("
-            << HumanBytes(summary->bytes_removed) << "), " << summary->run_cache_entries_removed
+            << FormatBytes(summary->bytes_removed) << "), " << summary->run_cache_entries_removed
             << (summary->run_cache_entries_removed == 1 ? " run cache entry" : " run cache entries")
             << " and " << summary->temp_files_removed
             << (summary->temp_files_removed == 1 ? " temp file" : " temp files") << "; kept "

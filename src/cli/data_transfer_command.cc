@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/table.h"
 #include "data/cache.h"
 #include "data/config.h"
 #include "data/data_ops.h"
@@ -54,20 +55,6 @@ struct TransferFlags {
   bool copy = false;
   bool no_wait = false;
 };
-
-std::string FormatBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes) / 1024.0;
-  size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < std::size(kUnits)) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f %s", value, kUnits[unit]);
-  return buf;
-}
 
 std::string Plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);

@@ -12,6 +12,7 @@
 // cells are dropped. Not thread-safe (a value type).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ class TextTable {
 
 // Key/value lines: "key:   value", keys padded to the widest key.
 std::string RenderFields(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// A byte count for people: "512 B", "1.0 KiB", "3.4 MiB", ... (binary units, one decimal).
+std::string FormatBytes(uint64_t bytes);
 
 // Number of UTF-8 code points in `s`.
 size_t DisplayWidth(const std::string& s);

@@ -48,4 +48,12 @@ TEST(RenderFieldsTest, PadsKeys) {
 }
 
 }  // namespace
+TEST(FormatBytesTest, BinaryUnitsWithOneDecimal) {
+  EXPECT_EQ(FormatBytes(0), "0 B");
+  EXPECT_EQ(FormatBytes(1023), "1023 B");
+  EXPECT_EQ(FormatBytes(1024), "1.0 KiB");
+  EXPECT_EQ(FormatBytes(3565158), "3.4 MiB");
+  EXPECT_EQ(FormatBytes(uint64_t{1} << 40), "1.0 TiB");
+}
+
 }  // namespace cairn::cli
