@@ -606,10 +606,21 @@ void PipelineRun::Execute(const Step& step, const StepPlan& /*plan*/, FinishedEv
   auto executor = ExecutorFor(step);
   if (!executor) return fail(executor.error().message());
 
+  // A tracked step's command logs into its own child run: the stock mlflow
+  // client reads these (mlflow.start_run() resumes MLFLOW_RUN_ID). Not part of
+  // the fingerprint; the step's own env wins.
+  std::map<std::string, std::string> env;
+  if (tracking_ && !out->result.run_id.empty()) {
+    env["MLFLOW_TRACKING_URI"] = tracking_->tracking_uri();
+    env["MLFLOW_RUN_ID"] = out->result.run_id;
+    env["MLFLOW_EXPERIMENT_ID"] = experiment_id_;
+    env["CAIRN_PIPELINE_RUN_ID"] = parent_run_id_;
+  }
+  for (const auto& [key, value] : step.env) env[key] = value;
   exec::StepJob job{.name = step.name,
                     .cmd = step.cmd,
                     .cwd = ws.root.string(),
-                    .env = step.env,
+                    .env = std::move(env),
                     .log_path = log.string(),
                     .timeout_ms = step.timeout_ms,
                     .resources = {.cpus = step.resources.cpus,

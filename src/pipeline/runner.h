@@ -45,6 +45,11 @@
 // its sha256, source_type "cairn", source "cairn:sha256:<hex>", context
 // training), its log as artifact logs/<step>.log, status FINISHED / FAILED.
 // Tracking failures are reported as warnings and never fail the pipeline.
+// A tracked step's command gets MLFLOW_TRACKING_URI, MLFLOW_RUN_ID (its child
+// run), MLFLOW_EXPERIMENT_ID and CAIRN_PIPELINE_RUN_ID (the parent) in its
+// environment, so `mlflow.start_run()` in a step logs into the step's run
+// (models, metrics, artifacts); the step's own `env` overrides them. They are
+// not part of the fingerprint.
 //
 // Git: every out and metrics file the runner commits or restores is
 // git-ignored in its folder's .gitignore (data_ops.h EnsureGitIgnored), as

@@ -620,6 +620,46 @@ TEST_F(RunnerTest, TrackingRecordsParentAndChildRuns) {
   EXPECT_EQ(restored_metrics.at("acc"), 0.9);
 }
 
+// A tracked step's command sees its own child run (MLFLOW_RUN_ID and the
+// tracking URI the stock mlflow client reads), and the step's env still wins.
+TEST_F(RunnerTest, TrackedStepCommandLogsIntoItsChildRun) {
+  auto server = test::LiveServer::Start("cairn-runner-env");
+  ASSERT_TRUE(server) << server.error().ToString();
+  auto client = client::TrackingClient::Create((*server)->uri());
+  ASSERT_TRUE(client);
+  Write("cairn.yaml",
+        "steps:\n"
+        "  show:\n"
+        "    cmd: echo \"$MLFLOW_RUN_ID $MLFLOW_TRACKING_URI $MLFLOW_EXPERIMENT_ID "
+        "$CAIRN_PIPELINE_RUN_ID $MLFLOW_RUN_NAME\" > env.txt\n"
+        "    outs: [env.txt]\n"
+        "    env: {MLFLOW_RUN_NAME: mine}\n");
+  RunOptions options;
+  options.tracking = &*client;
+  RunReport report = Run(options);
+  ASSERT_TRUE(report.ok);
+  const StepResult* show = Find(report, "show");
+  ASSERT_NE(show, nullptr);
+  ASSERT_FALSE(show->run_id.empty());
+  auto run = client->GetRun(show->run_id);
+  ASSERT_TRUE(run) << run.error().ToString();
+  EXPECT_EQ(Read("env.txt"), show->run_id + " " + client->tracking_uri() + " " +
+                                 run->info.experiment_id + " " + report.parent_run_id +
+                                 " mine\n");
+
+  // Untracked, the command sees no run at all (none inherited from this test's
+  // environment either).
+  for (const char* name :
+       {"MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "CAIRN_PIPELINE_RUN_ID"}) {
+    ::unsetenv(name);
+  }
+  fs::remove(ws_.root / "env.txt");
+  RunOptions untracked;
+  untracked.force = true;
+  ASSERT_TRUE(Run(untracked).ok);
+  EXPECT_EQ(Read("env.txt"), "    mine\n");
+}
+
 TEST_F(RunnerTest, FailedStepIsAFailedChildRun) {
   auto server = test::LiveServer::Start("cairn-runner-track");
   ASSERT_TRUE(server) << server.error().ToString();
