@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "data/cache_test_util.h"
 #include "data/data_test_util.h"
 
 namespace cairn::data {
@@ -16,25 +17,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-struct Repo {
-  TempDir dir;
-  Workspace ws;
-  std::unique_ptr<Cache> cache;
-
-  Repo() {
-    auto w = InitWorkspace(dir.path());
-    EXPECT_TRUE(w) << w.error().ToString();
-    ws = *w;
-    auto c = Cache::Open(ws, DataConfig{});
-    EXPECT_TRUE(c) << c.error().ToString();
-    cache = std::move(*c);
-  }
-  fs::path Abs(std::string_view rp) const { return ws.Absolute(rp); }
-  void Write(std::string_view rp, std::string_view content, bool exec = false) {
-    WriteFile(Abs(rp), content, exec);
-    AgeFile(Abs(rp));
-  }
-};
+using Repo = testing::TestRepo;
 
 struct stat Stat(const fs::path& p) {
   struct stat st {};

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "data/cache_test_util.h"
 #include "data/data_test_util.h"
 
 namespace cairn::data {
@@ -16,30 +17,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-struct Repo {
-  TempDir dir;
-  Workspace ws;
-  std::unique_ptr<Cache> cache;
-
-  Repo() {
-    auto w = InitWorkspace(dir.path());
-    EXPECT_TRUE(w) << w.error().ToString();
-    ws = *w;
-    auto c = Cache::Open(ws, DataConfig{});
-    EXPECT_TRUE(c) << c.error().ToString();
-    cache = std::move(*c);
-  }
-  fs::path Abs(std::string_view rp) const { return ws.Absolute(rp); }
-  void Write(std::string_view rp, std::string_view content) {
-    WriteFile(Abs(rp), content);
-    AgeFile(Abs(rp));
-  }
-  // Replaces a (possibly hard-linked, read-only) file without touching the cache.
-  void Replace(std::string_view rp, std::string_view content) {
-    fs::remove(Abs(rp));
-    Write(rp, content);
-  }
-};
+using Repo = testing::TestRepo;
 
 int64_t MtimeNs(const fs::path& p) {
   struct stat st {};

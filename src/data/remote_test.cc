@@ -17,6 +17,7 @@
 
 #include "core/hash.h"
 #include "data/cache.h"
+#include "data/cache_test_util.h"
 #include "data/data_test_util.h"
 #include "data/transfer.h"
 #include "http/server.h"
@@ -31,24 +32,7 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
 
-struct Repo {
-  TempDir dir;
-  Workspace ws;
-  std::unique_ptr<Cache> cache;
-
-  Repo() {
-    auto w = InitWorkspace(dir.path());
-    EXPECT_TRUE(w) << w.error().ToString();
-    ws = *w;
-    auto c = Cache::Open(ws, DataConfig{});
-    EXPECT_TRUE(c) << c.error().ToString();
-    cache = std::move(*c);
-  }
-  fs::path Abs(std::string_view rp) const { return ws.Absolute(rp); }
-  void Write(std::string_view rp, std::string_view content) {
-    WriteFile(Abs(rp), content);
-    AgeFile(Abs(rp));
-  }
+struct Repo : testing::TestRepo {
   // Commits `rp` and returns its pointer, named by its repo path (as the CLI passes roots).
   Pointer Commit(std::string_view rp) {
     auto p = cache->Commit(rp, LinkMode::kCopy);
