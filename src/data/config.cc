@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "blob/local/posix_file.h"
+#include "data/yaml_node.h"
 
 namespace cairn::data {
 namespace {
@@ -21,25 +22,8 @@ constexpr std::string_view kConfigComment = "# Cairn repository settings: commit
 constexpr std::string_view kAcceptedForms =
     "an absolute folder path, file:///absolute/path, http://host[:port] or https://host[:port]";
 
-// Not inlined: g++ 12 reports a false -Wdangling-pointer inside yaml-cpp's
-// Node::Mark() when it is (see pointer.cc).
-[[gnu::noinline]] int LineOf(const YAML::Node& node) {
-  int line = node.Mark().line;
-  return line >= 0 ? line : 0;
-}
-
-std::string DescribeNode(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    default:
-      return "empty";
-  }
-}
+int LineOf(const YAML::Node& node) { return YamlLine(node); }
+std::string DescribeNode(const YAML::Node& node) { return DescribeYamlNode(node, "empty"); }
 
 class ConfigParser {
  public:

@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "blob/blob_store.h"
 #include "core/hash.h"
 #include "core/json_writer.h"
 #include "data/workspace.h"
@@ -21,12 +22,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   AppendJsonEscaped(out, s);
   out += '"';
-}
-
-bool IsHexDigest(std::string_view d) {
-  return d.size() == 64 && std::all_of(d.begin(), d.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
 }
 
 std::unexpected<Error> Bad(const std::string& where, std::string_view what) {
@@ -124,7 +119,7 @@ Result<Manifest> ParseManifest(std::string_view bytes) {
                  "'" + entry.path + "' is not a relative path without '.', '..' or empty parts");
     }
     auto digest = e.find("digest");
-    if (digest == e.end() || !digest->is_string() || !IsHexDigest(digest->get<std::string>())) {
+    if (digest == e.end() || !digest->is_string() || !blob::IsValidDigest(digest->get<std::string>())) {
       return Bad(where + ".digest", "must be 64 lowercase hex characters");
     }
     entry.digest = digest->get<std::string>();

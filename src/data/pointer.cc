@@ -11,7 +11,9 @@
 #include <random>
 #include <sstream>
 
+#include "blob/blob_store.h"
 #include "data/workspace.h"
+#include "data/yaml_node.h"
 
 namespace cairn::data {
 namespace {
@@ -21,31 +23,8 @@ namespace fs = std::filesystem;
 constexpr std::string_view kDigestPrefix = "sha256:";
 constexpr const char* kKeys[] = {"path", "kind", "digest", "size", "files"};
 
-bool IsHexDigest(std::string_view d) {
-  return d.size() == 64 && std::all_of(d.begin(), d.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// The 0-based line of `node`, or 0 when unknown. Not inlined: g++ 12 reports
-// a false -Wdangling-pointer inside yaml-cpp's Node::Mark() when it is.
-[[gnu::noinline]] int LineOf(const YAML::Node& node) {
-  int line = node.Mark().line;
-  return line >= 0 ? line : 0;
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    default:
-      return "empty";
-  }
-}
+int LineOf(const YAML::Node& node) { return YamlLine(node); }
+std::string Describe(const YAML::Node& node) { return DescribeYamlNode(node, "empty"); }
 
 class PointerParser {
  public:
@@ -110,7 +89,7 @@ class PointerParser {
     }
     // digest
     CAIRN_ASSIGN_OR_RETURN(std::string digest, String(values[2], "digest", lines[2]));
-    if (!digest.starts_with(kDigestPrefix) || !IsHexDigest(std::string_view(digest).substr(7))) {
+    if (!digest.starts_with(kDigestPrefix) || !blob::IsValidDigest(std::string_view(digest).substr(7))) {
       return At(
           lines[2],
           "digest must be 'sha256:' followed by 64 lowercase hex characters, not '" + digest + "'");
@@ -223,7 +202,7 @@ Status ValidatePointer(const Pointer& p, std::string_view file_name) {
     return InvalidArgument(f + ": path '" + p.path +
                            "' must be relative, without '..', '.' or empty parts");
   }
-  if (!IsHexDigest(p.digest)) {
+  if (!blob::IsValidDigest(p.digest)) {
     return InvalidArgument(f + ": digest '" + p.digest + "' is not 64 lowercase hex characters");
   }
   if (p.kind == PointerKind::kFile && p.files) {

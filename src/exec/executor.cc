@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace cairn::exec {
 
@@ -39,6 +43,23 @@ std::string FormatDuration(int64_t ms) {
 std::string SignalName(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
+}
+
+Result<int> OpenJobLog(const StepJob& job) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(job.log_path).parent_path(), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("step '{}': cannot create the log folder of {}: {}", job.name,
+                                 job.log_path, ec.message()));
+  }
+  const int fd = ::open(job.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("step '{}': cannot open the log {}: {}", job.name, job.log_path,
+                                 std::strerror(errno)));
+  }
+  return fd;
 }
 
 }  // namespace cairn::exec

@@ -71,6 +71,10 @@ class CancelToken {
 std::string FormatDuration(int64_t ms);
 std::string SignalName(int sig);
 
+// Opens job.log_path for appending (O_CLOEXEC), creating it and its folder;
+// the caller closes the fd. kFailedPrecondition naming the step and the path.
+Result<int> OpenJobLog(const StepJob& job);
+
 class Executor {
  public:
   virtual ~Executor() = default;

@@ -136,24 +136,6 @@ Status ValidateJob(const StepJob& job) {
   return {};
 }
 
-// Opens the log for appending, creating it and its folder.
-Result<int> OpenLog(const StepJob& job) {
-  std::error_code ec;
-  fs::create_directories(fs::path(job.log_path).parent_path(), ec);
-  if (ec) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("step '{}': cannot create the log folder of {}: {}", job.name,
-                                 job.log_path, ec.message()));
-  }
-  int fd = ::open(job.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("step '{}': cannot open the log {}: {}", job.name, job.log_path,
-                                 ErrnoText(errno)));
-  }
-  return fd;
-}
-
 // RAII holders for the posix_spawn objects.
 struct SpawnAttr {
   posix_spawnattr_t attr;
@@ -264,7 +246,7 @@ class LocalExecutor final : public Executor {
       result.message = "cancelled before it started";
       return result;
     }
-    CAIRN_ASSIGN_OR_RETURN(int log_fd_raw, OpenLog(job));
+    CAIRN_ASSIGN_OR_RETURN(int log_fd_raw, OpenJobLog(job));
     Fd log_fd(log_fd_raw);
 
     Clock::time_point start = Clock::now();

@@ -377,19 +377,7 @@ class SlurmExecutor final : public Executor {
   // The log's folder and the log itself exist before Slurm appends to it, so
   // an unwritable log is an error here rather than a job that fails silently.
   static Status PrepareLog(const StepJob& job) {
-    std::error_code ec;
-    fs::create_directories(fs::path(job.log_path).parent_path(), ec);
-    if (ec) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       fmt::format("step '{}': cannot create the log folder of {}: {}", job.name,
-                                   job.log_path, ec.message()));
-    }
-    int fd = ::open(job.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return MakeError(ErrorCode::kFailedPrecondition,
-                       fmt::format("step '{}': cannot open the log {}: {}", job.name, job.log_path,
-                                   std::strerror(errno)));
-    }
+    CAIRN_ASSIGN_OR_RETURN(int fd, OpenJobLog(job));
     ::close(fd);
     return {};
   }

@@ -16,7 +16,9 @@
 #include <set>
 #include <sstream>
 
+#include "blob/blob_store.h"
 #include "data/workspace.h"
+#include "data/yaml_node.h"
 #include "pipeline/param_value.h"
 
 namespace cairn::pipeline {
@@ -29,24 +31,7 @@ constexpr std::string_view kLockComment = "# Written by cairn repro. Commit it w
 constexpr std::string_view kDigestPrefix = "sha256:";
 constexpr int kLockVersion = 1;
 
-bool IsHexDigest(std::string_view d) {
-  return d.size() == 64 && std::all_of(d.begin(), d.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
-    default:
-      return "nothing";
-  }
-}
+std::string Describe(const YAML::Node& node) { return data::DescribeYamlNode(node, "nothing"); }
 
 bool IsYamlKeyword(std::string_view s) {
   std::string lower(s);
@@ -305,7 +290,7 @@ class LockParser {
   Result<std::string> Digest(const YAML::Node& node, const std::string& what) {
     std::string text = node.IsScalar() ? node.Scalar() : "";
     if (!text.starts_with(kDigestPrefix) ||
-        !IsHexDigest(std::string_view(text).substr(kDigestPrefix.size()))) {
+        !blob::IsValidDigest(std::string_view(text).substr(kDigestPrefix.size()))) {
       return At(LineOf(node), what +
                                   " must be 'sha256:' followed by 64 lowercase hex "
                                   "characters, not " +

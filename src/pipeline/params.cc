@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "core/json_writer.h"
+#include "data/yaml_node.h"
 #include "pipeline/param_value.h"
 
 namespace cairn::pipeline {
@@ -52,8 +53,8 @@ bool IsJsonNumber(std::string_view s) {
   return i == s.size();
 }
 
-[[gnu::noinline]] int LineOf(const YAML::Node& node) {
-  int line = node.Mark().line;
+int LineOf(const YAML::Node& node) {
+  const int line = data::YamlMarkLine(node);
   return line >= 0 ? line + 1 : 0;
 }
 

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "blob/blob_store.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "data/workspace.h"
@@ -30,12 +31,6 @@ using internal::AppendJsonString;
 
 constexpr std::string_view kRunFormat = "cairn-run";
 constexpr int kRunVersion = 1;
-
-bool IsHexDigest(std::string_view d) {
-  return d.size() == 64 && std::all_of(d.begin(), d.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 // `path` is `dir` or lies inside it.
 bool IsWithin(std::string_view path, std::string_view dir) {
@@ -100,7 +95,7 @@ std::optional<LockedPath> PathFromJson(const nlohmann::json& j) {
     return std::nullopt;
   }
   p.digest = digest->get<std::string>();
-  if (!IsHexDigest(p.digest)) return std::nullopt;
+  if (!blob::IsValidDigest(p.digest)) return std::nullopt;
   p.size = size->get<uint64_t>();
   auto files = j.find("files");
   if (files != j.end()) {
@@ -457,7 +452,7 @@ std::string ComputeFingerprint(const Step& step, const std::map<std::string, std
 // ---- run cache ----
 
 Result<std::optional<RunCacheEntry>> RunCache::Lookup(std::string_view fingerprint) const {
-  if (!IsHexDigest(fingerprint)) {
+  if (!blob::IsValidDigest(fingerprint)) {
     return InvalidArgument("run cache: '" + std::string(fingerprint) +
                            "' is not a fingerprint (64 lowercase hex characters)");
   }
@@ -480,7 +475,7 @@ Result<std::optional<RunCacheEntry>> RunCache::Lookup(std::string_view fingerpri
 }
 
 Status RunCache::Record(std::string_view fingerprint, const RunCacheEntry& entry) const {
-  if (!IsHexDigest(fingerprint)) {
+  if (!blob::IsValidDigest(fingerprint)) {
     return InvalidArgument("run cache: '" + std::string(fingerprint) +
                            "' is not a fingerprint (64 lowercase hex characters)");
   }

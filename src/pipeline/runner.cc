@@ -250,8 +250,6 @@ class PipelineRun {
   // data add` does): outs live in the cache, git keeps cairn.lock. Failures
   // are warnings: the step's results are already safe in the cache.
   void IgnoreInGit(const std::vector<LockedPath>& paths, std::vector<std::string>* warnings);
-  // Git-ignores .cairn/logs once per run (logs are artifacts, not sources).
-  void IgnoreLogsInGit(std::vector<std::string>* warnings);
   Result<exec::Executor*> ExecutorFor(const Step& step);
   // Sleeps `ms`, waking early on cancel. False when cancelled.
   bool SleepUnlessCancelled(int64_t ms);
@@ -277,7 +275,6 @@ class PipelineRun {
 
   // Serialises .gitignore edits: parallel steps may share a folder.
   std::mutex gitignore_mu_;
-  bool logs_ignored_ = false;
 
   std::unique_ptr<exec::Executor> local_;
   std::mutex slurm_mu_;
@@ -500,16 +497,6 @@ void PipelineRun::IgnoreInGit(const std::vector<LockedPath>& paths,
   }
 }
 
-void PipelineRun::IgnoreLogsInGit(std::vector<std::string>* warnings) {
-  std::lock_guard<std::mutex> guard(gitignore_mu_);
-  if (logs_ignored_) return;
-  logs_ignored_ = true;
-  if (auto st = data::EnsureGitIgnored(cache_.workspace().CairnDir().string(), "logs"); !st) {
-    warnings->push_back("cannot git-ignore " + std::string(data::kCairnDirName) +
-                        "/logs: " + st.error().message());
-  }
-}
-
 Status PipelineRun::CommitOutputs(const Step& step, const StepPlan& plan,
                                   std::vector<LockedPath>* outs, std::vector<LockedPath>* metrics) {
   auto commit = [&](const std::vector<PathEntry>& paths, std::vector<LockedPath>* into) -> Status {
@@ -598,7 +585,6 @@ void PipelineRun::Execute(const Step& step, const StepPlan& /*plan*/, FinishedEv
   const fs::path log_dir = ws.CairnDir() / "logs";
   fs::create_directories(log_dir, ec);
   if (ec) return fail("cannot create " + log_dir.string() + ": " + ec.message());
-  IgnoreLogsInGit(&out->warnings);
   const fs::path log = log_dir / LogFileName(step.name);
   result.log_path = (fs::path(std::string(data::kCairnDirName)) / "logs" / LogFileName(step.name))
                         .generic_string();

@@ -53,7 +53,8 @@
 //
 // Git: every out and metrics file the runner commits or restores is
 // git-ignored in its folder's .gitignore (data_ops.h EnsureGitIgnored), as
-// `cairn data add` does, and so is .cairn/logs; cairn.lock is what to commit.
+// `cairn data add` does (.cairn/logs is ignored by .cairn/.gitignore, written
+// by data::InitWorkspace); cairn.lock is what to commit.
 //
 // Thread safety: one RunPipeline per repository at a time (the caller holds
 // the repository lock, data/repo_lock.h). The observer is called from the

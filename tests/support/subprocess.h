@@ -1,6 +1,7 @@
 #pragma once
 // Running a binary under test as a child process (the CLI tests run `cairn`
-// as a user does).
+// as a user does). A helper, not a test: its own tests, asserting exit codes,
+// output and environment, are SubprocessTest in tests/support/helpers_test.cc.
 
 #include <sys/types.h>
 
