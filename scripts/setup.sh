@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 BUILD_PKGS="g++ cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev libsimdjson-dev \
 libsqlite3-dev libpq-dev libxgboost-dev xgboost libgtest-dev libgmock-dev libbenchmark-dev \
 libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev libxxhash-dev libzstd-dev \
-libcurl4-openssl-dev sqlite3 curl"
+libcurl4-openssl-dev sqlite3 curl nodejs"
+# chromium: the browser tests (ui/tests/) drive Debian's Chromium through playwright-core.
 # nginx and prometheus: the serving tests and bench/serving_bench.sh run their own instances
 # (nothing here starts them as system services).
-TEST_PKGS="postgresql postgresql-client wrk nginx prometheus"
+TEST_PKGS="postgresql postgresql-client wrk nginx prometheus chromium"
 # Slurm: the exec_slurm_test suite runs against the single-node cluster of scripts/services/slurm.sh.
 SLURM_PKGS="slurmctld slurmd slurm-client munge"
 
@@ -18,6 +19,8 @@ want_apt=()
 for p in $BUILD_PKGS ${CAIRN_SETUP_TEST:+$TEST_PKGS} ${CAIRN_SETUP_TEST:+$SLURM_PKGS}; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want_apt+=("$p")
 done
+# npm comes with NodeSource's nodejs (this machine kind); Debian's nodejs needs its own npm package.
+command -v npm >/dev/null 2>&1 || want_apt+=(npm)
 if [ ${#want_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${want_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
