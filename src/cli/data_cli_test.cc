@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -437,6 +438,116 @@ TEST_F(DataCliTest, WritersRefuseALockedRepository) {
   EXPECT_EQ(Cairn({"data", "status"}).exit_code, 0);
   lock->reset();
   EXPECT_EQ(Cairn({"data", "add", "--no-wait", "f.txt"}).exit_code, 0);
+}
+
+// Every regular file under `dir` (recursively), by path relative to it.
+std::vector<std::string> FilesUnder(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Asserts that every object under <root>/objects holds the bytes its name
+// says, and returns how many there are.
+size_t VerifyObjects(const std::string& root) {
+  size_t n = 0;
+  for (const std::string& rel : FilesUnder(root + "/objects")) {
+    std::string digest = rel.substr(0, 2) + rel.substr(3);
+    EXPECT_EQ(Sha256Hex(ReadFile(root + "/objects/" + rel)), digest) << "corrupt object " << rel;
+    ++n;
+  }
+  return n;
+}
+
+// Writes fail with EFBIG past `bytes` (RLIMIT_FSIZE, SIGXFSZ ignored): a
+// full disk as far as the command can tell, without root or a mount.
+std::string WithFileSizeLimit(size_t bytes, const std::string& command) {
+  return "trap '' XFSZ; exec prlimit --fsize=" + std::to_string(bytes) + " " + command;
+}
+
+TEST_F(DataCliTest, FullDiskDuringAddLeavesTheCacheConsistentAndARetryWorks) {
+  if (Shell("command -v prlimit").exit_code != 0) GTEST_SKIP() << "prlimit (util-linux) missing";
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  Put("data/big.bin", big);
+  Put("data/small.txt", "small\n");
+  ASSERT_EQ(Cairn({"data", "init"}).exit_code, 0);
+
+  // --copy writes every object's bytes into the cache; the 1 MiB one cannot fit.
+  Outcome full =
+      Shell(WithFileSizeLimit(256 << 10, std::string(CAIRN_BINARY) + " data add --copy data"));
+  EXPECT_EQ(full.exit_code, 1) << full.out << full.err;
+  EXPECT_NE(full.err.find("error: RESOURCE_EXHAUSTED: adding 'data': out of disk space"),
+            std::string::npos)
+      << full.err;
+  EXPECT_NE(full.err.find("File too large"), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find("free space and run the command again"), std::string::npos) << full.err;
+  // Nothing recorded, no object (partial or not) and no temp file left behind.
+  EXPECT_FALSE(fs::exists(repo_ + "/data.cairn"));
+  EXPECT_EQ(VerifyObjects(repo_ + "/.cairn/cache"), 0u);
+  EXPECT_EQ(FilesUnder(repo_ + "/.cairn/cache/tmp"), std::vector<std::string>{});
+  EXPECT_EQ(ReadFile(repo_ + "/data/big.bin"), big);  // the workspace is untouched
+
+  // The lock was released (--no-wait fails on a held lock), and with space back
+  // the same command succeeds.
+  Outcome retry = Cairn({"data", "add", "--copy", "--no-wait", "data"});
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(retry.out, "added data (dir, 2 files, 1.0 MiB) -> data.cairn\n");
+  EXPECT_EQ(VerifyObjects(repo_ + "/.cairn/cache"), 3u);  // two files and the manifest
+  EXPECT_TRUE(fs::exists(Object(Sha256Hex(big))));
+}
+
+TEST_F(DataCliTest, FullDiskDuringPushLeavesTheRemoteConsistentAndARetryWorks) {
+  if (Shell("command -v prlimit").exit_code != 0) GTEST_SKIP() << "prlimit (util-linux) missing";
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 40503u) >> 7);
+  Put("data/big.bin", big);
+  Put("data/small.txt", "small\n");
+  ASSERT_EQ(Cairn({"data", "add", "data"}).exit_code, 0);
+  const std::string remote = tmp_ + "/remote";
+  ASSERT_EQ(Cairn({"data", "remote", "add", "store", remote, "--default"}).exit_code, 0);
+
+  Outcome full = Shell(WithFileSizeLimit(256 << 10, std::string(CAIRN_BINARY) + " data push"));
+  EXPECT_EQ(full.exit_code, 1) << full.out << full.err;
+  EXPECT_NE(full.err.find("error: RESOURCE_EXHAUSTED: pushing object " + Sha256Hex(big)),
+            std::string::npos)
+      << full.err;
+  EXPECT_NE(full.err.find("File too large"), std::string::npos) << full.err;
+  // What was complete (at most the small file) is installed, nothing is
+  // partial, the big object and the manifest are absent, no temp file stays.
+  size_t before_retry = VerifyObjects(remote);
+  EXPECT_LE(before_retry, 1u);
+  EXPECT_FALSE(fs::exists(remote + "/objects/" + Sha256Hex(big).substr(0, 2) + "/" +
+                          Sha256Hex(big).substr(2)));
+  EXPECT_EQ(FilesUnder(remote + "/tmp"), std::vector<std::string>{});
+
+  Outcome retry = Cairn({"data", "push"});
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(retry.out.rfind("pushed " + std::to_string(3 - before_retry) + " objects", 0), 0u)
+      << retry.out;
+  EXPECT_EQ(VerifyObjects(remote), 3u);
+}
+
+TEST_F(DataCliTest, ProgressIsDrawnOnlyWhenAskedOrOnATerminal) {
+  for (int i = 0; i < 50; ++i) Put("data/f" + std::to_string(i), std::to_string(i));
+  // Forced (as on a terminal, without its delay): the bar reaches stderr.
+  Outcome forced = Shell("CAIRN_PROGRESS=always " + std::string(CAIRN_BINARY) + " data add data");
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(forced.err.find("\r\033[Kadding  "), std::string::npos) << forced.err;
+  EXPECT_NE(forced.err.find(" files  "), std::string::npos) << forced.err;
+  EXPECT_EQ(forced.out, "added data (dir, 50 files, 90 B) -> data.cairn\n");  // stdout stays clean
+  // Piped, as every command here is: not one byte of progress.
+  Replace("data/f0", "changed");
+  Outcome piped = Cairn({"data", "add", "data"});
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.err, "");
+  Outcome status = Cairn({"data", "checkout", "--force", "data"});
+  EXPECT_EQ(status.err, "");
 }
 
 }  // namespace

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "data/cache.h"
 #include "data/config.h"
@@ -137,6 +138,11 @@ struct AddFlags {
   bool no_wait = false;
 };
 
+ProgressSnapshot Snapshot(const data::ProgressCounter& counter) {
+  data::ProgressCounter::Snapshot s = counter.Read();
+  return {s.files_done, s.files_total, s.bytes_done, s.bytes_total};
+}
+
 int RunAdd(const AddFlags& flags) {
   auto repo = OpenRepo();
   if (!repo) return ReportError(repo.error());
@@ -146,8 +152,12 @@ int RunAdd(const AddFlags& flags) {
   if (!lock) return ReportError(lock.error());
   auto cache = data::Cache::Open(repo->ws, repo->config);
   if (!cache) return ReportError(cache.error());
+  data::ProgressCounter counter;
+  (*cache)->set_progress(&counter);
+  ProgressBar bar("adding", [&counter] { return Snapshot(counter); });
   auto added = data::AddPaths(**cache, *targets,
                               flags.copy ? data::LinkMode::kCopy : data::LinkMode::kHardlink);
+  bar.Stop();
   if (!added) return ReportError(added.error());
   for (const auto& a : *added) {
     if (a.changed) {
@@ -235,9 +245,13 @@ int RunCheckout(const CheckoutFlags& flags) {
   if (!lock) return ReportError(lock.error());
   auto cache = data::Cache::Open(repo->ws, repo->config);
   if (!cache) return ReportError(cache.error());
+  data::ProgressCounter counter;
+  (*cache)->set_progress(&counter);
+  ProgressBar bar("checking out", [&counter] { return Snapshot(counter); });
   auto out = data::CheckoutPaths(**cache, *targets,
                                  flags.copy ? data::LinkMode::kCopy : data::LinkMode::kHardlink,
                                  flags.force);
+  bar.Stop();
   if (!out) return ReportError(out.error());
   for (const auto& r : *out) {
     if (r.stats.written == 0 && r.stats.removed == 0) {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "cli/table.h"
 #include "data/cache.h"
 #include "data/config.h"
@@ -59,47 +60,6 @@ struct TransferFlags {
 std::string Plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
-
-// A progress line on stderr, redrawn at most every 100 ms, when stderr is a terminal.
-class ProgressLine {
- public:
-  explicit ProgressLine(std::string label)
-      : label_(std::move(label)),
-        enabled_(::isatty(2) == 1),
-        start_(std::chrono::steady_clock::now()) {}
-  ~ProgressLine() { Clear(); }
-
-  bool enabled() const { return enabled_; }
-  void Update(uint64_t done, uint64_t total, uint64_t bytes) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    double seconds = std::chrono::duration<double>(now - start_).count();
-    std::string rate =
-        seconds > 0 ? FormatBytes(static_cast<uint64_t>(bytes / seconds)) + "/s" : "";
-    std::fprintf(stderr, "\r\033[K%s %llu/%llu objects, %s, %s", label_.c_str(),
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 FormatBytes(bytes).c_str(), rate.c_str());
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-  void Clear() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!drawn_) return;
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
-    drawn_ = false;
-  }
-
- private:
-  std::string label_;
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_{};
-  std::mutex mu_;
-  bool drawn_ = false;
-};
 
 struct Roots {
   std::vector<data::Pointer> pointers;  // path = repo path (for messages)
@@ -182,16 +142,17 @@ int RunTransfer(Verb verb, const TransferFlags& flags) {
 
   data::TransferOptions options;
   options.jobs = flags.jobs > 0 ? flags.jobs : config->jobs;
-  ProgressLine progress(verb == Verb::kPush ? "pushing" : "fetching");
-  if (progress.enabled()) {
-    options.progress = [&progress](uint64_t done, uint64_t total, uint64_t bytes) {
-      progress.Update(done, total, bytes);
-    };
-  }
+  data::ProgressCounter counter;
+  options.counter = &counter;
+  auto snapshot = [&counter] {
+    data::ProgressCounter::Snapshot s = counter.Read();
+    return ProgressSnapshot{s.files_done, s.files_total, s.bytes_done, s.bytes_total};
+  };
+  ProgressBar progress(verb == Verb::kPush ? "pushing" : "fetching", snapshot);
 
   if (verb == Verb::kPush) {
     auto summary = data::Push(**cache, **remote, roots->pointers, options);
-    progress.Clear();
+    progress.Stop();
     if (!summary) return ReportError(summary.error());
     std::cout << "pushed " << Plural(summary->transferred, "object", "objects") << " ("
               << FormatBytes(summary->bytes) << ") to " << remote_name << "; " << summary->already
@@ -200,7 +161,7 @@ int RunTransfer(Verb verb, const TransferFlags& flags) {
   }
 
   auto summary = data::Fetch(**cache, **remote, roots->pointers, options);
-  progress.Clear();
+  progress.Stop();
   if (!summary) return ReportError(summary.error());
   std::cout << "fetched " << Plural(summary->transferred, "object", "objects") << " ("
             << FormatBytes(summary->bytes) << ") from " << remote_name << "; " << summary->already
@@ -209,6 +170,12 @@ int RunTransfer(Verb verb, const TransferFlags& flags) {
 
   const data::LinkMode mode = flags.copy ? data::LinkMode::kCopy : data::LinkMode::kHardlink;
   uint64_t paths = 0, written = 0, removed = 0;
+  data::ProgressCounter checkout_counter;
+  (*cache)->set_progress(&checkout_counter);
+  ProgressBar checkout_progress("checking out", [&checkout_counter] {
+    data::ProgressCounter::Snapshot s = checkout_counter.Read();
+    return ProgressSnapshot{s.files_done, s.files_total, s.bytes_done, s.bytes_total};
+  });
   if (!roots->selected.empty()) {
     auto checked = data::CheckoutPaths(**cache, roots->selected, mode, flags.force);
     if (!checked) return ReportError(checked.error());
@@ -230,6 +197,7 @@ int RunTransfer(Verb verb, const TransferFlags& flags) {
     written += stats.written;
     removed += stats.removed;
   }
+  checkout_progress.Stop();
   std::cout << "checked out " << Plural(paths, "path", "paths") << " ("
             << Plural(written, "file", "files") << " written";
   if (removed > 0) std::cout << ", " << removed << " removed";

@@ -14,10 +14,12 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "blob/local/posix_file.h"
 #include "core/hash.h"
 #include "core/parallel.h"
+#include "data/object_batch.h"
 
 namespace cairn::data {
 namespace {
@@ -84,6 +86,37 @@ Status CopyFileTo(const std::string& src, const std::string& temp, mode_t mode) 
   // The umask may have cut the mode; the workspace gets exactly `mode`.
   ::chmod(temp.c_str(), mode);
   return {};
+}
+
+// Copies the open file `in` (from its offset) to the new file `temp` with
+// `mode`, hashing the bytes copied; returns their digest. Removes `temp` on
+// error.
+Result<std::string> CopyFdToNewFile(int in, const std::string& src, const std::string& temp,
+                                    mode_t mode) {
+  blob::local::UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp));
+  Sha256 hasher;
+  thread_local std::vector<char> buffer(1 << 20);
+  for (;;) {
+    int64_t n = blob::local::ReadSome(in, buffer.data(), buffer.size());
+    if (n < 0) {
+      ::unlink(temp.c_str());
+      return std::unexpected(ErrnoError(static_cast<int>(-n), "cannot read", src));
+    }
+    if (n == 0) break;
+    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    if (int err = blob::local::WriteAll(out.get(), buffer.data(), static_cast<size_t>(n));
+        err != 0) {
+      ::unlink(temp.c_str());
+      return std::unexpected(ErrnoError(err, "cannot write", temp));
+    }
+  }
+  if (::close(out.Release()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return std::unexpected(ErrnoError(err, "cannot write", temp));
+  }
+  return hasher.HexDigest();
 }
 
 // Makes `dest` hold the object at `object`: a hard link (kHardlink, non-exec
@@ -174,6 +207,7 @@ HashOptions Cache::hash_options() const {
   HashOptions options;
   options.jobs = jobs_;
   options.cache = stat_cache_.get();
+  options.progress = progress_;
   return options;
 }
 
@@ -190,6 +224,12 @@ Result<Pointer> Cache::Describe(std::string_view repo_path, HashStats* stats) {
 
 Result<std::pair<Pointer, Manifest>> Cache::DescribeWithManifest(std::string_view repo_path,
                                                                  HashStats* stats) {
+  return DescribeImpl(repo_path, hash_options(), stats);
+}
+
+Result<std::pair<Pointer, Manifest>> Cache::DescribeImpl(std::string_view repo_path,
+                                                         const HashOptions& options,
+                                                         HashStats* stats) {
   const std::string abs = ws_.Absolute(repo_path).string();
   struct stat st;
   if (::lstat(abs.c_str(), &st) != 0) {
@@ -202,12 +242,12 @@ Result<std::pair<Pointer, Manifest>> Cache::DescribeWithManifest(std::string_vie
   p.path = LastComponent(repo_path);
   Manifest manifest;
   if (S_ISREG(st.st_mode)) {
-    CAIRN_ASSIGN_OR_RETURN(auto hashed, HashFiles({abs}, hash_options(), stats));
+    CAIRN_ASSIGN_OR_RETURN(auto hashed, HashFiles({abs}, options, stats));
     p.kind = PointerKind::kFile;
     p.digest = hashed[0].digest;
     p.size = hashed[0].stat.size;
   } else if (S_ISDIR(st.st_mode)) {
-    auto built = BuildManifest(abs, hash_options(), stats);
+    auto built = BuildManifest(abs, options, stats);
     if (!built) {
       const Error& e = built.error();
       return std::unexpected(Error(e.code(), std::string(repo_path) + ": " + e.message()));
@@ -229,10 +269,92 @@ Result<std::pair<Pointer, Manifest>> Cache::DescribeWithManifest(std::string_vie
 
 Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitStats* stats) {
   CommitStats local;
-  CAIRN_ASSIGN_OR_RETURN(auto described, DescribeWithManifest(repo_path, &local.hash));
+  auto result = CommitImpl(repo_path, mode, &local);
+  if (!result && result.error().code() == ErrorCode::kResourceExhausted) {
+    return std::unexpected(Error(ErrorCode::kResourceExhausted,
+                                 "adding '" + std::string(repo_path) + "': out of disk space (" +
+                                     result.error().message() +
+                                     "); nothing was recorded and the cache is consistent: free "
+                                     "space and run the command again"));
+  }
+  if (result && stats != nullptr) *stats = local;
+  return result;
+}
+
+// Writing new objects: each file the cache lacks is staged as a temp file
+// beside its object name while its bytes are read for hashing (one read): with
+// kHardlink the workspace inode itself is adopted (made read-only and linked
+// to a temp name through /proc/self/fd, so exactly the hashed inode is
+// stored), otherwise (kCopy, executables, another file system) it is copied
+// and hashed again while copying. One ObjectBatch::Install then flushes and
+// renames them all (object_batch.h). The manifest is stored after that, so a
+// folder's digest only exists in the cache when all its files do.
+Result<Pointer> Cache::CommitImpl(std::string_view repo_path, LinkMode mode, CommitStats* out) {
+  CommitStats& local = *out;
+  const std::string abs = ws_.Absolute(repo_path).string();
+  ObjectBatch batch(blobs_->root());
+  CAIRN_RETURN_IF_ERROR(batch.EnsureLayout());
+  struct stat objects_st;
+  const std::string objects_dir = blobs_->root() + "/objects";
+  if (::stat(objects_dir.c_str(), &objects_st) != 0) {
+    return std::unexpected(ErrnoError(errno, "cannot stat", objects_dir));
+  }
+  std::atomic<uint64_t> bytes_staged{0};
+  std::mutex adopted_mu;
+  std::unordered_set<std::string> adopted;  // workspace paths whose inode is now a staged object
+
+  // Stages the open file `fd` (bytes hashing to `digest`) unless the cache
+  // has or stages that object already. Sets *adopted_inode when the file's
+  // inode itself became the object.
+  auto stage = [&](const std::string& path, int fd, const std::string& digest, const FileStat& st,
+                   bool* adopted_inode) -> Status {
+    *adopted_inode = false;
+    if (batch.Staged(digest)) return {};
+    struct stat obj_st;
+    if (::stat(blobs_->ObjectPath(digest).c_str(), &obj_st) == 0) return {};
+    CAIRN_ASSIGN_OR_RETURN(std::string temp, batch.TempPath(digest));
+    struct stat fd_st;
+    if (::fstat(fd, &fd_st) != 0) return std::unexpected(ErrnoError(errno, "cannot stat", path));
+    bool linked = false;
+    if (mode == LinkMode::kHardlink && !st.exec && fd_st.st_dev == objects_st.st_dev &&
+        ::fchmod(fd, 0444) == 0) {
+      std::string proc = "/proc/self/fd/" + std::to_string(fd);
+      linked = ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) == 0;
+    }
+    if (!linked) {
+      // A copy, hashed again while copying: the object must hold `digest`.
+      if (::lseek(fd, 0, SEEK_SET) != 0) {
+        return std::unexpected(ErrnoError(errno, "cannot rewind", path));
+      }
+      CAIRN_ASSIGN_OR_RETURN(std::string copied, CopyFdToNewFile(fd, path, temp, 0444));
+      if (copied != digest) {
+        ::unlink(temp.c_str());
+        return FailedPrecondition("'" + path + "' changed while it was being added; retry");
+      }
+    }
+    if (!batch.Stage(temp, digest)) {
+      ::unlink(temp.c_str());  // another thread staged the same content first
+      return {};
+    }
+    bytes_staged.fetch_add(st.size, std::memory_order_relaxed);
+    *adopted_inode = linked;
+    return {};
+  };
+
+  HashOptions options = hash_options();
+  options.on_hashed = [&](const std::string& path, int fd, const std::string& digest,
+                          const FileStat& st) -> Status {
+    bool adopted_inode = false;
+    CAIRN_RETURN_IF_ERROR(stage(path, fd, digest, st, &adopted_inode));
+    if (adopted_inode) {
+      std::lock_guard lock(adopted_mu);
+      adopted.insert(path);
+    }
+    return {};
+  };
+  CAIRN_ASSIGN_OR_RETURN(auto described, DescribeImpl(repo_path, options, &local.hash));
   Pointer& pointer = described.first;
   const Manifest& manifest = described.second;
-  const std::string abs = ws_.Absolute(repo_path).string();
 
   struct Item {
     std::string path;  // absolute workspace path
@@ -252,45 +374,11 @@ Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitS
   }
   local.files = items.size();
 
-  std::atomic<uint64_t> added{0}, bytes_added{0};
   std::mutex mu;
   std::vector<StatCache::Entry> relinked;
-  // Storing waits on fsync far more than on the CPU: without a configured
-  // `jobs`, use more threads than cores.
-  const int store_jobs =
-      jobs_ > 0 ? jobs_ : std::max(8, static_cast<int>(std::thread::hardware_concurrency()));
-  // Files sharing content are stored once: the first of each digest stores
-  // (phase 1), the others only link to the object (phase 2), so no two
-  // threads race to add one object.
-  std::vector<size_t> first_of_digest, duplicates;
-  {
-    std::unordered_map<std::string_view, size_t> seen;
-    seen.reserve(items.size());
-    for (size_t i = 0; i < items.size(); ++i) {
-      (seen.emplace(items[i].digest, i).second ? first_of_digest : duplicates).push_back(i);
-    }
-  }
-  auto store_one = [&](size_t i) -> Status {
-    const Item& item = items[i];
-    const std::string object = blobs_->ObjectPath(item.digest);
-    struct stat obj_st;
-    bool have = ::stat(object.c_str(), &obj_st) == 0;
-    if (!have) {
-      // Exec files are copied so the workspace file keeps its exec bit (an
-      // adopted inode becomes 0444).
-      bool adopt = mode == LinkMode::kHardlink && !item.exec;
-      auto stored = adopt ? blobs_->PutFileLinkOrCopy(item.path) : blobs_->PutFile(item.path);
-      if (!stored) return std::unexpected(stored.error());
-      if (*stored != item.digest) {
-        return FailedPrecondition("'" + item.path + "' changed while it was being added; retry");
-      }
-      added.fetch_add(1, std::memory_order_relaxed);
-      bytes_added.fetch_add(item.size, std::memory_order_relaxed);
-      if (::stat(object.c_str(), &obj_st) != 0) {
-        return std::unexpected(ErrnoError(errno, "cannot stat", object));
-      }
-    }
-    if (mode != LinkMode::kHardlink || item.exec) return {};
+  // kHardlink: makes the workspace file a read-only hard link to its object
+  // (already durable under its final name) unless it is one already.
+  auto link_to_object = [&](const Item& item, const struct stat& obj_st) -> Status {
     struct stat ws_st;
     if (::lstat(item.path.c_str(), &ws_st) != 0) {
       return std::unexpected(ErrnoError(errno, "cannot stat", item.path));
@@ -298,8 +386,8 @@ Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitS
     if (ws_st.st_ino == obj_st.st_ino && ws_st.st_dev == obj_st.st_dev) return {};
     if (ws_st.st_dev != obj_st.st_dev) return {};  // another filesystem: keep the file
     bool linked = false;
-    CAIRN_ASSIGN_OR_RETURN(FileStat placed,
-                           PlaceFile(object, item.path, LinkMode::kHardlink, false, &linked));
+    CAIRN_ASSIGN_OR_RETURN(FileStat placed, PlaceFile(blobs_->ObjectPath(item.digest), item.path,
+                                                      LinkMode::kHardlink, false, &linked));
     if (linked) {
       // The object is immutable: its digest is known without hashing.
       std::lock_guard lock(mu);
@@ -307,10 +395,70 @@ Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitS
     }
     return {};
   };
-  CAIRN_RETURN_IF_ERROR(ParallelFor(first_of_digest.size(), store_jobs,
-                                    [&](size_t k) { return store_one(first_of_digest[k]); }));
-  CAIRN_RETURN_IF_ERROR(ParallelFor(duplicates.size(), store_jobs,
-                                    [&](size_t k) { return store_one(duplicates[k]); }));
+  const bool relink = mode == LinkMode::kHardlink;
+
+  // Files whose object neither exists nor was staged while hashing (stat
+  // cache hits whose object is gone): read, verified and staged now. Items
+  // waiting for a staged object are linked after the install.
+  std::vector<char> after_install(items.size(), 0);
+  std::vector<std::string> to_store;
+  std::vector<size_t> to_store_idx;
+  CAIRN_RETURN_IF_ERROR(ParallelFor(items.size(), jobs_, [&](size_t i) -> Status {
+    const Item& item = items[i];
+    if (!adopted.empty() && adopted.contains(item.path)) return {};
+    if (batch.Staged(item.digest)) {
+      after_install[i] = relink && !item.exec;
+      return {};
+    }
+    struct stat obj_st;
+    if (::stat(blobs_->ObjectPath(item.digest).c_str(), &obj_st) == 0) {
+      if (relink && !item.exec) return link_to_object(item, obj_st);
+      return {};
+    }
+    if (errno != ENOENT) {
+      return std::unexpected(ErrnoError(errno, "cannot stat", blobs_->ObjectPath(item.digest)));
+    }
+    std::lock_guard lock(mu);
+    to_store.push_back(item.path);
+    to_store_idx.push_back(i);
+    return {};
+  }));
+  if (!to_store.empty()) {
+    HashOptions verify;
+    verify.jobs = jobs_;
+    std::vector<char> adopted_now(items.size(), 0);
+    std::unordered_map<std::string, size_t> index;
+    for (size_t k = 0; k < to_store.size(); ++k) index.emplace(to_store[k], to_store_idx[k]);
+    verify.on_hashed = [&](const std::string& path, int fd, const std::string& digest,
+                           const FileStat& st) -> Status {
+      size_t i = index.at(path);
+      if (digest != items[i].digest) {
+        return FailedPrecondition("'" + path + "' changed while it was being added; retry");
+      }
+      bool adopted_inode = false;
+      CAIRN_RETURN_IF_ERROR(stage(path, fd, digest, st, &adopted_inode));
+      adopted_now[i] = adopted_inode;
+      return {};
+    };
+    CAIRN_RETURN_IF_ERROR(HashFiles(to_store, verify));
+    for (size_t i : to_store_idx) {
+      after_install[i] = relink && !items[i].exec && !adopted_now[i];
+    }
+  }
+
+  CAIRN_RETURN_IF_ERROR(batch.Install(jobs_));
+  local.objects_added = batch.installed();
+  local.bytes_added = bytes_staged.load();
+
+  CAIRN_RETURN_IF_ERROR(ParallelFor(items.size(), jobs_, [&](size_t i) -> Status {
+    if (!after_install[i]) return {};
+    struct stat obj_st;
+    std::string object = blobs_->ObjectPath(items[i].digest);
+    if (::stat(object.c_str(), &obj_st) != 0) {
+      return std::unexpected(ErrnoError(errno, "cannot stat", object));
+    }
+    return link_to_object(items[i], obj_st);
+  }));
   if (!relinked.empty()) CAIRN_RETURN_IF_ERROR(stat_cache_->PutBatch(relinked));
 
   if (pointer.kind == PointerKind::kDir) {
@@ -322,13 +470,10 @@ Result<Pointer> Cache::Commit(std::string_view repo_path, LinkMode mode, CommitS
       if (digest != pointer.digest) {
         return Internal("manifest digest mismatch for '" + std::string(repo_path) + "'");
       }
-      ++added;
-      bytes_added += json.size();
+      ++local.objects_added;
+      local.bytes_added += json.size();
     }
   }
-  local.objects_added = added.load();
-  local.bytes_added = bytes_added.load();
-  if (stats != nullptr) *stats = local;
   return pointer;
 }
 
@@ -337,14 +482,16 @@ Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkM
   CheckoutStats local;
   const std::string rp(repo_path);
   const std::string abs = ws_.Absolute(repo_path).string();
-  const HashOptions options = hash_options();
-  const int64_t racy = options.racy_window_ns;
+  HashOptions options = hash_options();
+  options.progress = nullptr;  // progress counts the files written, not the ones checked
   std::vector<StatCache::Entry> cache_entries;
   auto remember = [&](const std::string& path, const FileStat& st, const std::string& digest,
                       bool linked) {
     // A link to an object is immutable content; a fresh copy could be
     // rewritten within the same mtime tick, so it waits for the racy window.
-    if (linked || st.mtime_ns + racy <= NowNs()) cache_entries.push_back({path, st, digest});
+    if (linked || st.mtime_ns + RacyWindowNs(st, options) <= NowNs()) {
+      cache_entries.push_back({path, st, digest});
+    }
   };
   // Whether the content of a workspace file is safe to replace: it matches
   // the cache (so it can be restored) or force is set.
@@ -513,6 +660,11 @@ Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkM
     CAIRN_RETURN_IF_ERROR(blob::local::MakeDirs(parent.string()));
   }
   std::sort(to_write.begin(), to_write.end());
+  if (progress_ != nullptr) {
+    uint64_t bytes = 0;
+    for (size_t i : to_write) bytes += wanted[i].size;
+    progress_->AddTotal(to_write.size(), bytes);
+  }
   std::mutex mu;
   CAIRN_RETURN_IF_ERROR(ParallelFor(to_write.size(), jobs_, [&](size_t k) -> Status {
     const ManifestEntry& w = wanted[to_write[k]];
@@ -540,6 +692,7 @@ Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkM
     bool linked = false;
     CAIRN_ASSIGN_OR_RETURN(FileStat placed,
                            PlaceFile(blobs_->ObjectPath(w.digest), dest, mode, w.exec, &linked));
+    if (progress_ != nullptr) progress_->Done(1, w.size);
     std::lock_guard lock(mu);
     remember(dest, placed, w.digest, linked);
     return {};

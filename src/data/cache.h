@@ -9,14 +9,18 @@
 // per file. A Pointer (pointer.h) names either.
 //
 // Commit (used by `cairn data add` and by the pipeline runner for outs):
-// hashes the workspace path (through the stat cache), stores every file that
-// the cache lacks (a hard link when on the same filesystem, else a copy, both
-// by temp + rename inside the blob store) and, with LinkMode::kHardlink,
+// hashes the workspace path (through the stat cache) and stores every file
+// that the cache lacks in the same read (with kHardlink the hashed inode
+// itself, made read-only; else a copy hashed again while copying), staged as
+// temp files and installed in one ObjectBatch (object_batch.h: syncfs,
+// rename without replacing, syncfs). With LinkMode::kHardlink it then
 // replaces each workspace file by a read-only hard link to its object (done
 // by link to a temp name in the same folder + rename, so the workspace file is
 // never absent). The manifest is stored last, so a folder's digest only exists
 // in the cache when all its files do. Returns the pointer (path = the last
-// component of the repo path).
+// component of the repo path). A full disk is kResourceExhausted ("adding
+// '<path>': out of disk space (...)"), with no temp file left and nothing
+// installed from the failed batch.
 //
 // Checkout: makes the workspace path hold exactly the pointer's data: files
 // are hard-linked (kHardlink, read-only) or copied (kCopy, writable) from the
@@ -48,6 +52,7 @@
 #include "data/hashing.h"
 #include "data/manifest.h"
 #include "data/pointer.h"
+#include "data/progress_counter.h"
 #include "data/workspace.h"
 
 namespace cairn::data {
@@ -87,8 +92,12 @@ class Cache {
   const Workspace& workspace() const { return ws_; }
   blob::LocalBlobStore& blobs() { return *blobs_; }
   StatCache* stat_cache() { return stat_cache_.get(); }
-  // Hash options using this cache's stat cache and jobs.
+  // Hash options using this cache's stat cache, jobs and progress counter.
   HashOptions hash_options() const;
+  // Where Commit (files hashed or answered by the stat cache) and Checkout
+  // (files written) count their work; null (the default) for none. Not
+  // owned; must outlive the calls.
+  void set_progress(ProgressCounter* progress) { progress_ = progress; }
   // <cache>/runs: the pipeline run cache's folder (created).
   std::string RunsDir() const;
 
@@ -123,13 +132,20 @@ class Cache {
  private:
   Cache(Workspace ws, std::unique_ptr<blob::LocalBlobStore> blobs,
         std::unique_ptr<StatCache> stat_cache, int jobs)
-      : ws_(std::move(ws)), blobs_(std::move(blobs)), stat_cache_(std::move(stat_cache)),
+      : ws_(std::move(ws)),
+        blobs_(std::move(blobs)),
+        stat_cache_(std::move(stat_cache)),
         jobs_(jobs) {}
+
+  Result<std::pair<Pointer, Manifest>> DescribeImpl(std::string_view repo_path,
+                                                    const HashOptions& options, HashStats* stats);
+  Result<Pointer> CommitImpl(std::string_view repo_path, LinkMode mode, CommitStats* stats);
 
   Workspace ws_;
   std::unique_ptr<blob::LocalBlobStore> blobs_;
   std::unique_ptr<StatCache> stat_cache_;
   int jobs_ = 0;
+  ProgressCounter* progress_ = nullptr;
 };
 
 }  // namespace cairn::data

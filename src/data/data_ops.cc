@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "blob/local/posix_file.h"
+#include "data/object_batch.h"
 
 namespace cairn::data {
 namespace {
@@ -439,6 +440,17 @@ Result<GcSummary> CollectGarbage(Cache& cache, const std::vector<Pointer>& extra
     ::closedir(sd);
     for (const auto& name : names) {
       std::string digest = shard + name;
+      if (name.starts_with(ObjectBatch::kTempPrefix)) {
+        // An object being written (object_batch.h), or left by a crash once old.
+        std::string path = shard_dir + "/" + name;
+        struct stat st;
+        if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_mtime < ::time(nullptr) - kStaleTempSeconds &&
+            (dry_run || ::unlink(path.c_str()) == 0)) {
+          ++summary.temp_files_removed;
+        }
+        continue;
+      }
       if (!blob::IsValidDigest(digest)) continue;  // not ours: leave it
       if (keep.contains(digest)) {
         ++summary.objects_kept;

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -137,6 +137,8 @@ Result<HashOutcome> HashStable(const std::string& path, const HashOptions& optio
     if (a.SameContentKey(b)) {
       out.stat = a;
       out.attempts = attempt;
+      if (options.on_hashed)
+        CAIRN_RETURN_IF_ERROR(options.on_hashed(path, fd.get(), out.digest, a));
       return out;
     }
   }
@@ -241,6 +243,23 @@ Status ListInto(const std::string& dir_abs, const std::string& prefix,
 }
 
 }  // namespace
+
+int64_t RacyWindowNs(const FileStat& stat, const HashOptions& options) {
+  if (options.racy_window_ns <= 0) return 0;
+  if (stat.mtime_ns % 1'000'000'000 == 0) {
+    // Whole seconds: maybe a file system with 1 s or 2 s (FAT) granularity.
+    return std::max<int64_t>(options.racy_window_ns, 2'000'000'000);
+  }
+  static const int64_t fine = [] {
+    struct timespec res;
+    int64_t tick = 10'000'000;  // the largest common tick (HZ=100) when unknown
+    if (::clock_getres(CLOCK_REALTIME_COARSE, &res) == 0) {
+      tick = static_cast<int64_t>(res.tv_sec) * 1'000'000'000 + res.tv_nsec;
+    }
+    return std::max<int64_t>(2 * tick, 10'000'000);
+  }();
+  return std::min(fine, options.racy_window_ns);
+}
 
 Result<FileStat> StatFile(const std::string& path) {
   struct stat st;
@@ -467,6 +486,12 @@ Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
     return {};
   }));
 
+  if (options.progress != nullptr) {
+    uint64_t total_bytes = 0;
+    for (const FileStat& st : pre) total_bytes += st.size;
+    options.progress->AddTotal(n, total_bytes);
+  }
+
   // 2. ask the cache.
   std::vector<size_t> misses;
   HashStats stats;
@@ -478,6 +503,7 @@ Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
         out[i].digest = std::move(*hits[i]);
         out[i].stat = pre[i];
         ++stats.from_cache;
+        if (options.progress != nullptr) options.progress->Done(1, pre[i].size);
       } else {
         misses.push_back(i);
       }
@@ -497,7 +523,8 @@ Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
     out[i].stat = h.stat;
     rehashed.fetch_add(static_cast<uint64_t>(h.attempts - 1), std::memory_order_relaxed);
     bytes.fetch_add(h.stat.size, std::memory_order_relaxed);
-    cacheable[i] = h.stat.mtime_ns + options.racy_window_ns <= h.read_start_ns;
+    if (options.progress != nullptr) options.progress->Done(1, h.stat.size);
+    cacheable[i] = h.stat.mtime_ns + RacyWindowNs(h.stat, options) <= h.read_start_ns;
     return {};
   }));
   stats.hashed = misses.size();

@@ -9,10 +9,19 @@
 // Stat cache: a SQLite database (normally Workspace::StatCacheFile(),
 // .cairn/tmp/hashes.db, WAL) mapping a path to (size, mtime_ns, inode,
 // digest). A lookup hits only when all three stat fields match. Because file
-// systems stamp mtimes with a coarse clock, a file modified within
-// `HashOptions::racy_window` before it was hashed is hashed but not cached
-// (a second write in the same clock tick would keep the same mtime): the
-// cost is one extra hash of very fresh files, never a stale digest.
+// systems stamp mtimes with a coarse clock, a file modified within the racy
+// window before it was hashed is hashed but not cached (a second write in the
+// same clock tick would keep the same mtime): the cost is one extra hash of
+// very fresh files, never a stale digest. The window is the timestamp
+// granularity, bounded by `HashOptions::racy_window_ns` (RacyWindowNs): an
+// mtime with a sub-second part comes from a file system with nanosecond
+// timestamps taken from the kernel's coarse clock, so a later write differs
+// once one tick (clock_getres(CLOCK_REALTIME_COARSE), 1-10 ms) has passed —
+// the window is two ticks, at least 10 ms. A whole-second mtime may come from
+// a file system with 1 s (or FAT's 2 s) granularity: the window is then
+// max(racy_window_ns, 2 s). Like git's racy-clean check, a file written just
+// before `cairn data add` is cached as soon as the add started a few ticks
+// after the write, and a same-size rewrite within one tick is still seen.
 //
 // Change during hashing: the file is fstat'ed before and after it is read;
 // when size, mtime or inode differ, it is hashed again (up to 3 attempts,
@@ -40,6 +49,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/progress_counter.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -58,6 +68,12 @@ struct FileStat {
   }
   bool operator==(const FileStat&) const = default;
 };
+
+struct HashOptions;
+// How long after its mtime a file's stat may still be shared with a later
+// write (the racy window, header comment): a stat observed at least this long
+// after the mtime is trusted. 0 when the guard is disabled.
+int64_t RacyWindowNs(const FileStat& stat, const HashOptions& options);
 
 // lstat() of a regular file. kNotFound when absent; kInvalidArgument when it
 // is a symlink, folder or special file.
@@ -109,9 +125,21 @@ struct HashOptions {
   int jobs = 0;
   // Asked before hashing and updated after (one transaction); may be null.
   StatCache* cache = nullptr;
-  // Files whose mtime is this close to the moment they were read are not
-  // cached (see the header comment). 0 disables the guard (tests).
+  // Bounds the racy window (see the header comment and RacyWindowNs). 0
+  // disables the guard (tests).
   int64_t racy_window_ns = 1'000'000'000;
+  // Called on the hashing thread for every file whose bytes were read (not
+  // for cache hits), once its digest is known to be stable, with the file
+  // still open read-only (`fd`; its offset is unspecified). Lets a caller
+  // store the very inode it hashed without reading it again (Cache::Commit).
+  // An error stops the work and is returned by HashFiles. May be empty.
+  std::function<Status(const std::string& path, int fd, const std::string& digest,
+                       const FileStat& stat)>
+      on_hashed;
+  // Files looked at (and their bytes) are counted here when set: totals once
+  // the files were stat'ed, progress as each is answered from the cache or
+  // hashed.
+  ProgressCounter* progress = nullptr;
   // Test seam (fault injection): called on the hashing thread after a file's
   // bytes were read and before it is stat'ed again; attempt counts from 1.
   std::function<void(const std::string& path, int attempt)> after_read;

@@ -1,5 +1,6 @@
 #include "data/hashing.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/hash.h"
 #include "data/data_test_util.h"
 
 namespace cairn::data {
@@ -240,13 +242,60 @@ TEST(HashFiles, FileThatKeepsChangingIsAnError) {
   EXPECT_EQ(n, 3);
 }
 
+int64_t NowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Sets `p`'s mtime to `ns` (nanoseconds since the epoch), keeping its atime.
+void SetMtimeNs(const fs::path& p, int64_t ns) {
+  struct timespec ts[2];
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1].tv_sec = ns / 1'000'000'000;
+  ts[1].tv_nsec = ns % 1'000'000'000;
+  ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0) << p;
+}
+
+// Rewrites `p` in place (same inode) with `content`.
+void RewriteInPlace(const fs::path& p, const std::string& content) {
+  std::ofstream out(p, std::ios::binary | std::ios::in | std::ios::out);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+// A sub-second mtime `ago_ns` before now (never a whole second).
+int64_t FineMtimeAgo(int64_t ago_ns) {
+  int64_t t = NowNs() - ago_ns;
+  return t % 1'000'000'000 == 0 ? t - 1 : t;
+}
+
+TEST(RacyWindowNs, FollowsTheTimestampGranularity) {
+  HashOptions opt;  // racy_window_ns = 1 s
+  FileStat fine;
+  fine.mtime_ns = 1'700'000'000'123'456'789;
+  int64_t w = RacyWindowNs(fine, opt);
+  EXPECT_GE(w, 10'000'000);  // two ticks of the coarse clock, at least 10 ms
+  EXPECT_LE(w, 20'000'000);
+  FileStat whole;
+  whole.mtime_ns = 1'700'000'000'000'000'000;  // 1 s (or FAT's 2 s) file systems
+  EXPECT_EQ(RacyWindowNs(whole, opt), 2'000'000'000);
+  opt.racy_window_ns = 5'000'000;  // the option bounds the fine window
+  EXPECT_EQ(RacyWindowNs(fine, opt), 5'000'000);
+  opt.racy_window_ns = 0;
+  EXPECT_EQ(RacyWindowNs(fine, opt), 0);
+  EXPECT_EQ(RacyWindowNs(whole, opt), 0);
+}
+
 TEST(HashTree, FreshFilesAreHashedButNotCached) {
   TempDir t;
   auto cache = OpenCache(t);
   fs::path tree = t.path() / "tree";
   WriteFile(tree / "fresh.txt", "just written");
+  // Stamped later than the hash starts: inside the racy window whatever the clock.
+  SetMtimeNs(tree / "fresh.txt", NowNs() + 3'000'000'123);
   HashOptions opt;
-  opt.cache = cache.get();  // default racy window (1 s)
+  opt.cache = cache.get();  // default racy window
   HashStats s1, s2;
   ASSERT_TRUE(HashTree(tree, opt, &s1));
   EXPECT_EQ(s1.hashed, 1u);
@@ -258,6 +307,76 @@ TEST(HashTree, FreshFilesAreHashedButNotCached) {
   ASSERT_TRUE(HashTree(tree, opt, &s2));
   EXPECT_EQ(s2.not_cached, 0u);
   EXPECT_EQ(cache->Count().value(), 1);
+}
+
+TEST(HashFiles, FineTimestampsAreTrustedOnceTwoTicksPassed) {
+  // A file written 50 ms before `cairn data add` (as a copy right before it):
+  // cached at once, so `status` right after the add hashes nothing.
+  TempDir t;
+  auto cache = OpenCache(t);
+  fs::path f = t.path() / "recent.bin";
+  WriteFile(f, "written a moment ago");
+  SetMtimeNs(f, FineMtimeAgo(50'000'000));
+  HashOptions opt;
+  opt.cache = cache.get();
+  HashStats s1, s2;
+  ASSERT_TRUE(HashFiles({f.string()}, opt, &s1));
+  EXPECT_EQ(s1.hashed, 1u);
+  EXPECT_EQ(s1.not_cached, 0u);
+  ASSERT_TRUE(HashFiles({f.string()}, opt, &s2));
+  EXPECT_EQ(s2.hashed, 0u);
+  EXPECT_EQ(s2.from_cache, 1u);
+}
+
+TEST(HashFiles, WholeSecondTimestampsWaitTwoSeconds) {
+  TempDir t;
+  auto cache = OpenCache(t);
+  fs::path f = t.path() / "coarse.bin";
+  WriteFile(f, "from a 1 s file system");
+  int64_t now_s = NowNs() / 1'000'000'000;
+  SetMtimeNs(f, (now_s - 1) * 1'000'000'000);  // 1-2 s ago, whole second
+  HashOptions opt;
+  opt.cache = cache.get();
+  HashStats s1, s2;
+  ASSERT_TRUE(HashFiles({f.string()}, opt, &s1));
+  EXPECT_EQ(s1.not_cached, 1u);
+  SetMtimeNs(f, (now_s - 3) * 1'000'000'000);
+  ASSERT_TRUE(HashFiles({f.string()}, opt, &s2));
+  EXPECT_EQ(s2.not_cached, 0u);
+  EXPECT_EQ(cache->Count().value(), 1);
+}
+
+TEST(HashFiles, SameSizeRewriteWithinOneTickIsDetected) {
+  // A second write in the same clock tick keeps size, mtime and inode: the
+  // first hash must not have been trusted.
+  for (bool whole_second : {false, true}) {
+    SCOPED_TRACE(whole_second ? "whole-second mtime" : "sub-second mtime");
+    TempDir t;
+    auto cache = OpenCache(t);
+    fs::path f = t.path() / "data.csv";
+    WriteFile(f, "aaaa");
+    int64_t mtime =
+        whole_second ? (NowNs() / 1'000'000'000) * 1'000'000'000 : FineMtimeAgo(2'000'000);
+    SetMtimeNs(f, mtime);
+    HashOptions opt;
+    opt.cache = cache.get();
+    auto first = HashFiles({f.string()}, opt);
+    ASSERT_TRUE(first);
+    EXPECT_EQ((*first)[0].digest, Sha256Hex("aaaa"));
+    struct stat before;
+    ASSERT_EQ(::stat(f.c_str(), &before), 0);
+    RewriteInPlace(f, "bbbb");
+    SetMtimeNs(f, mtime);  // the same tick
+    struct stat after;
+    ASSERT_EQ(::stat(f.c_str(), &after), 0);
+    ASSERT_EQ(after.st_ino, before.st_ino);
+    ASSERT_EQ(after.st_size, before.st_size);
+    HashStats s;
+    auto second = HashFiles({f.string()}, opt, &s);
+    ASSERT_TRUE(second);
+    EXPECT_EQ((*second)[0].digest, Sha256Hex("bbbb"));
+    EXPECT_EQ(s.from_cache, 0u);
+  }
 }
 
 TEST(HashTree, RefusesSymlinksAndSpecialFilesByName) {

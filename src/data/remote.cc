@@ -1,5 +1,6 @@
 #include "data/remote.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -16,6 +19,7 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "data/config.h"
+#include "data/object_batch.h"
 
 namespace cairn::data {
 namespace {
@@ -23,6 +27,12 @@ namespace {
 constexpr size_t kCopyBufferBytes = 1 << 20;
 // The server refuses larger /missing requests (api/blob_handlers.h).
 constexpr size_t kMissingBatch = 1000;
+// From this many digests on, a folder remote lists shard folders instead of
+// stat()ing each object.
+constexpr size_t kListThreshold = 256;
+// From this size on, a pushed object is copied in the kernel on one thread
+// while another hashes it, instead of read + hash + write on one.
+constexpr uint64_t kParallelCopyBytes = 32ull << 20;
 
 // ENOSPC and friends are kResourceExhausted, everything else kInternal.
 Error ErrnoError(int err, std::string_view what, std::string_view path) {
@@ -82,9 +92,83 @@ int WriteAll(int fd, const char* data, size_t size) {
   return 0;
 }
 
-// Copies `src_fd` into `dst_fd`, hashing the bytes. Returns the digest.
+// Hashes the first `size` bytes of `fd` with pread (the file offset is not
+// used, so another thread may copy from the same fd meanwhile).
+Result<std::string> HashByPread(int fd, uint64_t size, std::string_view name) {
+  Sha256 hasher;
+  std::vector<char> buffer(kCopyBufferBytes);
+  uint64_t offset = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ErrnoError(errno, "cannot read", name));
+    }
+    if (n == 0) break;
+    offset += static_cast<uint64_t>(n);
+    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+  }
+  if (offset != size) return FailedPrecondition("'" + std::string(name) + "' changed size");
+  return hasher.HexDigest();
+}
+
+// Copies bytes [0, size) of `src_fd` to `dst_fd` with explicit offsets
+// (copy_file_range in the kernel; pread/pwrite where it is not supported).
+// Returns 0 or errno.
+int CopyRange(int src_fd, int dst_fd, uint64_t size) {
+  off_t in = 0, out = 0;
+  while (static_cast<uint64_t>(in) < size) {
+    ssize_t n = ::copy_file_range(src_fd, &in, dst_fd, &out, size - static_cast<uint64_t>(in), 0);
+    if (n > 0) continue;
+    if (n == 0) return EIO;  // the file shrank: the hash check reports it
+    if (errno == EINTR) continue;
+    if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) break;
+    return errno;
+  }
+  std::vector<char> buffer(kCopyBufferBytes);
+  while (static_cast<uint64_t>(in) < size) {
+    ssize_t n = ::pread(src_fd, buffer.data(), buffer.size(), in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    size_t done = 0;
+    while (done < static_cast<size_t>(n)) {
+      ssize_t w = ::pwrite(dst_fd, buffer.data() + done, static_cast<size_t>(n) - done, out);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return errno;
+      done += static_cast<size_t>(w);
+      out += w;
+    }
+    in += n;
+  }
+  return 0;
+}
+
+// Copies `src_fd` into `dst_fd`, hashing the bytes. Returns the digest of
+// what was copied: large files are copied in the kernel on one thread while
+// this one hashes them; the hash is only trusted when the file kept its size
+// and mtime meanwhile.
 Result<std::string> CopyAndHash(int src_fd, std::string_view src_name, int dst_fd,
                                 std::string_view dst_name) {
+  struct stat before;
+  if (::fstat(src_fd, &before) == 0 && S_ISREG(before.st_mode) &&
+      static_cast<uint64_t>(before.st_size) >= kParallelCopyBytes) {
+    const uint64_t size = static_cast<uint64_t>(before.st_size);
+    int copy_err = 0;
+    std::thread copier([&] { copy_err = CopyRange(src_fd, dst_fd, size); });
+    auto digest = HashByPread(src_fd, size, src_name);
+    copier.join();
+    if (copy_err != 0) return std::unexpected(ErrnoError(copy_err, "cannot write", dst_name));
+    if (!digest) return digest;
+    struct stat after;
+    if (::fstat(src_fd, &after) != 0)
+      return std::unexpected(ErrnoError(errno, "cannot stat", src_name));
+    if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+        after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+      return FailedPrecondition("'" + std::string(src_name) + "' changed while it was copied");
+    }
+    return digest;
+  }
   Sha256 hasher;
   std::vector<char> buffer(kCopyBufferBytes);
   for (;;) {
@@ -128,29 +212,6 @@ Status CopyFile(int src_fd, std::string_view src_name, int dst_fd, std::string_v
   }
 }
 
-Status MakeDirs(const std::string& path) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return std::unexpected(ErrnoError(errno, "cannot create folder", partial));
-    }
-  }
-  return {};
-}
-
-Status FsyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return std::unexpected(ErrnoError(errno, "cannot open folder", dir));
-  if (::fsync(fd.get()) != 0 && errno != EINVAL) {
-    return std::unexpected(ErrnoError(errno, "cannot fsync folder", dir));
-  }
-  return {};
-}
-
 // A folder with the cache's layout: objects/ab/cdef..., tmp/.
 class FolderRemote final : public Remote {
  public:
@@ -159,6 +220,7 @@ class FolderRemote final : public Remote {
   const std::string& url() const override { return url_; }
 
   Result<std::vector<std::string>> Missing(const std::vector<std::string>& digests) override {
+    if (digests.size() >= kListThreshold) return MissingByListing(digests);
     std::vector<std::string> missing;
     for (const std::string& digest : digests) {
       CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(digest));
@@ -181,15 +243,11 @@ class FolderRemote final : public Remote {
     std::string object = ObjectPath(digest);
     struct stat st;
     if (::stat(object.c_str(), &st) == 0) return {};  // already there
-    std::string shard = root_ + "/objects/" + std::string(digest.substr(0, 2));
-    std::string tmp = root_ + "/tmp";
+    const std::string key(digest);
+    if (batch_.Staged(key)) return {};
     if (!layout_made_.load(std::memory_order_acquire)) {
-      CAIRN_RETURN_IF_ERROR(MakeDirs(tmp));
-      CAIRN_RETURN_IF_ERROR(MakeDirs(root_ + "/objects"));
+      CAIRN_RETURN_IF_ERROR(batch_.EnsureLayout());
       layout_made_.store(true, std::memory_order_release);
-    }
-    if (::mkdir(shard.c_str(), 0755) != 0 && errno != EEXIST) {
-      return std::unexpected(ErrnoError(errno, "cannot create folder", shard));
     }
 
     Fd src(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -197,27 +255,25 @@ class FolderRemote final : public Remote {
       if (errno == ENOENT) return NotFound("local object '" + path + "' does not exist");
       return std::unexpected(ErrnoError(errno, "cannot open", path));
     }
-    std::string temp_path = tmp + "/put-" + NewRequestId();
+    CAIRN_ASSIGN_OR_RETURN(std::string temp_path, batch_.TempPath(digest));
     Fd out(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp_path));
     UnlinkGuard guard(temp_path);
     CAIRN_ASSIGN_OR_RETURN(std::string actual, CopyAndHash(src.get(), path, out.get(), temp_path));
     // The remote is shared: never spread a damaged local object to it.
     if (actual != digest) {
-      return MakeError(ErrorCode::kDataLoss, "local cache object " + std::string(digest) +
+      return MakeError(ErrorCode::kDataLoss, "local cache object " + key +
                                                  " is corrupt (its bytes hash to " + actual +
                                                  "); not pushed to " + url_);
     }
-    if (::fsync(out.get()) != 0)
-      return std::unexpected(ErrnoError(errno, "cannot fsync", temp_path));
     if (int err = out.Close(); err != 0)
       return std::unexpected(ErrnoError(err, "cannot close", temp_path));
-    // link() never replaces: a concurrent push of the same object wins and ours is dropped.
-    if (::link(temp_path.c_str(), object.c_str()) != 0 && errno != EEXIST) {
-      return std::unexpected(ErrnoError(errno, "cannot link object into place", object));
-    }
-    return FsyncDir(shard);
+    // Durable and visible at the next Flush (one syncfs for the whole batch).
+    if (batch_.Stage(temp_path, key)) guard.Release();
+    return {};
   }
+
+  Status Flush() override { return batch_.Install(); }
 
   Status Get(std::string_view digest, const std::string& dest_path) override {
     CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(digest));
@@ -251,8 +307,48 @@ class FolderRemote final : public Remote {
            std::string(digest.substr(2));
   }
 
+  // One listing per shard folder instead of a stat per digest.
+  Result<std::vector<std::string>> MissingByListing(const std::vector<std::string>& digests) {
+    std::unordered_map<std::string, std::unordered_set<std::string>> present;  // shard -> names
+    for (const std::string& digest : digests) {
+      CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(digest));
+      std::string shard = digest.substr(0, 2);
+      if (present.contains(shard)) continue;
+      auto& names = present[shard];
+      std::string dir = root_ + "/objects/" + shard;
+      DIR* d = ::opendir(dir.c_str());
+      if (d == nullptr) {
+        if (errno == ENOENT || errno == ENOTDIR) continue;
+        return std::unexpected(ErrnoError(errno, "cannot list remote folder", dir));
+      }
+      errno = 0;
+      while (struct dirent* e = ::readdir(d)) {
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+          struct stat st;
+          if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+              S_ISREG(st.st_mode)) {
+            type = DT_REG;
+          }
+        }
+        if (type == DT_REG) names.insert(e->d_name);
+        errno = 0;
+      }
+      int err = errno;
+      ::closedir(d);
+      if (err != 0) return std::unexpected(ErrnoError(err, "cannot list remote folder", dir));
+    }
+    std::vector<std::string> missing;
+    for (const std::string& digest : digests) {
+      const auto& names = present[digest.substr(0, 2)];
+      if (!names.contains(digest.substr(2))) missing.push_back(digest);
+    }
+    return missing;
+  }
+
   std::string url_;
   std::string root_;
+  ObjectBatch batch_{root_};
   std::atomic<bool> layout_made_{false};  // tmp/ and objects/ exist
 };
 

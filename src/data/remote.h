@@ -4,8 +4,9 @@
 //
 //   /abs/path or file:///abs/path   a folder with the cache's objects layout
 //                                   (objects/ab/cdef...); writes go to a temp
-//                                   name in the remote's tmp/ then rename, so
-//                                   an interrupted push leaves no partial object
+//                                   name beside the object (object_batch.h),
+//                                   renamed in batches by Flush, so an
+//                                   interrupted push leaves no partial object
 //   http(s)://host:port             a Cairn server: POST /api/v1/blobs/missing
 //                                   {"digests": [...]} -> {"missing": [...]}
 //                                   (at most 1,000 per request), PUT
@@ -22,7 +23,7 @@
 // kPermissionDenied / kUnauthenticated (the server's answer), kInternal.
 //
 // Thread safety: Missing, Put and Get may be called concurrently from many
-// threads on one Remote.
+// threads on one Remote; Flush from one thread once the Puts returned.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,13 @@ class Remote {
   // Downloads object `digest` into the new file `dest_path` (which must not
   // exist; its folder does). On error nothing is left at dest_path.
   virtual Status Get(std::string_view digest, const std::string& dest_path) = 0;
+  // Makes every object Put since the last Flush durable and visible under
+  // its name. A folder remote stages Puts as temp files and installs them
+  // here with one flush of its file system (object_batch.h); a Cairn server
+  // stores each PUT itself (nothing to do). Push calls it after the files
+  // and again after the manifests, so a manifest is never visible before its
+  // files. Puts not flushed are discarded when the Remote is destroyed.
+  virtual Status Flush() { return {}; }
 };
 
 struct RemoteOptions {

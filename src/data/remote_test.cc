@@ -110,6 +110,7 @@ class FailingRemote final : public Remote {
   Status Get(std::string_view digest, const std::string& dest) override {
     return inner_.Get(digest, dest);
   }
+  Status Flush() override { return inner_.Flush(); }
 
  private:
   Remote& inner_;

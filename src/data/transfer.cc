@@ -16,6 +16,7 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "core/parallel.h"
+#include "data/object_batch.h"
 
 namespace cairn::data {
 namespace {
@@ -63,9 +64,14 @@ Status ValidateRoots(const std::vector<Pointer>& roots) {
 // Shared state of one parallel transfer phase.
 class Progress {
  public:
-  explicit Progress(const TransferOptions& options) : callback_(options.progress) {}
-  void AddTotal(uint64_t n) { total_ += n; }
+  explicit Progress(const TransferOptions& options)
+      : callback_(options.progress), counter_(options.counter) {}
+  void AddTotal(uint64_t n) {
+    total_ += n;
+    if (counter_ != nullptr) counter_->AddTotal(n, 0);
+  }
   void Done(uint64_t bytes) {
+    if (counter_ != nullptr) counter_->Done(1, bytes);
     uint64_t done = ++done_;
     uint64_t all_bytes = (bytes_ += bytes);
     if (callback_) {
@@ -78,6 +84,7 @@ class Progress {
 
  private:
   const std::function<void(uint64_t, uint64_t, uint64_t)>& callback_;
+  ProgressCounter* counter_;
   std::mutex mu_;  // one progress line at a time
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> done_{0};
@@ -102,9 +109,10 @@ Status UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& d
   });
 }
 
-// Downloads one object into the cache, verifying it first.
-Status FetchOne(Cache& cache, Remote& remote, const std::string& digest, uint64_t* bytes) {
-  std::string temp = cache.blobs().tmp_dir() + "/fetch-" + NewRequestId();
+// Downloads one object into a temp file of the cache, verifies it and stages
+// it in `batch` (installed into the cache by the caller).
+Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, uint64_t* bytes) {
+  CAIRN_ASSIGN_OR_RETURN(std::string temp, batch.TempPath(digest));
   Status got = remote.Get(digest, temp);
   if (!got) {
     ::unlink(temp.c_str());
@@ -123,16 +131,9 @@ Status FetchOne(Cache& cache, Remote& remote, const std::string& digest, uint64_
                                                " is corrupt (its bytes hash to " + *actual +
                                                "); it was not stored");
   }
-  auto stored = cache.blobs().PutFileTake(temp);
-  if (!stored) {
-    ::unlink(temp.c_str());
-    return std::unexpected(stored.error());
-  }
-  if (*stored != digest) {
-    // Only possible if the file changed between the check and the store.
-    return MakeError(ErrorCode::kDataLoss, "object " + digest + " from remote " + remote.url() +
-                                               " changed while it was stored");
-  }
+  // Objects are read-only; nothing else knows the temp name, so the verified
+  // bytes are what gets installed.
+  if (::chmod(temp.c_str(), 0444) != 0 || !batch.Stage(temp, digest)) ::unlink(temp.c_str());
   return {};
 }
 
@@ -148,10 +149,11 @@ struct FetchProblems {
 Status FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& digests, int jobs,
                 Progress& progress, FetchProblems& problems, uint64_t* transferred) {
   std::atomic<uint64_t> count{0};
+  ObjectBatch batch(cache.blobs().root());
   Status st = ParallelFor(digests.size(), jobs, [&](size_t i) -> Status {
     const std::string& digest = digests[i];
     uint64_t bytes = 0;
-    Status one = FetchOne(cache, remote, digest, &bytes);
+    Status one = FetchOne(remote, batch, digest, &bytes);
     if (!one) {
       std::lock_guard<std::mutex> lock(problems.mu);
       switch (one.error().code()) {
@@ -170,8 +172,12 @@ Status FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& di
     progress.Done(bytes);
     return {};
   });
+  // What was verified enters the cache even when another object failed, so
+  // a second run resumes.
+  Status installed = batch.Install();
   *transferred += count.load();
-  return st;
+  CAIRN_RETURN_IF_ERROR(st);
+  return installed;
 }
 
 }  // namespace
@@ -237,8 +243,13 @@ Result<TransferSummary> Push(Cache& cache, Remote& remote, const std::vector<Poi
 
   Progress progress(options);
   progress.AddTotal(files.size() + manifests.size());
+  // Files first, made durable and visible (Flush) before any manifest. The
+  // files sent before an error are flushed too, so a second push resumes.
   Status sent = UploadAll(cache, remote, files, jobs, progress);
+  Status flushed = remote.Flush();
+  if (sent) sent = flushed;
   if (sent) sent = UploadAll(cache, remote, manifests, jobs, progress);
+  if (sent) sent = remote.Flush();
   summary.transferred = progress.done();
   summary.bytes = progress.bytes();
   CAIRN_RETURN_IF_ERROR(sent);

@@ -8,12 +8,11 @@
 // cache is reported (kNotFound naming the tracked paths that need it) after
 // the others were pushed.
 // fetch: the objects of `roots` the cache lacks are downloaded (a folder's
-// manifest first, then its files) into the cache's tmp/, verified by SHA-256
-// and linked into place; a download that does not match its digest is
-// deleted and reported (kDataLoss naming the digest and remote). Objects the
-// remote lacks are reported together at the end (kNotFound listing the
-// tracked paths), after everything else was fetched.
-// pull (the CLI): fetch, then data_ops CheckoutPaths.
+// manifest first, then its files) to temp names in the cache, verified by
+// SHA-256 and installed in one batch per phase (object_batch.h); a download that does not match its
+// digest is deleted and reported (kDataLoss naming the digest and remote). Objects the remote lacks
+// are reported together at the end (kNotFound listing the tracked paths), after everything else was
+// fetched. pull (the CLI): fetch, then data_ops CheckoutPaths.
 //
 // Interrupting either leaves every transferred object complete and the rest
 // absent: running it again resumes.
@@ -27,6 +26,7 @@
 #include "core/error.h"
 #include "data/cache.h"
 #include "data/pointer.h"
+#include "data/progress_counter.h"
 #include "data/remote.h"
 
 namespace cairn::data {
@@ -36,6 +36,9 @@ struct TransferOptions {
   // Called from worker threads after each object (for progress lines);
   // may be empty.
   std::function<void(uint64_t objects_done, uint64_t objects_total, uint64_t bytes_done)> progress;
+  // Counts objects (total as they become known) and bytes transferred when
+  // set (cli/progress.h polls it). Not owned.
+  ProgressCounter* counter = nullptr;
 };
 
 struct TransferSummary {
