@@ -128,6 +128,22 @@ Result<std::string> Create(schedule::PipelineScheduleService& s, const http::Req
   return Dump(json{{"schedule", ScheduleJson(created)}});
 }
 
+// PATCH {name} {"cron": "..."}: the only field that changes in place.
+Result<std::string> Update(schedule::PipelineScheduleService& s, const http::Request& req,
+                           const std::string& name) {
+  CAIRN_ASSIGN_OR_RETURN(json body, BodyObject(req));
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "cron") {
+      return InvalidArgument("Parameter '" + it.key() +
+                             "' cannot be changed in place (only 'cron' can; delete and add the "
+                             "schedule to change the rest)");
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::string cron, RequiredString(body, "cron"));
+  CAIRN_ASSIGN_OR_RETURN(store::PipelineSchedule p, s.UpdateCron(name, cron));
+  return Dump(json{{"schedule", ScheduleJson(p)}});
+}
+
 Result<std::string> List(schedule::PipelineScheduleService& s) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<store::PipelineSchedule> all, s.List());
   json arr = json::array();
@@ -162,6 +178,7 @@ Result<std::string> Resource(schedule::PipelineScheduleService& s, const http::R
   const std::string& name = segs[0];
   if (segs.size() == 1) {
     if (m == http::Method::kGet) return Get(s, req, name);
+    if (m == http::Method::kPatch) return Update(s, req, name);
     if (m == http::Method::kDelete) {
       CAIRN_RETURN_IF_ERROR(s.Delete(name));
       return std::string("{}");
@@ -184,7 +201,8 @@ Result<std::string> Resource(schedule::PipelineScheduleService& s, const http::R
 }  // namespace
 
 void MountPipelineScheduleRoutes(http::Router& router, schedule::PipelineScheduleService& service) {
-  for (http::Method m : {http::Method::kGet, http::Method::kPost, http::Method::kDelete}) {
+  for (http::Method m :
+       {http::Method::kGet, http::Method::kPost, http::Method::kPatch, http::Method::kDelete}) {
     router.Add(http::Route{m, std::string(kPrefix), /*prefix=*/true, http::BodyMode::kBuffer,
                            [&service](http::Request& req) -> http::Response {
                              Result<std::string> body = Resource(service, req);

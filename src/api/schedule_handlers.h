@@ -9,6 +9,9 @@
 //                                                   -> {"schedule": S}
 //   GET    /api/v1/pipeline-schedules               -> {"schedules": [S], "runs_enabled": bool}
 //   GET    /api/v1/pipeline-schedules/{name}?runs=N -> {"schedule": S, "runs": [R]} (last N, 10)
+//   PATCH  /api/v1/pipeline-schedules/{name}        {"cron": "..."} -> {"schedule": S}
+//          (only the cron changes in place; its next tick is the new cron's
+//          first time after now; any other key is a 400 saying so)
 //   DELETE /api/v1/pipeline-schedules/{name}        -> {}
 //   POST   /api/v1/pipeline-schedules/{name}/enable -> {"schedule": S}
 //   POST   /api/v1/pipeline-schedules/{name}/disable-> {"schedule": S}

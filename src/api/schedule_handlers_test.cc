@@ -246,5 +246,40 @@ TEST(ScheduleApiWithoutRootTest, SchedulesAreRefusedWithHowToEnableThem) {
   EXPECT_EQ(Parse(list)["runs_enabled"], false);
 }
 
+TEST_F(ScheduleApiTest, PatchChangesOnlyTheCron) {
+  auto created = CreateSchedule({{"name", "nightly"},
+                                 {"cron", "0 3 * * *"},
+                                 {"repo", repo_.string()},
+                                 {"targets", {"train"}},
+                                 {"jobs", 2}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  json before = Parse(created)["schedule"];
+  auto patched = Call("PATCH", "/nightly", json{{"cron", "*/5 * * * *"}}.dump());
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  json s = Parse(patched)["schedule"];
+  EXPECT_EQ(s["cron"], "*/5 * * * *");
+  EXPECT_EQ(s["id"], before["id"]);
+  EXPECT_EQ(s["targets"], json({"train"}));
+  EXPECT_EQ(s["jobs"], 2);
+  EXPECT_EQ(s["next_tick"].get<int64_t>() % 300'000, 0);
+  EXPECT_LE(s["next_tick"].get<int64_t>(), s["updated_at"].get<int64_t>() + 300'000);
+  EXPECT_EQ(Parse(Call("GET", "/nightly"))["schedule"]["cron"], "*/5 * * * *");
+
+  auto bad = Call("PATCH", "/nightly", json{{"cron", "not a cron"}}.dump());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Parse(bad)["error_code"], "INVALID_PARAMETER_VALUE");
+  auto other = Call("PATCH", "/nightly", json{{"cron", "@daily"}, {"jobs", 4}}.dump());
+  EXPECT_EQ(other.status, 400);
+  EXPECT_NE(Parse(other)["message"].get<std::string>().find("'jobs' cannot be changed in place"),
+            std::string::npos)
+      << other.body;
+  auto none = Call("PATCH", "/nightly", "{}");
+  EXPECT_EQ(none.status, 400);
+  EXPECT_NE(Parse(none)["message"].get<std::string>().find("'cron'"), std::string::npos);
+  EXPECT_EQ(Parse(Call("GET", "/nightly"))["schedule"]["cron"], "*/5 * * * *");
+  auto missing = Call("PATCH", "/nope", json{{"cron", "@daily"}}.dump());
+  EXPECT_EQ(missing.status, 404);
+}
+
 }  // namespace
 }  // namespace cairn::api

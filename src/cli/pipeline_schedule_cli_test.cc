@@ -173,6 +173,26 @@ TEST_F(ScheduleCliTest, EveryCommandAgainstALiveServer) {
   ASSERT_EQ(get_json.exit_code, 0);
   EXPECT_EQ(ParseOut(get_json)["runs"].size(), 1u);
 
+  auto update = Run({"update", "nightly", "--cron", "@hourly"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_NE(update.out.find("Pipeline schedule 'nightly' now runs at @hourly; next run at "),
+            std::string::npos)
+      << update.out;
+  auto updated = ParseOut(Run({"get", "nightly", "--json"}));
+  EXPECT_EQ(updated["schedule"]["cron"], "@hourly");
+  EXPECT_EQ(updated["schedule"]["targets"], json({"train", "evaluate"}));
+  EXPECT_EQ(updated["schedule"]["next_tick"].get<int64_t>() % 3'600'000, 0);
+  EXPECT_EQ(updated["runs"].size(), 1u);  // the history is kept
+  auto bad_update = Run({"update", "nightly", "--cron", "61 * * * *"});
+  EXPECT_EQ(bad_update.exit_code, 1);
+  EXPECT_NE(bad_update.err.find("Parameter 'cron' is invalid"), std::string::npos)
+      << bad_update.err;
+  EXPECT_EQ(Run({"update", "nightly"}).exit_code, 2);  // --cron is required
+  auto update_missing = Run({"update", "nope", "--cron", "@daily"});
+  EXPECT_EQ(update_missing.exit_code, 1);
+  EXPECT_EQ(update_missing.err,
+            "error: RESOURCE_DOES_NOT_EXIST: Pipeline schedule 'nope' not found\n");
+
   auto off = Run({"disable", "nightly"});
   ASSERT_EQ(off.exit_code, 0) << off.err;
   EXPECT_EQ(off.out, "Disabled pipeline schedule 'nightly'\n");

@@ -1,4 +1,4 @@
-// `cairn pipeline schedule add|list|get|runs|delete|enable|disable|trigger`:
+// `cairn pipeline schedule add|list|get|runs|update|delete|enable|disable|trigger`:
 // pipeline schedules kept and run by a `cairn server` (docs/pipelines.md,
 // "Schedules"), through client::ScheduleClient. The server must have been
 // started with --pipeline-root DIR for schedules to be accepted and run.
@@ -209,6 +209,23 @@ int SetEnabledCmd(ScheduleFlags& f, bool enabled) {
   return kExitOk;
 }
 int EnableCmd(ScheduleFlags& f) { return SetEnabledCmd(f, true); }
+
+int UpdateCmd(ScheduleFlags& f) {
+  auto c = MakeScheduleClient(f);
+  if (!c) return ReportError(c.error());
+  auto s = c->UpdateCron(f.name, f.cron);
+  if (!s) return ReportError(s.error());
+  if (f.client.json) {
+    PrintJson(json{{"schedule", *s}});
+  } else if (s->value("enabled", false)) {
+    std::cout << "Pipeline schedule '" << f.name << "' now runs at " << Str(*s, "cron")
+              << "; next run at " << FormatMillis(Int(*s, "next_tick")) << "\n";
+  } else {
+    std::cout << "Pipeline schedule '" << f.name << "' now runs at " << Str(*s, "cron")
+              << " (disabled: `cairn pipeline schedule enable " << f.name << "`)\n";
+  }
+  return kExitOk;
+}
 int DisableCmd(ScheduleFlags& f) { return SetEnabledCmd(f, false); }
 
 int TriggerCmd(ScheduleFlags& f) {
@@ -304,6 +321,15 @@ void AddPipelineScheduleCommands(CLI::App& pipeline, Action& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   leaf(runs, RunsCmd);
+
+  CLI::App* update = group->add_subcommand(
+      "update", "Change a schedule's cron in place (its history and settings are kept)");
+  name(update);
+  update
+      ->add_option("--cron", f->cron,
+                   "The new time: \"0 * * * *\" (5 fields, UTC), @hourly, @daily, @every 10m")
+      ->required();
+  leaf(update, UpdateCmd);
 
   CLI::App* del = group->add_subcommand("delete", "Delete a schedule and its run history");
   name(del);

@@ -269,7 +269,7 @@ TEST_F(ReproCliTest, TracksToAServer) {
 
 TEST_F(ReproCliTest, SigintCancelsWithExit130) {
   Write(repo_ + "/cairn.yaml",
-        "steps:\n  slow:\n    cmd: sleep 60 && echo x > slow.out\n    outs: [slow.out]\n");
+        "steps:\n  slow:\n    cmd: sleep 67 && echo x > slow.out\n    outs: [slow.out]\n");
   std::vector<std::string> env = {"CAIRN_TRACKING_URI=http://127.0.0.1:1", "CAIRN_USER="};
   pid_t pid = test::SpawnProcess(
       "/bin/sh", {"-c", "cd \"$0\" && exec \"$@\"", repo_, CAIRN_BINARY, "repro", "--no-track"},
@@ -289,8 +289,8 @@ TEST_F(ReproCliTest, SigintCancelsWithExit130) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
   EXPECT_NE(test::ReadFile(io_ + "/sig.out").find("slow: FAILED (cancelled)"), std::string::npos)
       << test::ReadFile(io_ + "/sig.out");
-  // No `sleep 60` of the step survives.
-  auto ps = test::RunCommand("/bin/sh", {"-c", "ps -eo args | grep -c '^sleep 60$' || true"}, io_);
+  // No `sleep 67` of the step survives.
+  auto ps = test::RunCommand("/bin/sh", {"-c", "ps -eo args | grep -c '^sleep 67$' || true"}, io_);
   EXPECT_EQ(ps.out, "0\n");
 }
 
@@ -397,6 +397,58 @@ TEST_F(ReproCliTest, CloneAndPullReproducesWithoutRunning) {
   for (const char* step : {"prepare", "train", "evaluate@small", "evaluate@large"}) {
     EXPECT_TRUE(HasLine(clone_status.out, step, "up to date")) << step << "\n" << clone_status.out;
   }
+}
+
+// Audit (issue 5, "Bad input and faults"): two `cairn repro` at once. With
+// --no-wait the second refuses at once, naming the holder; the first
+// finishes and cairn.lock is valid (the next run is up to date).
+TEST_F(ReproCliTest, NoWaitRefusesWhileAnotherReproRunsAndTheLockStaysValid) {
+  Write(repo_ + "/cairn.yaml", "steps:\n  slow:\n    cmd: touch " + Quote(counts_) +
+                                   "/started && sleep 2 && echo x > slow.out\n"
+                                   "    outs: [slow.out]\n");
+  std::vector<std::string> env = {"CAIRN_TRACKING_URI=http://127.0.0.1:1", "CAIRN_USER="};
+  pid_t first = test::SpawnProcess(
+      "/bin/sh", {"-c", "cd \"$0\" && exec \"$@\"", repo_, CAIRN_BINARY, "repro", "--no-track"},
+      io_ + "/first.out", nullptr, io_ + "/first.err", env);
+  ASSERT_GT(first, 0);
+  for (int i = 0; i < 200 && !fs::exists(counts_ + "/started"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(counts_ + "/started"));
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = Cairn(repo_, {"repro", "--no-track", "--no-wait"});
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("(cairn repro)"), std::string::npos) << refused.err;
+  EXPECT_LT(took, 1500);  // refused, not waited
+  EXPECT_EQ(test::WaitExit(first), 0) << test::ReadFile(io_ + "/first.err");
+  EXPECT_EQ(test::ReadFile(repo_ + "/slow.out"), "x\n");
+  // The lock the first one wrote is whole: the next run has nothing to do.
+  auto again = Cairn(repo_, {"repro", "--no-track", "--no-wait"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("slow: up to date"), std::string::npos) << again.out;
+  auto status = Cairn(repo_, {"pipeline", "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+}
+
+// Audit: malformed YAML in cairn.yaml stops `cairn repro` before anything
+// runs, with the file and line; no cairn.lock appears.
+TEST_F(ReproCliTest, MalformedCairnYamlNamesTheLineAndRunsNothing) {
+  Write(repo_ + "/cairn.yaml", "steps:\n  a:\n    cmd: echo run >> " + Quote(counts_) +
+                                   "/a\n    outs: [a.out\n  b:\n    cmd: echo b\n");
+  auto r = Cairn(repo_, {"repro", "--no-track"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(r.err.starts_with("error: INVALID_PARAMETER_VALUE: cairn.yaml:")) << r.err;
+  EXPECT_EQ(Count("a"), 0);
+  EXPECT_FALSE(fs::exists(repo_ + "/cairn.lock"));
+  // A tab-indented file is malformed YAML too.
+  Write(repo_ + "/cairn.yaml", "steps:\n\ta:\n\t\tcmd: echo a\n");
+  r = Cairn(repo_, {"repro", "--no-track"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(r.err.starts_with("error: INVALID_PARAMETER_VALUE: cairn.yaml:2:")) << r.err;
+  EXPECT_FALSE(fs::exists(repo_ + "/cairn.lock"));
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 // (--tracking-uri > CAIRN_TRACKING_URI > MLFLOW_TRACKING_URI >
 // http://127.0.0.1:5000); when none answers, one warning ("not tracked:
 // cannot reach ...") and the pipeline runs anyway; --no-track skips it.
+// The repository lock (data/repo_lock.h): a second `cairn repro` waits for
+// the first, or with --no-wait refuses naming the holder.
 // SIGINT / SIGTERM cancel the run (running steps are stopped; a second
 // signal kills the process).
 //
@@ -48,6 +50,7 @@ struct ReproFlags {
   bool no_run_cache = false;
   bool copy = false;
   bool no_track = false;
+  bool no_wait = false;
   std::string experiment;
   std::string tracking_uri;
 };
@@ -145,7 +148,7 @@ int RunRepro(const ReproFlags& flags) {
   // (SQLite answers "database is locked" without waiting).
   std::unique_ptr<data::RepoLock> repo_lock;
   if (!flags.dry_run) {
-    auto lock = data::RepoLock::Acquire(*ws, "cairn repro", /*wait=*/true);
+    auto lock = data::RepoLock::Acquire(*ws, "cairn repro", /*wait=*/!flags.no_wait);
     if (!lock) return ReportError(lock.error());
     repo_lock = std::move(*lock);
   }
@@ -267,6 +270,9 @@ void AddReproOptions(CLI::App* cmd, const std::shared_ptr<ReproFlags>& flags, Ac
   cmd->add_flag("--copy", flags->copy,
                 "Outputs as writable copies (default: read-only hard links to the cache)");
   cmd->add_flag("--no-track", flags->no_track, "Do not record runs on the tracking server");
+  cmd->add_flag("--no-wait", flags->no_wait,
+                "Refuse (exit 1) instead of waiting when another cairn repro or cairn data "
+                "writer holds the repository");
   cmd->add_option("--experiment", flags->experiment,
                   "Experiment of the tracking runs (default: pipeline:<repository folder>)");
   cmd->add_option("--tracking-uri", flags->tracking_uri,

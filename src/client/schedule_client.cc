@@ -108,6 +108,12 @@ Result<json> ScheduleClient::SetEnabled(const std::string& name, bool enabled) {
   return Member(std::move(j), "schedule", false);
 }
 
+Result<json> ScheduleClient::UpdateCron(const std::string& name, const std::string& cron) {
+  CAIRN_ASSIGN_OR_RETURN(json j,
+                         impl_->Call("PATCH", impl_->Url(name), json{{"cron", cron}}.dump()));
+  return Member(std::move(j), "schedule", false);
+}
+
 Result<json> ScheduleClient::Trigger(const std::string& name) {
   CAIRN_ASSIGN_OR_RETURN(json j, impl_->Call("POST", impl_->Url(name, "trigger"), "{}"));
   return Member(std::move(j), "run", false);

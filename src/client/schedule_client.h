@@ -67,6 +67,8 @@ class ScheduleClient {
   Status Delete(const std::string& name);
   // The schedule S after the change.
   Result<nlohmann::json> SetEnabled(const std::string& name, bool enabled);
+  // Replaces the cron (PATCH {"cron": ...}); the schedule S after the change.
+  Result<nlohmann::json> UpdateCron(const std::string& name, const std::string& cron);
   // The queued run R (a scheduler of the server starts it within a tick).
   Result<nlohmann::json> Trigger(const std::string& name);
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 namespace cairn::exec {
 
@@ -60,6 +62,53 @@ Result<int> OpenJobLog(const StepJob& job) {
                                  std::strerror(errno)));
   }
   return fd;
+}
+
+Status CheckArrayJobs(const std::vector<StepJob>& jobs) {
+  if (jobs.empty()) return InvalidArgument("a job array needs at least one job");
+  const StepJob& first = jobs.front();
+  for (const StepJob& job : jobs) {
+    if (job.timeout_ms != first.timeout_ms) {
+      return InvalidArgument(fmt::format(
+          "job array: step '{}' has another timeout than '{}' (an array's tasks share one)",
+          job.name, first.name));
+    }
+    if (job.resources.cpus != first.resources.cpus ||
+        job.resources.memory_bytes != first.resources.memory_bytes ||
+        job.resources.gpus != first.resources.gpus) {
+      return InvalidArgument(fmt::format(
+          "job array: step '{}' has other resources than '{}' (an array's tasks share them)",
+          job.name, first.name));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<ExecResult>> Executor::RunArray(const std::vector<StepJob>& jobs,
+                                                   const CancelToken& cancel) {
+  CAIRN_RETURN_IF_ERROR(CheckArrayJobs(jobs));
+  std::vector<Result<ExecResult>> ran(jobs.size(), Internal("not run"));
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      threads.emplace_back([&, i] { ran[i] = Run(jobs[i], cancel); });
+    }
+  }
+  std::vector<ExecResult> results;
+  results.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (ran[i]) {
+      results.push_back(std::move(*ran[i]));
+      continue;
+    }
+    // One job that could not start is that job's failure, not the batch's.
+    ExecResult failed;
+    failed.outcome = Outcome::kFailed;
+    failed.message = ran[i].error().message();
+    results.push_back(std::move(failed));
+  }
+  return results;
 }
 
 }  // namespace cairn::exec

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -82,6 +83,21 @@ class Executor {
   // Runs one attempt, blocking until it ends (poll the token at least every
   // 100 ms locally, every poll interval on Slurm).
   virtual Result<ExecResult> Run(const StepJob& job, const CancelToken& cancel) = 0;
+
+  // Runs several jobs as one batch: the items of one fan-out step, which
+  // share their resources and timeout (kInvalidArgument otherwise). Blocks
+  // until every job ended; the results are in the order of `jobs`, each job
+  // with its own outcome (one failing does not stop the others; the token
+  // stops all). The Slurm executor submits them as one job array (one sbatch,
+  // task i runs jobs[i]); this default runs each with Run, concurrently, one
+  // thread per job. An error means nothing could be started (then no job ran).
+  virtual Result<std::vector<ExecResult>> RunArray(const std::vector<StepJob>& jobs,
+                                                   const CancelToken& cancel);
 };
+
+// The checks RunArray does before anything runs: jobs non-empty, the same
+// timeout and resources in all. kInvalidArgument naming the first job that
+// differs.
+Status CheckArrayJobs(const std::vector<StepJob>& jobs);
 
 }  // namespace cairn::exec

@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -240,6 +242,109 @@ struct JobLook {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// `text` as one single-quoted word for /bin/sh: every byte literal.
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+// scontrol's ArrayTaskId: "3", "0-5", "1,3-4", with an optional "%N"
+// throttle; nullopt when it is none of these.
+std::optional<std::vector<int>> ParseTaskIds(std::string_view text) {
+  text = text.substr(0, text.find('%'));
+  std::vector<int> ids;
+  auto number = [](std::string_view t) -> std::optional<int> {
+    if (t.empty() || t.size() > 9) return std::nullopt;
+    int v = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    size_t dash = part.find('-');
+    auto lo = number(part.substr(0, dash));
+    auto hi = dash == std::string_view::npos ? lo : number(part.substr(dash + 1));
+    if (!lo || !hi || *hi < *lo || *hi - *lo > 1'000'000) return std::nullopt;
+    for (int i = *lo; i <= *hi; ++i) ids.push_back(i);
+  }
+  if (ids.empty()) return std::nullopt;
+  return ids;
+}
+
+// One record of `scontrol -o show job <array id>` (one line each): a task
+// that started (ArrayTaskId=4), or the pending rest (ArrayTaskId=0-5).
+struct ArrayRecord {
+  std::vector<int> tasks;
+  JobLook look;  // kind kActive or kEnded
+};
+
+std::vector<ArrayRecord> ParseArrayRecords(std::string_view text, std::string_view array_id) {
+  std::vector<ArrayRecord> records;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (FieldOf(line, "ArrayJobId") != array_id) continue;
+    auto tasks = ParseTaskIds(FieldOf(line, "ArrayTaskId"));
+    if (!tasks) continue;
+    ArrayRecord record;
+    record.tasks = std::move(*tasks);
+    record.look.state = FieldOf(line, "JobState");
+    record.look.reason = FieldOf(line, "Reason");
+    if (record.look.state.empty()) continue;
+    record.look.kind = IsTerminalState(record.look.state) ? JobLook::kEnded : JobLook::kActive;
+    std::string exit = FieldOf(line, "ExitCode");
+    size_t colon = exit.find(':');
+    if (colon != std::string::npos) {
+      record.look.exit_code = std::atoi(exit.substr(0, colon).c_str());
+      record.look.signal = std::atoi(exit.substr(colon + 1).c_str());
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+// The generated batch script and the per-task log links of one job array,
+// in a folder next to the first job's log; removed when the array ended.
+class ArrayScratch {
+ public:
+  ~ArrayScratch() {
+    if (dir_.empty()) return;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  Status Create(const fs::path& parent) {
+    static std::atomic<uint64_t> counter{0};
+    dir_ = parent / fmt::format(".slurm-array-{}-{}", ::getpid(), counter.fetch_add(1));
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    if (!fs::create_directories(dir_, ec) || ec) {
+      const std::string where = dir_.string();
+      dir_.clear();
+      return FailedPrecondition(fmt::format("cannot create the job array folder {}: {}", where,
+                                            ec ? ec.message() : "exists"));
+    }
+    return {};
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
+
 class SlurmExecutor final : public Executor {
  public:
   SlurmExecutor(SlurmExecutorOptions options, std::string sbatch, std::string squeue,
@@ -274,7 +379,8 @@ class SlurmExecutor final : public Executor {
 
     std::optional<Outcome> stopping;  // set once we scancel'ed the job
     Clock::time_point stop_started, last_scancel;
-    std::optional<Clock::time_point> failing_since;
+    bool failing = false;  // queries fail (controller unreachable) since failing_since
+    Clock::time_point failing_since;
     std::string last_failure;
     Clock::time_point next_poll =
         Clock::now() + std::chrono::milliseconds(options_.poll_interval_ms);
@@ -301,9 +407,10 @@ class SlurmExecutor final : public Executor {
 
       JobLook look = Look(result.job_id);
       if (look.kind == JobLook::kQueryFailed) {
-        if (!failing_since) failing_since = Clock::now();
+        if (!failing) failing_since = Clock::now();
+        failing = true;
         last_failure = look.failure;
-        if (MsSince(*failing_since) < kUnreachableMs) continue;
+        if (MsSince(failing_since) < kUnreachableMs) continue;
         Cancel(result.job_id);
         result.duration_ms = MsSince(start);
         result.outcome = stopping.value_or(Outcome::kLost);
@@ -311,7 +418,7 @@ class SlurmExecutor final : public Executor {
                                      FormatDuration(kUnreachableMs), result.job_id, last_failure);
         return result;
       }
-      failing_since.reset();
+      failing = false;
       if (look.kind == JobLook::kActive) {
         if (stopping) {
           if (MsSince(stop_started) >= kStopWaitMs) {
@@ -339,6 +446,196 @@ class SlurmExecutor final : public Executor {
       Conclude(look, job, stopping, result);
       return result;
     }
+  }
+
+  // One job array: task i runs jobs[i] (docs/pipelines.md, "Executors").
+  Result<std::vector<ExecResult>> RunArray(const std::vector<StepJob>& jobs,
+                                           const CancelToken& cancel) override {
+    CAIRN_RETURN_IF_ERROR(CheckArrayJobs(jobs));
+    if (jobs.size() == 1) {
+      CAIRN_ASSIGN_OR_RETURN(ExecResult one, Run(jobs.front(), cancel));
+      return std::vector<ExecResult>{std::move(one)};
+    }
+    std::error_code ec;
+    for (const StepJob& job : jobs) {
+      CAIRN_RETURN_IF_ERROR(Validate(job));
+      if (!fs::is_directory(job.cwd, ec)) {
+        return MakeError(
+            ErrorCode::kFailedPrecondition,
+            fmt::format("step '{}': working folder {} does not exist", job.name, job.cwd));
+      }
+    }
+    const size_t n = jobs.size();
+    std::vector<ExecResult> results(n);
+    if (cancel.cancelled()) {
+      for (ExecResult& r : results) {
+        r.outcome = Outcome::kCancelled;
+        r.message = "cancelled before it started";
+      }
+      return results;
+    }
+    for (const StepJob& job : jobs) CAIRN_RETURN_IF_ERROR(PrepareLog(job));
+
+    // The batch script picks the task's command by SLURM_ARRAY_TASK_ID; each
+    // task's --output (%a) is a link to its job's log, so Slurm's own lines
+    // (a cancel, a time limit) land in the right log too.
+    ArrayScratch scratch;
+    CAIRN_RETURN_IF_ERROR(scratch.Create(fs::path(jobs.front().log_path).parent_path()));
+    std::string script =
+        "#!/bin/sh\n"
+        "# Generated by Cairn: one job array, task i runs fan-out item i.\n"
+        "case \"${SLURM_ARRAY_TASK_ID:-}\" in\n";
+    for (size_t i = 0; i < n; ++i) {
+      const StepJob& job = jobs[i];
+      script += fmt::format("{})\n  # {}\n  cd -- {} || exit 97\n  exec env --", i,
+                            ShellQuote(job.name).substr(0, 200), ShellQuote(job.cwd));
+      for (const auto& [name, value] : job.env) script += " " + ShellQuote(name + "=" + value);
+      script += " /bin/sh -c " + ShellQuote(job.cmd) + "\n  ;;\n";
+      fs::create_symlink(job.log_path, scratch.dir() / fmt::format("{}.log", i), ec);
+      if (ec) {
+        return FailedPrecondition(fmt::format("step '{}': cannot link its log into {}: {}",
+                                              job.name, scratch.dir().string(), ec.message()));
+      }
+    }
+    script +=
+        "*)\n  echo \"cairn: this array has no task ${SLURM_ARRAY_TASK_ID:-}\" >&2\n  exit 98\n"
+        "  ;;\nesac\n";
+    const fs::path script_path = scratch.dir() / "job.sh";
+    {
+      std::FILE* f = std::fopen(script_path.c_str(), "wb");
+      bool ok = f != nullptr && std::fwrite(script.data(), 1, script.size(), f) == script.size();
+      if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+      if (!ok) {
+        return FailedPrecondition(
+            fmt::format("cannot write the job array script {}", script_path.string()));
+      }
+    }
+    // "evaluate@small", "evaluate@large" -> "evaluate"
+    std::string name = jobs.front().name;
+    name = name.substr(0, name.find('@'));
+    const std::string what = fmt::format("step '{}' ({} items as one job array)", name, n);
+    std::vector<std::string> args = CommonArgs(jobs.front(), name);
+    args.insert(args.end(), {fmt::format("--array=0-{}", n - 1), "--output",
+                             (scratch.dir() / "%a.log").string(), "--open-mode=append", "--chdir",
+                             jobs.front().cwd, "--export=ALL", script_path.string()});
+
+    const Clock::time_point start = Clock::now();
+    CAIRN_ASSIGN_OR_RETURN(std::string array_id, Sbatch(what, args, nullptr));
+
+    struct Task {
+      bool done = false;
+      std::optional<Clock::time_point> started;  // first seen out of PENDING
+      std::optional<Outcome> stopping;           // we scancel'ed it
+      Clock::time_point stop_started, last_scancel;
+      int missing = 0;  // polls in a row that did not mention it
+    };
+    std::vector<Task> tasks(n);
+    for (size_t i = 0; i < n; ++i) results[i].job_id = fmt::format("{}_{}", array_id, i);
+    size_t left = n;
+    auto conclude_stopped = [&](size_t i, Outcome outcome, std::string message) {
+      results[i].duration_ms = MsSince(start);
+      results[i].outcome = outcome;
+      results[i].message = std::move(message);
+      tasks[i].done = true;
+      --left;
+    };
+    bool cancelling = false;
+    bool failing = false;  // queries fail (controller unreachable) since failing_since
+    Clock::time_point failing_since;
+    Clock::time_point next_poll =
+        Clock::now() + std::chrono::milliseconds(options_.poll_interval_ms);
+    while (left > 0) {
+      // Between polls, watch the token and each running task's clock.
+      while (Clock::now() < next_poll) {
+        bool acted = false;
+        if (!cancelling && cancel.cancelled()) {
+          cancelling = true;
+          acted = true;
+          Cancel(array_id);  // the whole array, pending tasks included
+          for (Task& t : tasks) {
+            if (t.done || t.stopping) continue;
+            t.stopping = Outcome::kCancelled;
+            t.stop_started = t.last_scancel = Clock::now();
+          }
+        }
+        if (jobs.front().timeout_ms) {
+          for (size_t i = 0; i < n; ++i) {
+            Task& t = tasks[i];
+            if (t.done || t.stopping || !t.started) continue;
+            if (MsSince(*t.started) < *jobs.front().timeout_ms) continue;
+            t.stopping = Outcome::kTimedOut;
+            t.stop_started = t.last_scancel = Clock::now();
+            Cancel(results[i].job_id);
+            acted = true;
+          }
+        }
+        if (acted) break;  // look at once
+        auto wait = next_poll - Clock::now();
+        std::this_thread::sleep_for(
+            std::min<Clock::duration>(wait, std::chrono::milliseconds(kTokenCheckMs)));
+      }
+      next_poll = Clock::now() + std::chrono::milliseconds(options_.poll_interval_ms);
+
+      auto show = RunTool(scontrol_, {"-o", "show", "job", array_id});
+      const bool unknown = show && show->exit_code != 0 && SaysInvalidJobId(*show);
+      if (!show || (show->exit_code != 0 && !unknown)) {
+        if (!failing) failing_since = Clock::now();
+        failing = true;
+        if (MsSince(failing_since) < kUnreachableMs) continue;
+        Cancel(array_id);
+        const std::string failure = show ? "scontrol: " + show->Describe() : show.error().message();
+        for (size_t i = 0; i < n; ++i) {
+          if (tasks[i].done) continue;
+          conclude_stopped(i, tasks[i].stopping.value_or(Outcome::kLost),
+                           fmt::format("lost contact with Slurm for {} about job {}: {}",
+                                       FormatDuration(kUnreachableMs), results[i].job_id, failure));
+        }
+        break;
+      }
+      failing = false;
+      std::vector<const JobLook*> look(n, nullptr);
+      std::vector<ArrayRecord> records;
+      if (!unknown) records = ParseArrayRecords(show->out, array_id);
+      for (const ArrayRecord& record : records) {
+        for (int t : record.tasks) {
+          if (t >= 0 && static_cast<size_t>(t) < n) look[t] = &record.look;
+        }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        Task& t = tasks[i];
+        if (t.done) continue;
+        if (look[i] == nullptr) {
+          // Gone from the controller (purged, or the array is unknown).
+          if (!unknown && ++t.missing < 2) continue;
+          conclude_stopped(i, t.stopping.value_or(Outcome::kLost),
+                           t.stopping
+                               ? StopMessage(*t.stopping, jobs[i], MsSince(start))
+                               : fmt::format("Slurm no longer knows job {}", results[i].job_id));
+          continue;
+        }
+        t.missing = 0;
+        if (look[i]->kind == JobLook::kEnded) {
+          results[i].duration_ms = MsSince(start);
+          Conclude(*look[i], jobs[i], t.stopping, results[i]);
+          t.done = true;
+          --left;
+          continue;
+        }
+        if (!t.started && look[i]->state != "PENDING") t.started = Clock::now();
+        if (!t.stopping) continue;
+        if (MsSince(t.stop_started) >= kStopWaitMs) {
+          const int64_t took = MsSince(start);
+          conclude_stopped(i, *t.stopping,
+                           fmt::format("{}; Slurm had not ended job {} {} after scancel",
+                                       StopMessage(*t.stopping, jobs[i], took), results[i].job_id,
+                                       FormatDuration(kStopWaitMs)));
+        } else if (MsSince(t.last_scancel) >= kRescancelMs) {
+          t.last_scancel = Clock::now();
+          Cancel(results[i].job_id);
+        }
+      }
+    }
+    return results;
   }
 
  private:
@@ -382,9 +679,10 @@ class SlurmExecutor final : public Executor {
     return {};
   }
 
-  // sbatch; returns the job id.
-  Result<std::string> Submit(const StepJob& job) {
-    std::string job_name = options_.job_name_prefix + job.name;
+  // The sbatch options a job and a job array share: name, partition,
+  // resources, time limit.
+  std::vector<std::string> CommonArgs(const StepJob& job, const std::string& name) const {
+    std::string job_name = options_.job_name_prefix + name;
     // One token in scontrol's output, whatever the step is called.
     for (char& c : job_name) {
       if (std::isspace(static_cast<unsigned char>(c)) ||
@@ -406,15 +704,16 @@ class SlurmExecutor final : public Executor {
       // timeout with scancel.
       args.insert(args.end(), {"--time", std::to_string(CeilDiv(*job.timeout_ms, 60'000))});
     }
-    args.insert(args.end(), {"--output", job.log_path, "--open-mode=append", "--chdir", job.cwd,
-                             // Values travel in sbatch's own environment: no quoting
-                             // of them on any command line.
-                             "--export=ALL", "--wrap", job.cmd});
-    std::vector<std::string> env = MergedEnvironment(job.env);
-    CAIRN_ASSIGN_OR_RETURN(ToolRun run, RunTool(sbatch_, args, &env));
+    return args;
+  }
+
+  // Runs sbatch and returns the job id it printed.
+  Result<std::string> Sbatch(const std::string& what, const std::vector<std::string>& args,
+                             const std::vector<std::string>* env) {
+    CAIRN_ASSIGN_OR_RETURN(ToolRun run, RunTool(sbatch_, args, env));
     if (run.exit_code != 0) {
       return MakeError(ErrorCode::kFailedPrecondition,
-                       fmt::format("step '{}': sbatch refused the job{}: {}", job.name,
+                       fmt::format("{}: sbatch refused the job{}: {}", what,
                                    options_.partition.empty()
                                        ? std::string()
                                        : fmt::format(" (partition '{}')", options_.partition),
@@ -424,10 +723,21 @@ class SlurmExecutor final : public Executor {
     std::string id = Trim(run.out.substr(0, run.out.find_first_of(";\n")));
     if (id.empty() ||
         !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return Internal(fmt::format("step '{}': sbatch --parsable printed '{}', not a job id",
-                                  job.name, Trim(run.out)));
+      return Internal(
+          fmt::format("{}: sbatch --parsable printed '{}', not a job id", what, Trim(run.out)));
     }
     return id;
+  }
+
+  // sbatch; returns the job id.
+  Result<std::string> Submit(const StepJob& job) {
+    std::vector<std::string> args = CommonArgs(job, job.name);
+    args.insert(args.end(), {"--output", job.log_path, "--open-mode=append", "--chdir", job.cwd,
+                             // Values travel in sbatch's own environment: no quoting
+                             // of them on any command line.
+                             "--export=ALL", "--wrap", job.cmd});
+    std::vector<std::string> env = MergedEnvironment(job.env);
+    return Sbatch(fmt::format("step '{}'", job.name), args, &env);
   }
 
   void Cancel(const std::string& job_id) {

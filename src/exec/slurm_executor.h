@@ -18,7 +18,15 @@
 // The Slurm client programs are found on PATH (or `bin_dir`); SLURM_CONF
 // from the environment is passed through.
 //
-// Thread safety: Run may be called from many threads at once.
+// RunArray (the items of one fan-out step): one `sbatch --array=0-N-1` of a
+// generated script that runs task i's folder, env and command by
+// SLURM_ARRAY_TASK_ID, each task's --output a link to its job's log; state
+// from `scontrol -o show job <array id>` (a record per started task and one
+// for the pending range); results with job ids `<array id>_<i>`; a task's
+// timeout counts from when it left PENDING (`scancel <id>_<i>`); the token
+// cancels the whole array. One job: Run.
+//
+// Thread safety: Run and RunArray may be called from many threads at once.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -205,7 +206,11 @@ struct FinishedEvent {
   StepResult result;
   std::vector<std::string> warnings;
 };
-using Event = std::variant<StartedEvent, FinishedEvent>;
+// A worker thread ends (after posting every FinishedEvent it had).
+struct WorkerDoneEvent {
+  uint64_t worker = 0;
+};
+using Event = std::variant<StartedEvent, FinishedEvent, WorkerDoneEvent>;
 
 class PipelineRun {
  public:
@@ -239,9 +244,28 @@ class PipelineRun {
   void FinishParentRun(const RunReport& report, bool cancelled);
 
   // Worker side.
+  // One step, restored or run: its FinishedEvent.
   FinishedEvent Act(const StepPlan& plan);
+  // Stale items of one Slurm fan-out step as one job array per attempt
+  // (restorable ones restored first); posts a FinishedEvent per item.
+  void ActArray(const std::vector<StepPlan>& plans);
+  // The event of a step about to act, with its child run started.
+  FinishedEvent Begin(const StepPlan& plan, int64_t start_ms);
   void Restore(const Step& step, const StepPlan& plan, FinishedEvent* out);
-  void Execute(const Step& step, const StepPlan& plan, FinishedEvent* out);
+  void Execute(const Step& step, FinishedEvent* out);
+  // Removes the old outs, creates their folders and the log folder; the job
+  // to run, or nullopt with the result failed.
+  std::optional<exec::StepJob> PrepareExecution(const Step& step, FinishedEvent* out);
+  // Posts the start and writes the attempt's header into the log (the first
+  // attempt empties it).
+  void StartAttempt(const Step& step, const exec::StepJob& job, int attempt, StepResult& result);
+  bool ShouldRetry(const Step& step, const exec::ExecResult& last, int attempt) const;
+  int64_t BackoffMs(int attempt) const;  // before attempt+1
+  // From result.last: kRan (every out and metrics file written) or kFailed.
+  void ConcludeExecution(const Step& step, StepResult& result);
+  // After a step acted: commit (when it ran), git-ignore, finish the child run.
+  void Complete(const Step& step, const StepPlan& plan, int64_t start_ms, FinishedEvent* out);
+  static void Fail(StepResult& result, std::string reason);
   // Commits outs and metrics, records the run cache and the lock.
   Status CommitOutputs(const Step& step, const StepPlan& plan, std::vector<LockedPath>* outs,
                        std::vector<LockedPath>* metrics);
@@ -563,13 +587,14 @@ void PipelineRun::Restore(const Step& step, const StepPlan& plan, FinishedEvent*
   result.kind = StepResultKind::kRestored;
 }
 
-void PipelineRun::Execute(const Step& step, const StepPlan& /*plan*/, FinishedEvent* out) {
+void PipelineRun::Fail(StepResult& result, std::string reason) {
+  result.kind = StepResultKind::kFailed;
+  result.reasons = {std::move(reason)};
+}
+
+std::optional<exec::StepJob> PipelineRun::PrepareExecution(const Step& step, FinishedEvent* out) {
   StepResult& result = out->result;
   const data::Workspace& ws = cache_.workspace();
-  auto fail = [&](std::string reason) {
-    result.kind = StepResultKind::kFailed;
-    result.reasons = {std::move(reason)};
-  };
   // A stale out must never pass for the new one (and a hard-linked one is
   // read-only): remove it, then make sure its folder exists.
   std::error_code ec;
@@ -577,114 +602,243 @@ void PipelineRun::Execute(const Step& step, const StepPlan& /*plan*/, FinishedEv
     for (const auto& entry : *paths) {
       const fs::path abs = ws.Absolute(entry.path);
       fs::remove_all(abs, ec);
-      if (ec) return fail("cannot remove the old " + entry.path + ": " + ec.message());
+      if (ec) {
+        Fail(result, "cannot remove the old " + entry.path + ": " + ec.message());
+        return std::nullopt;
+      }
       fs::create_directories(abs.parent_path(), ec);
-      if (ec) return fail("cannot create the folder of " + entry.path + ": " + ec.message());
+      if (ec) {
+        Fail(result, "cannot create the folder of " + entry.path + ": " + ec.message());
+        return std::nullopt;
+      }
     }
   }
   const fs::path log_dir = ws.CairnDir() / "logs";
   fs::create_directories(log_dir, ec);
-  if (ec) return fail("cannot create " + log_dir.string() + ": " + ec.message());
+  if (ec) {
+    Fail(result, "cannot create " + log_dir.string() + ": " + ec.message());
+    return std::nullopt;
+  }
   const fs::path log = log_dir / LogFileName(step.name);
   result.log_path = (fs::path(std::string(data::kCairnDirName)) / "logs" / LogFileName(step.name))
                         .generic_string();
-
-  auto executor = ExecutorFor(step);
-  if (!executor) return fail(executor.error().message());
 
   // A tracked step's command logs into its own child run: the stock mlflow
   // client reads these (mlflow.start_run() resumes MLFLOW_RUN_ID). Not part of
   // the fingerprint; the step's own env wins.
   std::map<std::string, std::string> env;
-  if (tracking_ && !out->result.run_id.empty()) {
+  if (tracking_ && !result.run_id.empty()) {
     env["MLFLOW_TRACKING_URI"] = tracking_->tracking_uri();
-    env["MLFLOW_RUN_ID"] = out->result.run_id;
+    env["MLFLOW_RUN_ID"] = result.run_id;
     env["MLFLOW_EXPERIMENT_ID"] = experiment_id_;
     env["CAIRN_PIPELINE_RUN_ID"] = parent_run_id_;
   }
   for (const auto& [key, value] : step.env) env[key] = value;
-  exec::StepJob job{.name = step.name,
-                    .cmd = step.cmd,
-                    .cwd = ws.root.string(),
-                    .env = std::move(env),
-                    .log_path = log.string(),
-                    .timeout_ms = step.timeout_ms,
-                    .resources = {.cpus = step.resources.cpus,
-                                  .memory_bytes = step.resources.memory_bytes,
-                                  .gpus = step.resources.gpus}};
+  return exec::StepJob{.name = step.name,
+                       .cmd = step.cmd,
+                       .cwd = ws.root.string(),
+                       .env = std::move(env),
+                       .log_path = log.string(),
+                       .timeout_ms = step.timeout_ms,
+                       .resources = {.cpus = step.resources.cpus,
+                                     .memory_bytes = step.resources.memory_bytes,
+                                     .gpus = step.resources.gpus}};
+}
+
+void PipelineRun::StartAttempt(const Step& step, const exec::StepJob& job, int attempt,
+                               StepResult& result) {
+  Post(StartedEvent{step.name, attempt});
+  result.attempts = attempt;
   const int max_attempts = 1 + std::max(0, step.retries);
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    if (cancel_->cancelled()) break;
-    Post(StartedEvent{step.name, attempt});
-    result.attempts = attempt;
-    AppendToFile(log.string(),
-                 "=== cairn: step " + step.name + ", attempt " + std::to_string(attempt) + " of " +
-                     std::to_string(max_attempts) + ", " + UtcTime(NowMs()) + " ===\n",
-                 /*truncate=*/attempt == 1);
-    auto ran = (*executor)->Run(job, *cancel_);
-    if (!ran) return fail(ran.error().message());
-    result.last = *ran;
-    const exec::Outcome outcome = ran->outcome;
-    if (outcome == exec::Outcome::kSucceeded || outcome == exec::Outcome::kCancelled) break;
-    if (attempt < max_attempts) {
-      const int64_t backoff = options_.retry_backoff_ms * (int64_t{1} << std::min(attempt - 1, 20));
-      if (!SleepUnlessCancelled(backoff)) break;
-    }
+  AppendToFile(job.log_path,
+               "=== cairn: step " + step.name + ", attempt " + std::to_string(attempt) + " of " +
+                   std::to_string(max_attempts) + ", " + UtcTime(NowMs()) + " ===\n",
+               /*truncate=*/attempt == 1);
+}
+
+bool PipelineRun::ShouldRetry(const Step& step, const exec::ExecResult& last, int attempt) const {
+  if (last.outcome == exec::Outcome::kSucceeded || last.outcome == exec::Outcome::kCancelled) {
+    return false;
   }
-  if (!result.last) return fail("cancelled");
+  return attempt < 1 + std::max(0, step.retries);
+}
+
+int64_t PipelineRun::BackoffMs(int attempt) const {
+  return options_.retry_backoff_ms * (int64_t{1} << std::min(attempt - 1, 20));
+}
+
+void PipelineRun::ConcludeExecution(const Step& step, StepResult& result) {
+  if (!result.last) return Fail(result, "cancelled");
   const exec::ExecResult& last = *result.last;
   if (last.outcome != exec::Outcome::kSucceeded) {
-    if (last.outcome == exec::Outcome::kCancelled) return fail("cancelled");
-    return fail(last.message.empty() ? std::string(exec::OutcomeName(last.outcome)) : last.message);
+    if (last.outcome == exec::Outcome::kCancelled) {
+      // Ours (Ctrl-C) or someone else's (scancel): the executor says which.
+      return Fail(result,
+                  cancel_->cancelled() || last.message.empty() ? "cancelled" : last.message);
+    }
+    return Fail(result,
+                last.message.empty() ? std::string(exec::OutcomeName(last.outcome)) : last.message);
   }
+  std::error_code ec;
   for (const auto* paths : {&step.outs, &step.metrics}) {
     for (const auto& entry : *paths) {
-      if (!fs::exists(fs::symlink_status(ws.Absolute(entry.path), ec))) {
-        return fail("step '" + step.name + "' succeeded but did not write " +
-                    (paths == &step.outs ? "out " : "metrics ") + entry.path);
+      if (!fs::exists(fs::symlink_status(cache_.workspace().Absolute(entry.path), ec))) {
+        return Fail(result, "step '" + step.name + "' succeeded but did not write " +
+                                (paths == &step.outs ? "out " : "metrics ") + entry.path);
       }
     }
   }
   result.kind = StepResultKind::kRan;
 }
 
-FinishedEvent PipelineRun::Act(const StepPlan& plan) {
+void PipelineRun::Execute(const Step& step, FinishedEvent* out) {
+  StepResult& result = out->result;
+  std::optional<exec::StepJob> job = PrepareExecution(step, out);
+  if (!job) return;
+  auto executor = ExecutorFor(step);
+  if (!executor) return Fail(result, executor.error().message());
+  for (int attempt = 1;; ++attempt) {
+    if (cancel_->cancelled()) break;
+    StartAttempt(step, *job, attempt, result);
+    auto ran = (*executor)->Run(*job, *cancel_);
+    if (!ran) return Fail(result, ran.error().message());
+    result.last = *ran;
+    if (!ShouldRetry(step, *ran, attempt)) break;
+    if (!SleepUnlessCancelled(BackoffMs(attempt))) break;
+  }
+  ConcludeExecution(step, result);
+}
+
+void PipelineRun::Complete(const Step& step, const StepPlan& plan, int64_t start_ms,
+                           FinishedEvent* out) {
+  StepResult& result = out->result;
+  std::vector<LockedPath> outs;
+  std::vector<LockedPath> metrics;
+  if (result.kind == StepResultKind::kRestored) {
+    outs = plan.cached->outs;
+    metrics = plan.cached->metrics;
+  } else if (result.kind == StepResultKind::kRan) {
+    result.reasons = plan.reasons;
+    if (auto st = CommitOutputs(step, plan, &outs, &metrics); !st) {
+      Fail(result, st.error().message());
+      outs.clear();
+      metrics.clear();
+    }
+  }
+  if (result.kind == StepResultKind::kRestored || result.kind == StepResultKind::kRan) {
+    IgnoreInGit(outs, &out->warnings);
+    IgnoreInGit(metrics, &out->warnings);
+  }
+  result.duration_ms = NowMs() - start_ms;
+  FinishChildRun(result.run_id, step, result, plan.params, plan.deps, outs, metrics,
+                 &out->warnings);
+}
+
+FinishedEvent PipelineRun::Begin(const StepPlan& plan, int64_t start_ms) {
   FinishedEvent out;
   StepResult& result = out.result;
   result.step = plan.step;
   result.fingerprint = plan.fingerprint;
   result.reasons = plan.reasons;
   const Step& step = *dag_.spec().Find(plan.step);
-  const int64_t start = NowMs();
-  const bool restore = plan.status == StepStatus::kRestorable;
-  result.run_id = StartChildRun(step, plan, restore, start, &out.warnings);
+  result.run_id =
+      StartChildRun(step, plan, plan.status == StepStatus::kRestorable, start_ms, &out.warnings);
+  return out;
+}
 
-  std::vector<LockedPath> outs;
-  std::vector<LockedPath> metrics;
-  if (restore) {
+FinishedEvent PipelineRun::Act(const StepPlan& plan) {
+  const int64_t start = NowMs();
+  FinishedEvent out = Begin(plan, start);
+  const Step& step = *dag_.spec().Find(plan.step);
+  if (plan.status == StepStatus::kRestorable) {
     Restore(step, plan, &out);
-    if (result.kind == StepResultKind::kRestored) {
-      outs = plan.cached->outs;
-      metrics = plan.cached->metrics;
-    }
   } else {
-    std::vector<std::string> why = plan.reasons;
-    Execute(step, plan, &out);
-    if (result.kind == StepResultKind::kRan) {
-      result.reasons = why;
-      if (auto st = CommitOutputs(step, plan, &outs, &metrics); !st) {
-        result.kind = StepResultKind::kFailed;
-        result.reasons = {st.error().message()};
+    Execute(step, &out);
+  }
+  Complete(step, plan, start, &out);
+  return out;
+}
+
+void PipelineRun::ActArray(const std::vector<StepPlan>& plans) {
+  // Restorable items need no cluster: restore them here, first.
+  struct Item {
+    const StepPlan* plan;
+    const Step* step;
+    int64_t start_ms;
+    FinishedEvent out;
+    exec::StepJob job;
+  };
+  std::vector<Item> items;
+  for (const StepPlan& plan : plans) {
+    if (plan.status != StepStatus::kStale) {
+      Post(Act(plan));
+      continue;
+    }
+    const int64_t start = NowMs();
+    Item item{.plan = &plan,
+              .step = dag_.spec().Find(plan.step),
+              .start_ms = start,
+              .out = Begin(plan, start),
+              .job = {}};
+    std::optional<exec::StepJob> job = PrepareExecution(*item.step, &item.out);
+    if (!job) {
+      Complete(*item.step, plan, start, &item.out);
+      Post(std::move(item.out));
+      continue;
+    }
+    item.job = std::move(*job);
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) return;
+  auto done = [&](Item& item) {
+    ConcludeExecution(*item.step, item.out.result);
+    Complete(*item.step, *item.plan, item.start_ms, &item.out);
+    Post(std::move(item.out));
+  };
+  auto executor = ExecutorFor(*items.front().step);
+  if (!executor) {
+    for (Item& item : items) {
+      Fail(item.out.result, executor.error().message());
+      Complete(*item.step, *item.plan, item.start_ms, &item.out);
+      Post(std::move(item.out));
+    }
+    return;
+  }
+  // Attempt k submits the items still going as one array: an item that
+  // failed is retried alone (with the others that failed), never with the
+  // ones that succeeded.
+  std::vector<size_t> going(items.size());
+  for (size_t i = 0; i < items.size(); ++i) going[i] = i;
+  for (int attempt = 1; !going.empty(); ++attempt) {
+    if (cancel_->cancelled()) break;
+    std::vector<exec::StepJob> jobs;
+    for (size_t i : going) {
+      StartAttempt(*items[i].step, items[i].job, attempt, items[i].out.result);
+      jobs.push_back(items[i].job);
+    }
+    auto ran = (*executor)->RunArray(jobs, *cancel_);
+    if (!ran) {
+      for (size_t i : going) {
+        Fail(items[i].out.result, ran.error().message());
+        Complete(*items[i].step, *items[i].plan, items[i].start_ms, &items[i].out);
+        Post(std::move(items[i].out));
+      }
+      return;
+    }
+    std::vector<size_t> again;
+    for (size_t k = 0; k < going.size(); ++k) {
+      Item& item = items[going[k]];
+      item.out.result.last = (*ran)[k];
+      if (ShouldRetry(*item.step, (*ran)[k], attempt)) {
+        again.push_back(going[k]);
+      } else {
+        done(item);
       }
     }
+    going = std::move(again);
+    if (!going.empty() && !SleepUnlessCancelled(BackoffMs(attempt))) break;
   }
-  if (result.kind == StepResultKind::kRestored || result.kind == StepResultKind::kRan) {
-    IgnoreInGit(outs, &out.warnings);
-    IgnoreInGit(metrics, &out.warnings);
-  }
-  result.duration_ms = NowMs() - start;
-  FinishChildRun(result.run_id, step, result, plan.params, plan.deps, outs, metrics, &out.warnings);
-  return out;
+  for (size_t i : going) done(items[i]);  // cancelled between attempts
 }
 
 Result<RunReport> PipelineRun::DryRun(const std::vector<std::string>& steps) {
@@ -750,8 +904,7 @@ Result<RunReport> PipelineRun::Run() {
   int jobs = options_.jobs > 0
                  ? options_.jobs
                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int running = 0;
-  std::map<std::string, std::thread> workers;
+  int running = 0;  // worker threads: one per step, or per fan-out job array
 
   auto finish = [&](StepResult result) {
     const size_t i = rank.at(result.step);
@@ -783,26 +936,71 @@ Result<RunReport> PipelineRun::Run() {
     }
   };
 
+  std::map<uint64_t, std::thread> workers;
+  uint64_t next_worker = 0;
+  auto spawn = [&](std::function<void()> work) {
+    const uint64_t id = next_worker++;
+    ++running;
+    workers.emplace(id, std::thread([this, id, work = std::move(work)]() {
+                      work();
+                      Post(WorkerDoneEvent{id});
+                    }));
+  };
+  // Plans step i on this thread; the plan when the step must act (restore or
+  // run), nullopt when it was finished here (up to date, or unplannable).
+  auto plan_step = [&](size_t i) -> std::optional<StepPlan> {
+    auto plan = planner_.PlanStep(steps[i]);
+    if (!plan) {
+      StepPlan failed_plan;
+      failed_plan.step = steps[i];
+      failed_plan.reasons = {plan.error().message()};
+      if (observer_.on_planned) observer_.on_planned(failed_plan);
+      finish(MakeResult(steps[i], StepResultKind::kFailed, {plan.error().message()}));
+      return std::nullopt;
+    }
+    if (observer_.on_planned) observer_.on_planned(*plan);
+    if (plan->status == StepStatus::kUpToDate) {
+      finish(MakeResult(steps[i], StepResultKind::kUpToDate, {}, plan->fingerprint));
+      return std::nullopt;
+    }
+    return std::move(*plan);
+  };
+  // The items of a Slurm fan-out step that are ready together are packed
+  // into one job array (docs/pipelines.md, "Executors").
+  auto packable = [&](size_t i) -> const Step* {
+    const Step* step = dag_.spec().Find(steps[i]);
+    if (!options_.slurm_arrays || step == nullptr || step->item.empty() ||
+        step->executor != ExecutorKind::kSlurm) {
+      return nullptr;
+    }
+    return step;
+  };
+
   while (true) {
     while (!ready.empty() && running < jobs && !cancel_->cancelled()) {
       const size_t i = *ready.begin();
       ready.erase(ready.begin());
-      auto plan = planner_.PlanStep(steps[i]);
-      if (!plan) {
-        StepPlan failed_plan;
-        failed_plan.step = steps[i];
-        failed_plan.reasons = {plan.error().message()};
-        if (observer_.on_planned) observer_.on_planned(failed_plan);
-        finish(MakeResult(steps[i], StepResultKind::kFailed, {plan.error().message()}));
+      if (const Step* step = packable(i)) {
+        // Its siblings that are ready now join it (taken out of `ready`
+        // before planning: finishing a step edits `ready`).
+        std::vector<size_t> group = {i};
+        for (size_t j : std::vector<size_t>(ready.begin(), ready.end())) {
+          const Step* other = packable(j);
+          if (other != nullptr && other->base_name == step->base_name) group.push_back(j);
+        }
+        for (size_t k = 1; k < group.size(); ++k) ready.erase(group[k]);
+        std::vector<StepPlan> plans;
+        for (size_t j : group) {
+          if (done[j]) continue;  // skipped by a sibling that failed to plan
+          if (auto plan = plan_step(j)) plans.push_back(std::move(*plan));
+        }
+        if (plans.empty()) continue;
+        spawn([this, plans = std::move(plans)]() { ActArray(plans); });
         continue;
       }
-      if (observer_.on_planned) observer_.on_planned(*plan);
-      if (plan->status == StepStatus::kUpToDate) {
-        finish(MakeResult(steps[i], StepResultKind::kUpToDate, {}, plan->fingerprint));
-        continue;
-      }
-      ++running;
-      workers.emplace(steps[i], std::thread([this, p = std::move(*plan)]() { Post(Act(p)); }));
+      auto plan = plan_step(i);
+      if (!plan) continue;
+      spawn([this, p = std::move(*plan)]() { Post(Act(p)); });
     }
     if (running == 0) break;
     Event event;
@@ -816,12 +1014,15 @@ Result<RunReport> PipelineRun::Run() {
       if (observer_.on_started) observer_.on_started(started->step, started->attempt);
       continue;
     }
-    auto& finished = std::get<FinishedEvent>(event);
-    if (auto it = workers.find(finished.result.step); it != workers.end()) {
-      it->second.join();
-      workers.erase(it);
+    if (auto* ended = std::get_if<WorkerDoneEvent>(&event)) {
+      if (auto it = workers.find(ended->worker); it != workers.end()) {
+        it->second.join();
+        workers.erase(it);
+      }
+      --running;
+      continue;
     }
-    --running;
+    auto& finished = std::get<FinishedEvent>(event);
     for (const auto& w : finished.warnings) Warn(w);
     finish(std::move(finished.result));
   }

@@ -29,7 +29,11 @@
 //
 // Executors: `executor: local` -> local_executor; `slurm` -> the Slurm
 // executor (created on first use; a pipeline with slurm steps on a machine
-// without Slurm fails those steps with the executor's message). Logs go to
+// without Slurm fails those steps with the executor's message). The items of
+// a slurm `foreach` step that are ready together are one job array
+// (Executor::RunArray, one worker and one `jobs` slot for all of them):
+// each item keeps its own result, log, commit and lock entry, and attempt
+// k+1 resubmits only the items whose attempt k failed. Logs go to
 // .cairn/logs/<step>.log (appended per attempt, with a header line per
 // attempt).
 //
@@ -119,6 +123,10 @@ struct RunOptions {
   data::LinkMode link_mode = data::LinkMode::kHardlink;
   int64_t retry_backoff_ms = 1000;
   exec::SlurmExecutorOptions slurm;
+  // The items of a `foreach` step with `executor: slurm` that are ready at
+  // the same time go to Slurm as one job array (one sbatch, task i = item i;
+  // an array takes one of the `jobs` slots). False: one job per item.
+  bool slurm_arrays = true;
   // Tracking: null means not tracked.
   client::TrackingClient* tracking = nullptr;
   std::string experiment;  // empty: "pipeline:<repo folder name>"

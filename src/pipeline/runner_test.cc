@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -713,6 +716,289 @@ TEST_F(RunnerTest, SlurmStep) {
   EXPECT_NE(Read(".cairn/logs/remote.log").find("on slurm"), std::string::npos);
   ASSERT_TRUE(remote->last.has_value());
   EXPECT_EQ(remote->last->job_id + "\n", Read("sub/job.id"));
+}
+
+// A six-item Slurm fan-out goes to Slurm as one job array of six tasks; the
+// item that fails is retried alone; outputs and the lock are per item.
+TEST_F(RunnerTest, SlurmFanOutRunsAsOneJobArrayAndRetriesOnlyTheFailedItem) {
+  if (std::getenv("SLURM_CONF") == nullptr) {
+    if (const char* req = std::getenv("CAIRN_REQUIRE_SLURM"); req && std::string(req) == "1") {
+      FAIL() << "CAIRN_REQUIRE_SLURM=1 but SLURM_CONF is not set "
+                "(scripts/services/slurm.sh start)";
+    }
+    GTEST_SKIP() << "SLURM_CONF not set";
+  }
+  Write("cairn.yaml", R"(steps:
+  model:
+    cmd: echo weights > model.txt
+    outs: [model.txt]
+  fan:
+    foreach: [a, b, c, d, e, f]
+    cmd: >-
+      echo run >> counts/fan-${item} &&
+      if [ ${item} = c ] && [ ! -e counts/c-failed-once ]; then touch counts/c-failed-once; exit 7; fi &&
+      mkdir -p out && cat model.txt > out/${item}.txt && echo "${item} $ITEM_ENV" >> out/${item}.txt
+    deps: [model.txt]
+    outs: [out/${item}.txt]
+    env: {ITEM_ENV: "env of ${item}"}
+    executor: slurm
+    retries: 1
+    timeout: 2m
+    resources: {cpus: 1}
+)");
+  RunOptions options;
+  options.slurm.poll_interval_ms = 200;
+  std::vector<std::pair<std::string, int>> started;
+  observer_.on_started = [&](const std::string& step, int attempt) {
+    started.emplace_back(step, attempt);
+  };
+  RunReport report = Run(options);
+  EXPECT_TRUE(report.ok);
+  const std::vector<std::string> items = {"a", "b", "c", "d", "e", "f"};
+  const StepResult* first = Find(report, "fan@a");
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->last.has_value());
+  const std::string array_id = first->last->job_id.substr(0, first->last->job_id.find('_'));
+  ASSERT_NE(first->last->job_id.find('_'), std::string::npos) << first->last->job_id;
+  for (size_t k = 0; k < items.size(); ++k) {
+    const std::string& item = items[k];
+    SCOPED_TRACE(item);
+    const StepResult* r = Find(report, "fan@" + item);
+    ASSERT_NE(r, nullptr);
+    ASSERT_EQ(r->kind, K::kRan) << (r->reasons.empty() ? "" : r->reasons[0]);
+    EXPECT_EQ(Read("out/" + item + ".txt"), "weights\n" + item + " env of " + item + "\n");
+    ASSERT_TRUE(r->last.has_value());
+    if (item == "c") {
+      // Its first attempt was task 2 of the array; the retry ran alone.
+      EXPECT_EQ(r->attempts, 2);
+      EXPECT_EQ(Count("fan-c"), 2);
+      EXPECT_FALSE(r->last->job_id.starts_with(array_id + "_")) << r->last->job_id;
+      const std::string log = Read(".cairn/logs/fan@c.log");
+      EXPECT_NE(log.find("attempt 1 of 2"), std::string::npos) << log;
+      EXPECT_NE(log.find("attempt 2 of 2"), std::string::npos) << log;
+    } else {
+      EXPECT_EQ(r->attempts, 1);
+      EXPECT_EQ(Count("fan-" + item), 1);
+      EXPECT_EQ(r->last->job_id, array_id + "_" + std::to_string(k));
+    }
+  }
+  // Slurm saw one array of six tasks (plus the single retry of c).
+  std::string show;
+  {
+    FILE* p = ::popen(("scontrol -o show job " + array_id + " 2>&1").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) show.append(buf, n);
+    ::pclose(p);
+  }
+  size_t tasks = 0;
+  for (size_t pos = 0; (pos = show.find("ArrayJobId=" + array_id + " ", pos)) != std::string::npos;
+       ++pos) {
+    ++tasks;
+  }
+  EXPECT_EQ(tasks, 6u) << show;
+  EXPECT_NE(show.find("JobName=cairn-fan "), std::string::npos) << show;
+  // Six first attempts, then c's second.
+  int firsts = 0;
+  for (const auto& [step, attempt] : started) {
+    if (step.starts_with("fan@") && attempt == 1) ++firsts;
+  }
+  EXPECT_EQ(firsts, 6);
+  EXPECT_EQ(std::count(started.begin(), started.end(), std::make_pair(std::string("fan@c"), 2)), 1);
+  // The lock has every item; a second run has nothing to do.
+  auto lock = LoadLockFile((ws_.root / "cairn.lock").string());
+  ASSERT_TRUE(lock) << lock.error().ToString();
+  for (const auto& item : items) EXPECT_TRUE(lock->steps.contains("fan@" + item)) << item;
+  RunReport again = Run(options);
+  for (const auto& item : items) EXPECT_EQ(Kinds(again)["fan@" + item], K::kUpToDate) << item;
+}
+
+// With arrays off, each item is its own job (the path of non-fan-out steps).
+TEST_F(RunnerTest, SlurmFanOutWithoutArraysIsOneJobPerItem) {
+  if (std::getenv("SLURM_CONF") == nullptr) {
+    if (const char* req = std::getenv("CAIRN_REQUIRE_SLURM"); req && std::string(req) == "1") {
+      FAIL() << "CAIRN_REQUIRE_SLURM=1 but SLURM_CONF is not set";
+    }
+    GTEST_SKIP() << "SLURM_CONF not set";
+  }
+  Write("cairn.yaml", R"(steps:
+  fan:
+    foreach: [a, b]
+    cmd: echo ${item} > ${item}.txt
+    outs: [${item}.txt]
+    executor: slurm
+)");
+  RunOptions options;
+  options.slurm.poll_interval_ms = 200;
+  options.slurm_arrays = false;
+  RunReport report = Run(options);
+  ASSERT_TRUE(report.ok);
+  for (const char* item : {"a", "b"}) {
+    const StepResult* r = Find(report, std::string("fan@") + item);
+    ASSERT_NE(r, nullptr);
+    ASSERT_TRUE(r->last.has_value());
+    EXPECT_EQ(r->last->job_id.find('_'), std::string::npos) << r->last->job_id;
+    EXPECT_EQ(Read(std::string(item) + ".txt"), std::string(item) + "\n");
+  }
+}
+
+// Audit (issue 5, "Bad input and faults"): a step killed by a signal fails
+// naming the signal, is retried, and records nothing.
+TEST_F(RunnerTest, StepKilledBySignalFailsNamingItAndIsRetried) {
+  Write("cairn.yaml", R"(steps:
+  victim:
+    cmd: echo run >> counts/victim && echo partial > v.out && kill -KILL $$
+    outs: [v.out]
+    retries: 1
+  sibling:
+    cmd: echo s > s.out
+    outs: [s.out]
+)");
+  RunReport report = Run();
+  EXPECT_FALSE(report.ok);
+  const StepResult* victim = Find(report, "victim");
+  ASSERT_NE(victim, nullptr);
+  EXPECT_EQ(victim->kind, K::kFailed);
+  EXPECT_EQ(victim->attempts, 2);
+  EXPECT_EQ(Count("victim"), 2);
+  ASSERT_EQ(victim->reasons.size(), 1u);
+  EXPECT_EQ(victim->reasons[0], "killed by SIGKILL");
+  ASSERT_TRUE(victim->last.has_value());
+  EXPECT_EQ(victim->last->signal, SIGKILL);
+  EXPECT_EQ(Find(report, "sibling")->kind, K::kRan);
+  // The partial out is not recorded: the lock has the sibling only.
+  auto lock = LoadLockFile((ws_.root / "cairn.lock").string());
+  ASSERT_TRUE(lock) << lock.error().ToString();
+  EXPECT_FALSE(lock->steps.contains("victim"));
+  EXPECT_TRUE(lock->steps.contains("sibling"));
+}
+
+// Audit: a dep that existed at the last run and then disappears fails its
+// step by name, skips what depends on it, leaves cairn.lock as it was, and
+// once it is back nothing needs to run.
+TEST_F(RunnerTest, DepThatDisappearsFailsItsStepAndLeavesTheLockAlone) {
+  WriteStandardPipeline();
+  ASSERT_TRUE(Run().ok);
+  const std::string lock_before = Read("cairn.lock");
+  const std::string raw = Read("data/raw.txt");
+  fs::remove(ws_.root / "data/raw.txt");
+  RunReport report = Run();
+  EXPECT_FALSE(report.ok);
+  const StepResult* prepare = Find(report, "prepare");
+  ASSERT_NE(prepare, nullptr);
+  EXPECT_EQ(prepare->kind, K::kFailed);
+  ASSERT_FALSE(prepare->reasons.empty());
+  EXPECT_NE(prepare->reasons[0].find("data/raw.txt"), std::string::npos) << prepare->reasons[0];
+  EXPECT_EQ(Kinds(report)["train"], K::kSkipped);
+  EXPECT_EQ(Kinds(report)["evaluate@small"], K::kSkipped);
+  EXPECT_EQ(Count("prepare"), 1);
+  EXPECT_EQ(Read("cairn.lock"), lock_before);
+  Write("data/raw.txt", raw);
+  RunReport back = Run();
+  EXPECT_TRUE(back.ok);
+  for (const auto& [step, kind] : Kinds(back)) EXPECT_EQ(kind, K::kUpToDate) << step;
+  EXPECT_EQ(Count("prepare"), 1);
+}
+
+bool SlurmAvailableOrSkip() {
+  if (std::getenv("SLURM_CONF") != nullptr) return true;
+  if (const char* req = std::getenv("CAIRN_REQUIRE_SLURM"); req && std::string(req) == "1") {
+    ADD_FAILURE() << "CAIRN_REQUIRE_SLURM=1 but SLURM_CONF is not set";
+  }
+  return false;
+}
+
+std::string ShellOutput(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// Audit: a Slurm job cancelled outside Cairn (an admin's scancel) fails its
+// step saying so, and is not retried.
+TEST_F(RunnerTest, SlurmJobCancelledOutsideFailsItsStepSayingSo) {
+  if (!SlurmAvailableOrSkip()) GTEST_SKIP() << "SLURM_CONF not set";
+  const std::string name = "victim-" + fs::path(root_).filename().string().substr(13);
+  Write("cairn.yaml", "steps:\n  " + name +
+                          ":\n    cmd: echo run >> counts/victim && sleep 58 && echo x > v.out\n"
+                          "    outs: [v.out]\n    executor: slurm\n    retries: 2\n");
+  std::thread outsider([&] {
+    for (int i = 0; i < 150; ++i) {
+      std::string id = ShellOutput("squeue -h -t RUNNING -n cairn-" + name + " -o %i");
+      if (!id.empty() && id.find_first_not_of("0123456789\n") == std::string::npos) {
+        ShellOutput("scancel " + id);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  RunOptions options;
+  options.slurm.poll_interval_ms = 200;
+  RunReport report = Run(options);
+  outsider.join();
+  const StepResult* r = Find(report, name);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->kind, K::kFailed);
+  EXPECT_EQ(r->attempts, 1);
+  ASSERT_FALSE(r->reasons.empty());
+  EXPECT_NE(r->reasons[0].find("cancelled outside Cairn"), std::string::npos) << r->reasons[0];
+  EXPECT_FALSE(report.ok);
+}
+
+// Ctrl-C during a Slurm fan-out cancels the whole array, running and
+// pending tasks alike; every item fails as cancelled.
+TEST_F(RunnerTest, CancelDuringASlurmFanOutCancelsTheArray) {
+  if (!SlurmAvailableOrSkip()) GTEST_SKIP() << "SLURM_CONF not set";
+  Write("cairn.yaml", R"(steps:
+  wait:
+    foreach: [a, b, c, d]
+    cmd: echo started > started-${item} && sleep 58 && echo x > ${item}.out
+    outs: [${item}.out]
+    executor: slurm
+    retries: 2
+)");
+  exec::CancelToken cancel;
+  RunOptions options;
+  options.slurm.poll_interval_ms = 200;
+  options.cancel = &cancel;
+  std::thread ctrl_c([&] {
+    // Once a task runs (its first line is written), press Ctrl-C.
+    for (int i = 0; i < 200 && !fs::exists(ws_.root / "started-a"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    cancel.Cancel();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  RunReport report = Run(options);
+  ctrl_c.join();
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  EXPECT_FALSE(report.ok);
+  EXPECT_LT(elapsed, 30'000);
+  std::string array_id;
+  for (const char* item : {"a", "b", "c", "d"}) {
+    const StepResult* r = Find(report, std::string("wait@") + item);
+    ASSERT_NE(r, nullptr) << item;
+    EXPECT_EQ(r->kind, K::kFailed) << item;
+    EXPECT_EQ(r->attempts, 1) << item;
+    ASSERT_FALSE(r->reasons.empty());
+    EXPECT_EQ(r->reasons[0], "cancelled") << item;
+    ASSERT_TRUE(r->last.has_value());
+    array_id = r->last->job_id.substr(0, r->last->job_id.find('_'));
+  }
+  ASSERT_FALSE(array_id.empty());
+  EXPECT_EQ(ShellOutput("squeue -h -r -j " + array_id + " -o %i"), "");
+  const std::string show = ShellOutput("scontrol -o show job " + array_id);
+  EXPECT_EQ(show.find("JobState=RUNNING"), std::string::npos) << show;
+  EXPECT_EQ(show.find("JobState=PENDING"), std::string::npos) << show;
+  EXPECT_EQ(show.find("JobState=COMPLETED"), std::string::npos) << show;
 }
 
 }  // namespace

@@ -208,6 +208,17 @@ Result<store::PipelineSchedule> PipelineScheduleService::SetEnabled(const std::s
   return store_.SetEnabled(name, enabled, next, now);
 }
 
+Result<store::PipelineSchedule> PipelineScheduleService::UpdateCron(const std::string& name,
+                                                                    const std::string& cron_text) {
+  auto cron = CronSchedule::Parse(cron_text);
+  if (!cron) {
+    return InvalidArgument("Parameter 'cron' is invalid: " + cron.error().message());
+  }
+  CAIRN_RETURN_IF_ERROR(store_.GetSchedule(name));
+  const int64_t now = clock_.NowMillis();
+  return store_.UpdateCron(name, cron_text, cron->Next(now), now);
+}
+
 Result<store::PipelineScheduleRun> PipelineScheduleService::Trigger(const std::string& name) {
   CAIRN_RETURN_IF_ERROR(RequireRunsEnabled());
   CAIRN_ASSIGN_OR_RETURN(store::PipelineSchedule p, store_.GetSchedule(name));

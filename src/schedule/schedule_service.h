@@ -78,6 +78,12 @@ class PipelineScheduleService {
   // Enabling starts from the next cron time after now (no catch-up of the
   // disabled time). Disabling a running schedule lets its run finish.
   Result<store::PipelineSchedule> SetEnabled(const std::string& name, bool enabled);
+  // Replaces the schedule's cron (validated as Create does); its next tick
+  // becomes the new cron's first time after now (no catch-up under the new
+  // cron). Enabled state, repository, targets, jobs and run history are kept;
+  // a run going on finishes. Allowed without a pipeline root (it runs
+  // nothing), like disabling.
+  Result<store::PipelineSchedule> UpdateCron(const std::string& name, const std::string& cron);
   // Queues one manual run now (any scheduler of the database picks it up).
   Result<store::PipelineScheduleRun> Trigger(const std::string& name);
   // Newest first, at most `limit` (> 0).

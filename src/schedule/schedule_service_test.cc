@@ -218,5 +218,33 @@ TEST_F(ScheduleServiceTest, TriggerQueuesAManualRun) {
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
 }
 
+TEST_F(ScheduleServiceTest, UpdateCronReplacesTheCronAndStartsFromItsNextTick) {
+  store::PipelineSchedule created = Add("nightly", "0 3 * * *", {"train"}, 2);
+  EXPECT_EQ(created.next_tick_ms, kT + 15 * 3'600'000LL);  // 03:00 the next day
+  clock_.Advance(90 * 60'000);                              // 13:30
+  auto updated = service_->UpdateCron("nightly", "@hourly");
+  ASSERT_TRUE(updated) << updated.error().ToString();
+  EXPECT_EQ(updated->cron, "@hourly");
+  EXPECT_EQ(updated->next_tick_ms, kT + 2 * 3'600'000LL);  // 14:00
+  EXPECT_EQ(updated->updated_at, kT + 90 * 60'000);
+  EXPECT_EQ(updated->id, created.id);
+  EXPECT_EQ(updated->targets, std::vector<std::string>{"train"});
+  EXPECT_EQ(updated->jobs, 2);
+  EXPECT_TRUE(updated->enabled);
+  auto got = service_->Get("nightly");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->cron, "@hourly");
+
+  auto bad = service_->UpdateCron("nightly", "61 * * * *");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("Parameter 'cron' is invalid"), std::string::npos);
+  EXPECT_EQ(service_->Get("nightly")->cron, "@hourly");  // unchanged
+  auto missing = service_->UpdateCron("nope", "@daily");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(missing.error().message(), "Pipeline schedule 'nope' not found");
+}
+
 }  // namespace
 }  // namespace cairn::schedule

@@ -91,6 +91,11 @@ class PipelineScheduleStore {
   // Sets enabled (and next_tick_ms, the first tick to consider from now).
   virtual Result<PipelineSchedule> SetEnabled(const std::string& name, bool enabled,
                                               int64_t next_tick_ms, int64_t now) = 0;
+  // Replaces the cron expression and next_tick_ms (the new cron's first tick
+  // after now); enabled, targets and the runs are kept. kNotFound for an
+  // unknown name.
+  virtual Result<PipelineSchedule> UpdateCron(const std::string& name, const std::string& cron,
+                                              int64_t next_tick_ms, int64_t now) = 0;
   // Compare-and-set of next_tick_ms: true when it was `expected` (one
   // replica advances a schedule).
   virtual Result<bool> AdvanceNextTick(int64_t schedule_id, int64_t expected, int64_t next) = 0;

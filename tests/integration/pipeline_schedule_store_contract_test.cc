@@ -145,6 +145,25 @@ TEST_P(PipelineScheduleStoreContractTest, SetEnabledAndAdvanceNextTick) {
   EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
 }
 
+TEST_P(PipelineScheduleStoreContractTest, UpdateCronKeepsTheRest) {
+  PipelineSchedule p = Create("s");
+  auto updated = st().UpdateCron("s", "*/5 * * * *", kT + 300'000, kT + 7);
+  ASSERT_TRUE(updated) << updated.error().ToString();
+  EXPECT_EQ(updated->id, p.id);
+  EXPECT_EQ(updated->cron, "*/5 * * * *");
+  EXPECT_EQ(updated->next_tick_ms, kT + 300'000);
+  EXPECT_EQ(updated->updated_at, kT + 7);
+  EXPECT_EQ(updated->created_at, p.created_at);
+  EXPECT_EQ(updated->repo, p.repo);
+  EXPECT_EQ(updated->targets, p.targets);
+  EXPECT_EQ(updated->jobs, p.jobs);
+  EXPECT_EQ(updated->enabled, p.enabled);
+  EXPECT_EQ(st().GetSchedule("s")->cron, "*/5 * * * *");
+  auto unknown = st().UpdateCron("nope", "@daily", 0, 0);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+}
+
 TEST_P(PipelineScheduleStoreContractTest, ATickIsClaimedOnce) {
   PipelineSchedule p = Create("s");
   PipelineScheduleRun r = Claim(p.id, kT + 10'000, "a:1:x", kT + 10'050, kLease, "catch-up: x");

@@ -211,6 +211,22 @@ Result<PipelineSchedule> SqlPipelineScheduleStore::SetEnabled(const std::string&
   });
 }
 
+Result<PipelineSchedule> SqlPipelineScheduleStore::UpdateCron(const std::string& name,
+                                                              const std::string& cron,
+                                                              int64_t next_tick_ms, int64_t now) {
+  return WithWriteTxn(db_, [&](Connection& c) -> Result<PipelineSchedule> {
+    {
+      CAIRN_ASSIGN_OR_RETURN(
+          auto s, c.Prepare("UPDATE pipeline_schedules SET cron = ?, next_tick_ms = ?, "
+                            "updated_at = ? WHERE name = ?"));
+      s->BindAll(cron, next_tick_ms, now, name);
+      CAIRN_ASSIGN_OR_RETURN(int64_t changed, s->Exec());
+      if (changed == 0) return ScheduleNotFound(name);
+    }
+    return LoadSchedule(c, name);
+  });
+}
+
 Result<bool> SqlPipelineScheduleStore::AdvanceNextTick(int64_t schedule_id, int64_t expected,
                                                        int64_t next) {
   return WithWriteTxn(db_, [&](Connection& c) -> Result<bool> {

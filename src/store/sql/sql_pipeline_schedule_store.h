@@ -33,6 +33,8 @@ class SqlPipelineScheduleStore final : public PipelineScheduleStore {
   Result<PipelineSchedule> GetSchedule(const std::string& name) override;
   Result<std::vector<PipelineSchedule>> ListSchedules() override;
   Status DeleteSchedule(const std::string& name) override;
+  Result<PipelineSchedule> UpdateCron(const std::string& name, const std::string& cron,
+                                      int64_t next_tick_ms, int64_t now) override;
   Result<PipelineSchedule> SetEnabled(const std::string& name, bool enabled, int64_t next_tick_ms,
                                       int64_t now) override;
   Result<bool> AdvanceNextTick(int64_t schedule_id, int64_t expected, int64_t next) override;
