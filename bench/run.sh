@@ -7,6 +7,9 @@
 #                             the first run also seeds MLflow's 10k-run store,
 #                             3-15 min, cached in <BUILD_DIR>/bench-cache)
 #   ./bench/run.sh --quick    short durations, 1 round, 100k-run large search
+#   ./bench/run.sh --ingest   only the ingest part: raw SQLite reference, log-batch and
+#                             log-metric load runs, memory (no search, no registry);
+#                             BENCH_MODES="log-batch" narrows it to log-batch
 #
 # Environment (all optional):
 #   BUILD_DIR=build             where cairn and the bench tools are built
@@ -37,6 +40,11 @@ DURATION="${BENCH_DURATION:-15}"
 WARMUP="${BENCH_WARMUP:-2}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 SEARCH_RUNS_LARGE="${SEARCH_RUNS_LARGE:-1000000}"
+INGEST_ONLY=0
+if [[ "${1:-}" == "--ingest" ]]; then
+  INGEST_ONLY=1
+  shift
+fi
 if [[ "${1:-}" == "--quick" ]]; then
   DURATION="${BENCH_DURATION:-5}"
   ROUNDS="${BENCH_ROUNDS:-1}"
@@ -45,6 +53,11 @@ fi
 LOGBATCH_CLIENTS="${LOGBATCH_CLIENTS:-4}"
 LOGMETRIC_CLIENTS="${LOGMETRIC_CLIENTS:-8}"
 SEARCH_RUNS_SMALL="${SEARCH_RUNS_SMALL:-10000}"
+BENCH_MODES="${BENCH_MODES:-log-batch log-metric}"
+if [[ "$INGEST_ONLY" == 1 ]]; then
+  SEARCH_RUNS_SMALL=0
+  SKIP_REGISTRY=1
+fi
 SEARCH_QUERIES="${SEARCH_QUERIES:-50}"
 MLFLOW_SEARCH_QUERIES="${MLFLOW_SEARCH_QUERIES:-10}"
 MLFLOW_BIN="${MLFLOW_BIN:-$ROOT/.venv/mlflow3/bin/mlflow}"
@@ -273,8 +286,12 @@ for r in $(seq "$ROUNDS"); do
     --with-index
   # Alternate which server goes first so drift on the shared machine hits both.
   if (( r % 2 == 1 )); then order=(cairn mlflow); else order=(mlflow cairn); fi
-  for s in "${order[@]}"; do load "$s" log-batch "$LOGBATCH_CLIENTS" "${s}_logbatch_r$r"; done
-  for s in "${order[@]}"; do load "$s" log-metric "$LOGMETRIC_CLIENTS" "${s}_logmetric_r$r"; done
+  if [[ " $BENCH_MODES " == *" log-batch "* ]]; then
+    for s in "${order[@]}"; do load "$s" log-batch "$LOGBATCH_CLIENTS" "${s}_logbatch_r$r"; done
+  fi
+  if [[ " $BENCH_MODES " == *" log-metric "* ]]; then
+    for s in "${order[@]}"; do load "$s" log-metric "$LOGMETRIC_CLIENTS" "${s}_logmetric_r$r"; done
+  fi
 done
 if [[ "${BENCH_LAYOUTS:-0}" == 1 ]]; then
   log "SQLite storage-layout experiments"

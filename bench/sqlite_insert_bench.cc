@@ -18,6 +18,12 @@
 //   layout_series_pk      metrics keyed by an integer series id (one row per
 //                         run and key in a side table) instead of two TEXT columns
 //   layout_text_pk_group4 / _group16  Cairn's schema, 4 / 16 batches per commit
+//   layout_cairn_v2       Cairn's schema since the series id: layout_series_pk plus
+//                         the latest-value upsert (latest_metrics keyed by run_id, key)
+//   layout_cairn_v2_nockpt         the same, never checkpointed: the ceiling for
+//                                  checkpoints moved off the commit path
+//   layout_cairn_v2_nockpt_group4  and 4 batches per commit: the ceiling for
+//                                  group commit with 4 log-batch clients
 //
 // Every measurement uses journal_mode=WAL, synchronous=NORMAL, one prepared
 // statement reused, keys like "loss_17" with steps advancing, and a fresh
@@ -51,17 +57,17 @@ struct Options {
 enum class Shape {
   kPlain,     // INSERT (run_id, key, value, timestamp, step)
   kTextPk,    // Cairn v1: metrics WITHOUT ROWID + latest_metrics upsert
-  kSeriesPk,  // (series_id INTEGER, step, ts, value, is_nan) WITHOUT ROWID
+  kSeriesPk,  // (series_id INTEGER, step, ts, value, is_nan) WITHOUT ROWID (+ latest_metrics)
 };
 
 struct Layout {
   std::string label;
   Shape shape;
-  int rows_per_batch;     // one "request"
-  int batches_per_txn;    // group commit when > 1
-  int runs;               // batches go to runs in turn
-  bool auto_checkpoint;   // SQLite's default wal_autocheckpoint=1000
-  bool latest = true;     // kTextPk: also upsert the latest value of each key
+  int rows_per_batch;    // one "request"
+  int batches_per_txn;   // group commit when > 1
+  int runs;              // batches go to runs in turn
+  bool auto_checkpoint;  // SQLite's default wal_autocheckpoint=1000
+  bool latest = true;    // also upsert the latest value of each key (not kPlain)
 };
 
 bool Check(int rc, sqlite3* db, const char* what) {
@@ -100,7 +106,12 @@ const char* Schema(Shape s) {
              "NOT NULL, UNIQUE (run_id, key));"
              "CREATE TABLE metrics (series_id INTEGER NOT NULL, step INTEGER NOT NULL, timestamp "
              "INTEGER NOT NULL, value REAL NOT NULL, is_nan INTEGER NOT NULL, PRIMARY KEY "
-             "(series_id, step, timestamp, value, is_nan)) WITHOUT ROWID";
+             "(series_id, step, timestamp, value, is_nan)) WITHOUT ROWID;"
+             "CREATE TABLE latest_metrics (run_id TEXT NOT NULL, key TEXT NOT NULL, value REAL "
+             "NOT NULL, is_nan INTEGER NOT NULL, timestamp INTEGER NOT NULL, step INTEGER NOT "
+             "NULL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;"
+             "CREATE INDEX latest_metrics_by_key_value ON latest_metrics (key, is_nan, value, "
+             "run_id)";
   }
   return "";
 }
@@ -115,9 +126,10 @@ double Measure(const Options& o, const Layout& l, int64_t rows) {
             Exec(db, l.auto_checkpoint ? "PRAGMA wal_autocheckpoint=1000"
                                        : "PRAGMA wal_autocheckpoint=0") &&
             Exec(db, Schema(l.shape));
-  const char* insert_sql = l.shape == Shape::kPlain    ? "INSERT INTO metrics VALUES (?1, ?2, ?3, ?4, ?5)"
-                           : l.shape == Shape::kTextPk ? "INSERT INTO metrics VALUES (?1, ?2, ?5, ?4, ?3, 0)"
-                                                       : "INSERT INTO metrics VALUES (?1, ?5, ?4, ?3, 0)";
+  const char* insert_sql =
+      l.shape == Shape::kPlain    ? "INSERT INTO metrics VALUES (?1, ?2, ?3, ?4, ?5)"
+      : l.shape == Shape::kTextPk ? "INSERT INTO metrics VALUES (?1, ?2, ?5, ?4, ?3, 0)"
+                                  : "INSERT INTO metrics VALUES (?1, ?5, ?4, ?3, 0)";
   sqlite3_stmt* ins = nullptr;
   sqlite3_stmt* latest = nullptr;
   sqlite3_stmt* begin = nullptr;
@@ -125,7 +137,7 @@ double Measure(const Options& o, const Layout& l, int64_t rows) {
   ok = ok && Check(sqlite3_prepare_v2(db, insert_sql, -1, &ins, nullptr), db, "prepare insert") &&
        Check(sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, nullptr), db, "prepare begin") &&
        Check(sqlite3_prepare_v2(db, "COMMIT", -1, &commit, nullptr), db, "prepare commit");
-  if (ok && l.shape == Shape::kTextPk && l.latest) {
+  if (ok && l.shape != Shape::kPlain && l.latest) {
     ok = Check(sqlite3_prepare_v2(
                    db,
                    "INSERT INTO latest_metrics VALUES (?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT (run_id, "
@@ -237,13 +249,20 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--dir") o.dir = next();
-    else if (a == "--rows") o.rows = std::atoll(next().c_str());
-    else if (a == "--single-rows") o.single_rows = std::atoll(next().c_str());
-    else if (a == "--max-seconds") o.max_seconds = std::atof(next().c_str());
-    else if (a == "--with-index") o.with_index = true;
-    else if (a == "--layouts") o.layouts = true;
-    else if (a == "--layouts-only") o.layouts = o.layouts_only = true;
+    if (a == "--dir")
+      o.dir = next();
+    else if (a == "--rows")
+      o.rows = std::atoll(next().c_str());
+    else if (a == "--single-rows")
+      o.single_rows = std::atoll(next().c_str());
+    else if (a == "--max-seconds")
+      o.max_seconds = std::atof(next().c_str());
+    else if (a == "--with-index")
+      o.with_index = true;
+    else if (a == "--layouts")
+      o.layouts = true;
+    else if (a == "--layouts-only")
+      o.layouts = o.layouts_only = true;
     else {
       std::fprintf(stderr,
                    "usage: sqlite_insert_bench [--dir D] [--rows N] [--single-rows N] "
@@ -264,9 +283,13 @@ int main(int argc, char** argv) {
     plan.push_back({{"layout_plain", Shape::kPlain, 1000, 1, 4, true}, o.rows});
     plan.push_back({{"layout_text_pk", Shape::kTextPk, 1000, 1, 4, true}, o.rows});
     plan.push_back({{"layout_text_pk_nockpt", Shape::kTextPk, 1000, 1, 4, false}, o.rows});
-    plan.push_back({{"layout_series_pk", Shape::kSeriesPk, 1000, 1, 4, true}, o.rows});
+    plan.push_back({{"layout_series_pk", Shape::kSeriesPk, 1000, 1, 4, true, false}, o.rows});
     plan.push_back({{"layout_text_pk_group4", Shape::kTextPk, 1000, 4, 4, true}, o.rows});
     plan.push_back({{"layout_text_pk_group16", Shape::kTextPk, 1000, 16, 4, true}, o.rows});
+    plan.push_back({{"layout_cairn_v2", Shape::kSeriesPk, 1000, 1, 4, true}, o.rows});
+    plan.push_back({{"layout_cairn_v2_nockpt", Shape::kSeriesPk, 1000, 1, 4, false}, o.rows});
+    plan.push_back(
+        {{"layout_cairn_v2_nockpt_group4", Shape::kSeriesPk, 1000, 4, 4, false}, o.rows});
   }
   for (const auto& [layout, rows] : plan) {
     if (rows <= 0) continue;

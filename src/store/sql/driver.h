@@ -17,6 +17,7 @@
 // (message begins "metadata store unavailable: "), kInternal otherwise.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -169,6 +170,15 @@ class Database {
   virtual Result<ConnectionLease> Writer() = 0;
   // A connection for reads; never waits for the writer.
   virtual Result<ConnectionLease> Reader() = 0;
+  // Runs `body` in a write transaction; returns its error, or success once
+  // the transaction holding its writes has committed. An engine may run the
+  // bodies of concurrent callers in one shared transaction (group commit:
+  // SQLite, see sqlite_database.h), each in its own savepoint, so a failing
+  // body undoes only its own writes and its error reaches only its caller.
+  // The body must not begin, commit or roll back, and may run on another
+  // caller's thread while its own caller waits. Default: a transaction of
+  // its own on Writer().
+  virtual Status RunGroupedWrite(const std::function<Status(Connection&)>& body);
 
  protected:
   friend class ConnectionLease;
@@ -177,6 +187,17 @@ class Database {
 
 inline ConnectionLease::~ConnectionLease() {
   if (db_ != nullptr) db_->Release(conn_, token_);
+}
+
+inline Status Database::RunGroupedWrite(const std::function<Status(Connection&)>& body) {
+  CAIRN_ASSIGN_OR_RETURN(auto conn, Writer());
+  CAIRN_RETURN_IF_ERROR(conn->Begin(TxnMode::kWrite));
+  Status st = body(*conn);
+  if (!st) {
+    conn->Rollback();
+    return st;
+  }
+  return conn->Commit();
 }
 
 // "metadata store unavailable: <detail>" as kUnavailable.

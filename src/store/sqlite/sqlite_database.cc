@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -193,6 +196,15 @@ class SqliteConnection final : public sql::Connection {
     if (!stmt || !(*stmt)->Exec()) broken_ = true;
   }
 
+  // One unnamed level of savepoint for group commit (never nested).
+  Status Savepoint() { return ExecCached("SAVEPOINT cairn_group"); }
+  Status ReleaseSavepoint() { return ExecCached("RELEASE cairn_group"); }
+  // Undoes the writes since Savepoint() and ends it; the transaction stays.
+  Status RollbackToSavepoint() {
+    CAIRN_RETURN_IF_ERROR(ExecCached("ROLLBACK TO cairn_group"));
+    return ExecCached("RELEASE cairn_group");
+  }
+
   Status InsertRows(const BulkInsert& spec, std::span<const Value> values) override {
     if (values.empty()) return {};
     // SQLite has no round trips: one cached single-row statement, stepped
@@ -221,6 +233,12 @@ class SqliteConnection final : public sql::Connection {
   void set_stats_generation(uint64_t g) { stats_generation_ = g; }
 
  private:
+  Status ExecCached(std::string_view sql) {
+    CAIRN_ASSIGN_OR_RETURN(auto stmt, Prepare(sql, true));
+    CAIRN_RETURN_IF_ERROR(stmt->Exec());
+    return {};
+  }
+
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<SqliteStatement>, StringHash, std::equal_to<>>
       cache_;
@@ -253,17 +271,32 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
                         "PRAGMA journal_size_limit=67108864;";
   if (path != ":memory:") pragmas += "PRAGMA journal_mode=WAL;";
   if (reader) pragmas += "PRAGMA query_only=ON;";
+  // Checkpoints are the background maintainer's (a no-op for ":memory:").
+  if (!reader) pragmas += "PRAGMA wal_autocheckpoint=0;";
   CAIRN_RETURN_IF_ERROR(conn->ExecScript(pragmas));
   return conn;
 }
 
 // Background upkeep on its own thread and connection:
 //
-// - WAL checkpoints, so a commit never waits for a checkpoint's fsyncs
-//   (SQLite's automatic checkpoint runs inside the COMMIT that crosses the
-//   threshold). The writer's WAL hook asks for one; a PASSIVE checkpoint
-//   copies what it can without blocking the writer or readers, and the
-//   writer restarts the WAL once everything is copied.
+// - WAL checkpoints, off the commit path. The writer runs with
+//   wal_autocheckpoint=0 and a WAL hook that only records the WAL's size and
+//   wakes this thread once it passes wal_checkpoint_pages. A PASSIVE checkpoint
+//   then copies what it can without blocking writers or readers. Under
+//   constant load a PASSIVE checkpoint never catches up (writers append
+//   while it copies), and SQLite only rewinds the WAL once every frame is
+//   copied, so past wal_restart_pages this thread takes the in-process writer
+//   mutex (writers queue on it, as they do for each other) and runs a
+//   RESTART checkpoint: it copies the frames written since the PASSIVE one
+//   and waits for readers still on old frames, so the next write starts the
+//   WAL from its beginning (journal_size_limit caps the file). The WAL
+//   stays near wal_restart_pages under any load.
+// - Durability bound. With synchronous=NORMAL a commit is not fsynced; it
+//   survives a crash of this process at once (the WAL is in the OS page
+//   cache) and a crash of the OS or the machine once the WAL is synced,
+//   which SQLite does at the start of every checkpoint. When commits are
+//   waiting to be synced and nothing asked for a checkpoint, this thread
+//   runs one after wal_sync_interval, so that window is about a second.
 // - Planner statistics. Without them SQLite cannot tell a small experiment
 //   in a large database from a large one, and may walk a metric index over
 //   every run instead of the experiment's few. ANALYZE runs when a database
@@ -271,17 +304,24 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
 //   the total cost linear; it holds the write lock while it scans (about a
 //   second at a million runs). Other connections reload the statistics when
 //   they are next leased (see stats_generation()).
+//
+// Thread safety: WalHook runs on the writer's thread (inside its commit);
+// everything else on the maintainer's own thread. The destructor stops the
+// thread after the checkpoint in progress, if any.
 class BackgroundMaintainer {
  public:
-  static constexpr int kRequestPages = 1000;  // SQLite's default auto-checkpoint size
-  // Far behind (long readers pinning old frames): the writer checkpoints
-  // inline rather than let the WAL grow without bound.
-  static constexpr int kInlinePages = 50000;
   // Below this many pages (4 MiB) default planner guesses are fine.
   static constexpr int64_t kMinAnalyzePages = 1024;
 
-  explicit BackgroundMaintainer(std::unique_ptr<SqliteConnection> conn)
-      : conn_(std::move(conn)), thread_([this] { Loop(); }) {}
+  // `writer_mu` serializes the in-process writers; it must outlive this.
+  BackgroundMaintainer(std::unique_ptr<SqliteConnection> conn, std::mutex* writer_mu,
+                       const SqliteOptions& options)
+      : conn_(std::move(conn)),
+        writer_mu_(writer_mu),
+        checkpoint_pages_(options.wal_checkpoint_pages),
+        restart_pages_(options.wal_restart_pages),
+        sync_interval_(options.wal_sync_interval),
+        thread_([this] { Loop(); }) {}
   ~BackgroundMaintainer() {
     {
       std::lock_guard lock(mu_);
@@ -302,12 +342,13 @@ class BackgroundMaintainer {
   // Bumped after each ANALYZE.
   uint64_t stats_generation() const { return stats_generation_.load(std::memory_order_acquire); }
 
-  // Installed on the writer connection (replaces auto-checkpointing).
-  static int WalHook(void* self, sqlite3* db, const char* schema, int pages) {
-    if (pages >= kInlinePages) {
-      sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages >= kRequestPages) {
-      static_cast<BackgroundMaintainer*>(self)->Request();
+  // Installed on the writer connection; called after each commit with the
+  // number of frames in the WAL. Cheap unless a checkpoint is due.
+  static int WalHook(void* self, sqlite3*, const char*, int pages) {
+    auto* m = static_cast<BackgroundMaintainer*>(self);
+    m->unsynced_.store(true, std::memory_order_relaxed);
+    if (pages >= m->checkpoint_pages_ && !m->requested_.exchange(true, std::memory_order_relaxed)) {
+      m->Request();
     }
     return SQLITE_OK;
   }
@@ -317,14 +358,33 @@ class BackgroundMaintainer {
     MaybeAnalyze(/*at_start=*/true);
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return pending_ || stop_; });
+      bool woken = cv_.wait_for(lock, sync_interval_, [&] { return pending_ || stop_; });
       if (stop_) return;
       pending_ = false;
       lock.unlock();
-      sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      MaybeAnalyze(/*at_start=*/false);
+      if (woken) {
+        // Cleared before the checkpoint: a commit during it asks again.
+        requested_.store(false, std::memory_order_relaxed);
+        Checkpoint();
+        MaybeAnalyze(/*at_start=*/false);
+      } else if (unsynced_.load(std::memory_order_relaxed)) {
+        Checkpoint();
+      }
       lock.lock();
     }
+  }
+
+  void Checkpoint() {
+    unsynced_.store(false, std::memory_order_relaxed);
+    int log = 0;
+    sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, nullptr);
+    if (log < restart_pages_) return;
+    // Most frames are copied by now; with the writers paused, copy the rest
+    // and rewind. The busy timeout bounds the wait for another process's
+    // writer or a reader on old frames; on SQLITE_BUSY the WAL is rewound
+    // by a later round.
+    std::lock_guard writers(*writer_mu_);
+    sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
   }
 
   int64_t QueryInt(std::string_view sql) {
@@ -342,6 +402,9 @@ class BackgroundMaintainer {
       return;
     }
     if (pages < kMinAnalyzePages || pages < 2 * analyzed_pages_) return;
+    // ANALYZE takes SQLite's write lock: in-process writers queue on their
+    // mutex meanwhile instead of polling in the busy handler.
+    std::lock_guard writers(*writer_mu_);
     if (conn_->ExecScript("ANALYZE")) {
       analyzed_pages_ = pages;
       stats_generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -349,24 +412,31 @@ class BackgroundMaintainer {
   }
 
   std::unique_ptr<SqliteConnection> conn_;
+  std::mutex* writer_mu_;
+  const int checkpoint_pages_;
+  const int restart_pages_;
+  const std::chrono::milliseconds sync_interval_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool pending_ = false;
   bool stop_ = false;
-  int64_t analyzed_pages_ = 0;  // maintainer thread only
+  std::atomic<bool> requested_{false};  // a wake-up is pending (saves a notify per commit)
+  std::atomic<bool> unsynced_{false};   // commits since the last checkpoint began
+  int64_t analyzed_pages_ = 0;          // maintainer thread only
   std::atomic<uint64_t> stats_generation_{0};
   std::thread thread_;  // last: starts once the members above exist
 };
 
 class SqliteDatabase final : public sql::Database {
  public:
+  // `maintenance` is the maintainer's connection; null for ":memory:".
   SqliteDatabase(std::string path, SqliteOptions options, std::unique_ptr<SqliteConnection> writer,
-                 std::unique_ptr<BackgroundMaintainer> maintainer)
-      : path_(std::move(path)),
-        options_(options),
-        writer_(std::move(writer)),
-        maintainer_(std::move(maintainer)) {
-    if (maintainer_ != nullptr) {
+                 std::unique_ptr<SqliteConnection> maintenance)
+      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {
+    if (maintenance != nullptr) {
+      maintainer_ =
+          std::make_unique<BackgroundMaintainer>(std::move(maintenance), &writer_mu_, options_);
+      // Replaces SQLite's auto-checkpoint (off: wal_autocheckpoint=0).
       sqlite3_wal_hook(writer_->raw(), &BackgroundMaintainer::WalHook, maintainer_.get());
     }
   }
@@ -383,6 +453,38 @@ class SqliteDatabase final : public sql::Database {
   Result<ConnectionLease> Writer() override {
     writer_mu_.lock();
     return ConnectionLease(this, writer_.get(), &writer_mu_);
+  }
+
+  // Group commit. The first caller to find no leader becomes one: it takes
+  // every queued body (its own first), runs them in one transaction on the
+  // writer connection, each in a savepoint, commits, and wakes their callers.
+  // Callers that arrive meanwhile queue for the next leader. A body's own
+  // error undoes its savepoint only. When the whole transaction is lost (a
+  // failed COMMIT, or an I/O or disk-full error that makes SQLite roll it
+  // back), every body whose writes it held gets that error: none of them
+  // was acknowledged, so a client retry is safe.
+  Status RunGroupedWrite(const std::function<Status(sql::Connection&)>& body) override {
+    GroupedWrite me{&body, {}, false};
+    std::unique_lock lock(group_mu_);
+    group_queue_.push_back(&me);
+    while (!me.done) {
+      if (group_leader_) {
+        group_cv_.wait(lock);
+        continue;
+      }
+      group_leader_ = true;
+      std::vector<GroupedWrite*> group;
+      size_t n = std::min(group_queue_.size(), kMaxGroup);
+      group.assign(group_queue_.begin(), group_queue_.begin() + static_cast<ptrdiff_t>(n));
+      group_queue_.erase(group_queue_.begin(), group_queue_.begin() + static_cast<ptrdiff_t>(n));
+      lock.unlock();
+      RunGroup(group);
+      lock.lock();
+      for (GroupedWrite* w : group) w->done = true;
+      group_leader_ = false;
+      group_cv_.notify_all();
+    }
+    return std::move(me.result);
   }
 
   Result<ConnectionLease> Reader() override {
@@ -437,13 +539,77 @@ class SqliteDatabase final : public sql::Database {
   }
 
  private:
+  struct GroupedWrite {
+    const std::function<Status(sql::Connection&)>* body;
+    Status result;
+    bool done;  // guarded by group_mu_
+  };
+  // Bounds one transaction's size (and so its callers' wait).
+  static constexpr size_t kMaxGroup = 32;
+
   bool memory() const { return path_ == ":memory:"; }
+
+  // A body may belong to another caller's thread: no exception crosses back.
+  static Status RunBody(const GroupedWrite& w, sql::Connection& c) {
+    try {
+      return (*w.body)(c);
+    } catch (const std::exception& e) {
+      return Internal(std::string("metadata store write failed: ") + e.what());
+    }
+  }
+
+  // Runs `group` in one transaction and sets each member's result.
+  void RunGroup(const std::vector<GroupedWrite*>& group) {
+    auto fail_all = [&](const Error& e) {
+      for (GroupedWrite* w : group) {
+        if (w->result) w->result = std::unexpected(e);
+      }
+    };
+    auto lease = Writer();
+    if (!lease) return fail_all(lease.error());
+    auto* c = static_cast<SqliteConnection*>(&**lease);
+    if (auto st = c->Begin(TxnMode::kWrite); !st) return fail_all(st.error());
+    if (group.size() == 1) {
+      // Alone: no savepoint needed, the transaction is the body's.
+      GroupedWrite* w = group[0];
+      w->result = RunBody(*w, *c);
+      if (!w->result) {
+        c->Rollback();
+        return;
+      }
+      w->result = c->Commit();
+      return;
+    }
+    for (GroupedWrite* w : group) {
+      Status st = c->Savepoint();
+      if (st) {
+        w->result = RunBody(*w, *c);
+        if (sqlite3_get_autocommit(c->raw()) != 0) {
+          // SQLite rolled the whole transaction back (I/O error, disk full).
+          st = w->result;
+          if (st) st = Internal("sqlite: the group's write transaction ended unexpectedly");
+        } else {
+          st = w->result ? c->ReleaseSavepoint() : c->RollbackToSavepoint();
+        }
+      }
+      if (!st) {
+        Error e = st.error();
+        c->Rollback();
+        return fail_all(e);
+      }
+    }
+    if (auto st = c->Commit(); !st) fail_all(st.error());
+  }
 
   std::string path_;
   SqliteOptions options_;
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;
   std::unique_ptr<BackgroundMaintainer> maintainer_;  // null for :memory:
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<GroupedWrite*> group_queue_;  // waiting for the next leader
+  bool group_leader_ = false;               // a group is running
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<SqliteConnection>> readers_;
@@ -466,13 +632,12 @@ Result<std::unique_ptr<sql::Database>> OpenSqliteDatabase(const std::string& pat
     }
   }
   CAIRN_ASSIGN_OR_RETURN(auto writer, OpenConnection(path, /*reader=*/false, options));
-  std::unique_ptr<BackgroundMaintainer> maintainer;
+  std::unique_ptr<SqliteConnection> maintenance;
   if (path != ":memory:") {
-    CAIRN_ASSIGN_OR_RETURN(auto conn, OpenConnection(path, /*reader=*/false, options));
-    maintainer = std::make_unique<BackgroundMaintainer>(std::move(conn));
+    CAIRN_ASSIGN_OR_RETURN(maintenance, OpenConnection(path, /*reader=*/false, options));
   }
   return std::unique_ptr<sql::Database>(
-      std::make_unique<SqliteDatabase>(path, options, std::move(writer), std::move(maintainer)));
+      std::make_unique<SqliteDatabase>(path, options, std::move(writer), std::move(maintenance)));
 }
 
 }  // namespace cairn::store::sqlite
