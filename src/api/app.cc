@@ -11,6 +11,8 @@
 #include "api/monitor_handlers.h"
 #include "api/routes.h"
 #include "api/schedule_handlers.h"
+#include "api/serving_instances_handlers.h"
+#include "api/ui_handlers.h"
 #include "blob/artifact_repository.h"
 #include "blob/local/local_blob_store.h"
 #include "core/clock.h"
@@ -23,6 +25,10 @@
 #include "schedule/schedule_service.h"
 #include "store/metadata_store.h"
 #include "tracking/tracking_service.h"
+
+#ifndef CAIRN_DEFAULT_UI_DIR
+#define CAIRN_DEFAULT_UI_DIR "ui/dist"
+#endif
 
 namespace cairn::api {
 namespace {
@@ -105,6 +111,7 @@ AppConfig WithDefaults(AppConfig config) {
     config.default_artifact_root =
         config.serve_artifacts ? std::string("mlflow-artifacts:/") : config.artifacts_destination;
   }
+  if (config.ui_dir.empty()) config.ui_dir = CAIRN_DEFAULT_UI_DIR;
   return config;
 }
 
@@ -173,7 +180,7 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
   MountHealthRoutes(router);
   MountMlflowTrackingRoutes(router, *app->service, app->artifacts.get());
   MountMlflowRegistryRoutes(router, *app->registry);
-  MountNativeRoutes(router, *app->service);
+  MountNativeRoutes(router, *app->service, app->artifacts.get());
   MountNativeRegistryRoutes(router, *app->registry);
   if (app->artifacts) MountArtifactRoutes(router, *app->artifacts);
   if (auto dest = LocalPathFromUri(config.artifacts_destination)) {
@@ -189,6 +196,8 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
                                              app->store->pipeline_schedules(), SystemClock::Get(),
                                              config.pipeline_root));
   MountPipelineScheduleRoutes(router, *app->schedules);
+  MountServingInstanceRoutes(router);  // where `cairn serve` runs (heartbeats)
+  MountUiRoutes(router, config.ui_dir);
 
   CAIRN_LOG_INFO(
       "cairn app ready backend={} schema_version={} default_artifact_root={} "

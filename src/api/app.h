@@ -7,7 +7,8 @@
 // mounts every REST route (MLflow /api/2.0/mlflow, /ajax-api/2.0/mlflow,
 // including the model registry, artifact proxy /api/2.0/mlflow-artifacts,
 // native /api/v1 with monitors, labels, drift, data blobs and pipeline
-// schedules, Prometheus /metrics, /health) on one Router, and runs the HTTP
+// schedules, Prometheus /metrics, /health, and the web UI's files at / from
+// AppConfig::ui_dir) on one Router, and runs the HTTP
 // server, the webhook dispatcher thread (which also sends monitor alerts),
 // the monitor scheduler thread and the pipeline scheduler thread (only with
 // a pipeline_root; its children get CAIRN_TRACKING_URI = this server unless
@@ -54,6 +55,9 @@ struct AppConfig {
   std::string pipeline_cairn_binary;
   // A scheduled run past this is stopped (SIGTERM, then SIGKILL); 0 = none.
   int64_t pipeline_run_timeout_ms = 0;
+  // The built web UI served at / (docs/ui.md). Default: the ui/dist of the
+  // source tree this binary was built from.
+  std::string ui_dir;
 };
 
 // Fills empty fields of `config` with the defaults above (resolved against

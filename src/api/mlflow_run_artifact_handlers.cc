@@ -4,49 +4,12 @@
 
 #include "api/mlflow_handlers.h"
 #include "api/request_fields.h"
+#include "api/run_artifact_root.h"
 #include "blob/artifact_path.h"
 #include "core/json_writer.h"
 #include "core/uri.h"
 
 namespace cairn::api::mlflow {
-namespace {
-
-// The repository and the folder in it that hold a run's artifacts.
-struct RunArtifactRoot {
-  blob::ArtifactRepository* repo = nullptr;
-  std::unique_ptr<blob::ArtifactRepository> owned;  // for file:// roots
-  std::string base;                                 // "" or "1/<run>/artifacts"
-};
-
-Result<RunArtifactRoot> ResolveRoot(const std::string& artifact_uri,
-                                    blob::ArtifactRepository* served) {
-  RunArtifactRoot root;
-  if (artifact_uri.starts_with("mlflow-artifacts:")) {
-    if (served == nullptr) {
-      return MakeError(ErrorCode::kUnimplemented,
-                       "this server does not serve artifacts (started without artifact serving), "
-                       "so it cannot list " +
-                           artifact_uri);
-    }
-    CAIRN_ASSIGN_OR_RETURN(Uri uri, Uri::Parse(artifact_uri));
-    std::string_view path = uri.path;
-    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-    root.repo = served;
-    root.base = std::string(path);
-    return root;
-  }
-  if (artifact_uri.starts_with("file:") || artifact_uri.starts_with("/")) {
-    CAIRN_ASSIGN_OR_RETURN(root.owned, blob::ArtifactRepository::Open(artifact_uri));
-    root.repo = root.owned.get();
-    return root;
-  }
-  return MakeError(ErrorCode::kUnimplemented,
-                   "listing artifacts stored at " + artifact_uri +
-                       " is not supported by this server; the client reads that store directly");
-}
-
-}  // namespace
 
 Result<std::string> ListRunArtifacts(tracking::TrackingService& s,
                                      blob::ArtifactRepository* artifacts,
@@ -61,7 +24,8 @@ Result<std::string> ListRunArtifacts(tracking::TrackingService& s,
   // Refuse climbing or absolute paths before anything is looked up.
   CAIRN_RETURN_IF_ERROR(blob::SplitArtifactPath(path, /*allow_root=*/true));
   CAIRN_ASSIGN_OR_RETURN(store::Run run, s.GetRun(run_id));
-  CAIRN_ASSIGN_OR_RETURN(RunArtifactRoot root, ResolveRoot(run.info.artifact_uri, artifacts));
+  CAIRN_ASSIGN_OR_RETURN(RunArtifactRoot root,
+                         ResolveRunArtifactRoot(run.info.artifact_uri, artifacts));
 
   std::string dir = root.base;
   if (!path.empty()) dir = dir.empty() ? path : dir + "/" + path;

@@ -148,10 +148,24 @@ void MountHealthRoutes(http::Router& router) {
              [](http::Request&) { return http::Response::Text(200, CairnVersion()); });
 }
 
-void MountNativeRoutes(http::Router& router, tracking::TrackingService& service) {
+void MountNativeRoutes(http::Router& router, tracking::TrackingService& service,
+                       blob::ArtifactRepository* artifacts) {
   router.Add(Method::kGet, "/api/v1/health", Bind(service, native::Health));
   router.Add(http::Route{Method::kGet, "/api/v1/experiments", /*prefix=*/true,
                          http::BodyMode::kBuffer, Bind(service, native::ExperimentSubresource)});
+  // The web UI's endpoints (docs/ui.md).
+  router.Add(Method::kPost, "/api/v1/runs/get", Bind(service, native::GetRuns));
+  router.Add(Method::kPost, "/api/v1/series", Bind(service, native::GetSeriesBatch));
+  AddPrefixRoute(router, Method::kGet, "/api/v1/runs", [&service, artifacts](http::Request& req) {
+    return native::RunSubresource(service, artifacts, req);
+  });
+  router.Add(Method::kGet, "/api/v1/pipeline-runs", Bind(service, native::ListPipelineRuns));
+  AddPrefixRoute(router, Method::kGet, "/api/v1/pipeline-runs",
+                 [&service, artifacts](http::Request& req) -> http::Response {
+                   Result<std::string> body = native::GetPipelineRun(service, artifacts, req);
+                   if (!body) return http::ErrorResponse(body.error());
+                   return http::Response::Json(200, std::move(*body));
+                 });
 }
 
 void MountMlflowRegistryRoutes(http::Router& router, registry::RegistryService& service) {

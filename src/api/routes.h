@@ -37,7 +37,11 @@ namespace cairn::api {
 void MountMlflowTrackingRoutes(http::Router& router, tracking::TrackingService& service,
                                blob::ArtifactRepository* artifacts);
 void MountHealthRoutes(http::Router& router);
-void MountNativeRoutes(http::Router& router, tracking::TrackingService& service);
+// Native /api/v1 tracking routes (native_v1_handlers.h), including the web
+// UI's: experiments/{id}/{runs,columns}, runs/get, series, runs/{id}/
+// {series,series.csv,artifact}, pipeline-runs. `artifacts` as above.
+void MountNativeRoutes(http::Router& router, tracking::TrackingService& service,
+                       blob::ArtifactRepository* artifacts = nullptr);
 
 // MLflow model registry API (mlflow_registry_handlers.h), each under
 // /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, with the methods of MLflow's

@@ -475,6 +475,25 @@ TEST_F(ServeCliTest, ServeSpeedOptionsAreAppliedAndChecked) {
   }
 }
 
+TEST_F(ServeCliTest, ServeHeartbeatFlagsAreChecked) {
+  std::string model = ModelCopy("hb");
+  for (const auto& [flags, message] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--heartbeat-interval", "10ms"},
+            "--heartbeat-interval '10ms' must be between 100ms and 1h (e.g. 5s), or 0 to turn "
+            "heartbeats off"},
+           {{"--heartbeat-interval", "5x"}, "--heartbeat-interval: duration '5x'"},
+           {{"--advertise-url", "host:8080"},
+            "--advertise-url 'host:8080' must start with http:// or https://"}}) {
+    std::vector<std::string> args = {"serve", "--model", model, "--port", "0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    Outcome o = Run(args);
+    EXPECT_EQ(o.exit_code, 1) << flags[0] << ": " << o.err;
+    EXPECT_NE(o.err.find(message), std::string::npos) << o.err;
+    EXPECT_EQ(o.out.find("listening"), std::string::npos) << o.out;
+  }
+}
+
 TEST_F(ServeCliTest, ServeMalformedDeploymentFileNamesFileAndLine) {
   std::string alpha = ModelCopy("alpha");
   // A field error: line 5 holds the bad weight.

@@ -72,7 +72,22 @@ struct ServeFlags {
   int64_t max_body_mb = 0;
   std::string user;
   bool access_log = false;  // a data plane at 40k req/s: metrics, not log lines
+  std::string heartbeat_interval = "5s";
+  std::string advertise_url;
 };
+
+// --heartbeat-interval: a duration ("500ms", "5s", "1m"), 100 ms .. 1 h; "0" or "off" turns
+// heartbeats off.
+Result<std::chrono::milliseconds> ParseHeartbeatInterval(const std::string& text) {
+  if (text == "0" || text == "off") return std::chrono::milliseconds(0);
+  auto ms = ParseDurationMs(text);
+  if (!ms) return InvalidArgument("--heartbeat-interval: " + ms.error().message());
+  if (*ms < 100 || *ms > 3600 * 1000) {
+    return InvalidArgument("--heartbeat-interval '" + text +
+                           "' must be between 100ms and 1h (e.g. 5s), or 0 to turn heartbeats off");
+  }
+  return std::chrono::milliseconds(*ms);
+}
 
 Result<int> ParsePort(const std::string& text) {
   int port = -1;
@@ -195,6 +210,14 @@ Result<serve::ServeConfig> BuildConfig(const ServeFlags& f) {
   cfg.manager.runtime.python =
       ResolveSetting(f.python.empty() ? std::nullopt : std::optional(f.python), {"CAIRN_PYTHON"},
                      "python3");
+
+  CAIRN_ASSIGN_OR_RETURN(cfg.heartbeat.interval, ParseHeartbeatInterval(f.heartbeat_interval));
+  if (!f.advertise_url.empty() && f.advertise_url.rfind("http://", 0) != 0 &&
+      f.advertise_url.rfind("https://", 0) != 0) {
+    return InvalidArgument("--advertise-url '" + f.advertise_url +
+                           "' must start with http:// or https://");
+  }
+  cfg.heartbeat.advertise_url = f.advertise_url;
 
   // Checked even when the log is off, so a typo is not silently ignored.
   CAIRN_ASSIGN_OR_RETURN(const std::chrono::milliseconds segment_age,
@@ -339,6 +362,12 @@ void AddServeCommand(CLI::App& app, Action& action) {
       ->type_name("DURATION");
   cmd->add_option("-w,--workers", f->workers, "HTTP io threads (default: one per core, at least 2)");
   cmd->add_option("--max-body-mb", f->max_body_mb, "Largest request body, in MiB (default 64)");
+  cmd->add_option("--heartbeat-interval", f->heartbeat_interval,
+                  "How often to tell the --tracking-uri server where this process runs and what "
+                  "it serves (e.g. 5s; 0 = never; default 5s)");
+  cmd->add_option("--advertise-url", f->advertise_url,
+                  "The URL others reach this server at, sent in heartbeats (default "
+                  "http://<host>:<port>)");
   cmd->add_option("--user", f->user, "Who is acting, sent to the registry ($CAIRN_USER)");
   cmd->add_flag("--access-log,!--no-access-log", f->access_log,
                 "Log one line per HTTP request (default off: /metrics counts them)");

@@ -38,6 +38,7 @@ struct ServerFlags {
   int64_t max_body_mb = 0;
   std::string pipeline_root;
   std::string pipeline_timeout;
+  std::string ui_dir;
 };
 
 Result<int> ParsePort(const std::string& text) {
@@ -71,6 +72,7 @@ Result<api::AppConfig> BuildConfig(const ServerFlags& f) {
     if (!ms) return InvalidArgument("--pipeline-timeout: " + ms.error().message());
     cfg.pipeline_run_timeout_ms = *ms;
   }
+  cfg.ui_dir = ResolveSetting(f.ui_dir, {"CAIRN_UI_DIR"}, "");
   return api::WithDefaults(std::move(cfg));
 }
 
@@ -95,7 +97,7 @@ int RunServer(const ServerFlags& f) {
             << "; default artifact root: " << cfg->default_artifact_root << "; pipeline schedules: "
             << (cfg->pipeline_root.empty() ? std::string("off (--pipeline-root)")
                                            : "repositories under " + cfg->pipeline_root)
-            << ")" << std::endl;
+            << "; web UI: " << cfg->ui_dir << ")" << std::endl;
 
   api::App* running = app->get();
   RunUntilStopped(signals, "cairn server", "shutting down", [running] { running->Stop(); },
@@ -107,7 +109,7 @@ int RunServer(const ServerFlags& f) {
 
 void AddServerCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<ServerFlags>();
-  CLI::App* cmd = app.add_subcommand("server", "Run the tracking server (MLflow REST API)");
+  CLI::App* cmd = app.add_subcommand("server", "Run the tracking server (web UI, MLflow REST API)");
   cmd->add_option("--host", f->host, "Address to bind ($CAIRN_HOST, default 127.0.0.1)");
   cmd->add_option("-p,--port", f->port, "Port; 0 picks a free one ($CAIRN_PORT, default 5000)")
       ->type_name("INT");
@@ -132,6 +134,10 @@ void AddServerCommand(CLI::App& app, Action& action) {
                   "Stop a scheduled pipeline run after this long, e.g. 2h "
                   "($CAIRN_PIPELINE_TIMEOUT; default: no limit)")
       ->type_name("DURATION");
+  cmd->add_option("--ui-dir", f->ui_dir,
+                  "The built web UI served at / ($CAIRN_UI_DIR; default: the ui/dist of the "
+                  "source tree this binary was built from)")
+      ->type_name("DIR");
   cmd->footer(
       "Pipeline schedules (`cairn pipeline schedule add`) make this server run the commands in a "
       "repository's cairn.yaml (as `cairn repro`, with the server's user and environment). They "

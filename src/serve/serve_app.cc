@@ -5,6 +5,7 @@
 #include "serve/serve_app.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -431,6 +432,7 @@ struct ServeApp::Impl {
   std::unique_ptr<serving::InferenceLog> log;
   std::unique_ptr<ModelManager> manager;
   std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<HeartbeatSender> heartbeat;  // after `manager`: it reads it
   std::mutex stop_mu;
   bool stopped = false;
 };
@@ -548,12 +550,46 @@ ServeApp::~ServeApp() {
   if (impl_) Stop();
 }
 
-Result<int> ServeApp::Start() { return impl_->server->Start(); }
+namespace {
+
+// http://<host>:<port> as others reach it: the machine's name for a wildcard
+// bind, brackets around an IPv6 literal.
+std::string DefaultAdvertiseUrl(std::string host, int port) {
+  if (host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    char name[256] = {};
+    host = ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0' ? name : "127.0.0.1";
+  }
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+Result<int> ServeApp::Start() {
+  Result<int> port = impl_->server->Start();
+  if (!port) return port;
+  const ServeConfig& config = impl_->ctx.config;
+  const std::string& tracking = config.source.tracking_uri;
+  const bool http_tracking =
+      tracking.rfind("http://", 0) == 0 || tracking.rfind("https://", 0) == 0;
+  if (config.heartbeat.interval.count() > 0 && http_tracking && !impl_->heartbeat) {
+    std::string url = config.heartbeat.advertise_url.empty()
+                          ? DefaultAdvertiseUrl(config.http.host, *port)
+                          : config.heartbeat.advertise_url;
+    impl_->heartbeat = std::make_unique<HeartbeatSender>(
+        tracking, std::move(url), config.source.user, config.heartbeat.interval, *impl_->manager,
+        impl_->ctx.requests_total, impl_->ctx.request_seconds);
+    impl_->heartbeat->Start();
+  }
+  return port;
+}
 
 void ServeApp::Stop() {
   std::lock_guard lock(impl_->stop_mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // 0. The control plane hears that this instance stops (final heartbeat).
+  if (impl_->heartbeat) impl_->heartbeat->Stop();
   // 1. No new requests; in-flight ones are answered (their batchers still run).
   if (impl_->server) impl_->server->Stop();
   // 2. Admin work in progress finishes.
@@ -582,6 +618,7 @@ void ServeApp::Wait() { impl_->server->Wait(); }
 ModelManager& ServeApp::manager() { return *impl_->manager; }
 MetricsRegistry& ServeApp::metrics() { return impl_->metrics; }
 serving::InferenceLog* ServeApp::inference_log() { return impl_->log.get(); }
+const HeartbeatSender* ServeApp::heartbeat() const { return impl_->heartbeat.get(); }
 const std::string& ServeApp::inference_log_root() const { return impl_->log_root; }
 
 }  // namespace cairn::serve

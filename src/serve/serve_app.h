@@ -52,6 +52,7 @@
 #include "core/error.h"
 #include "http/server.h"
 #include "serve/deployment.h"
+#include "serve/heartbeat.h"
 #include "serve/model_manager.h"
 #include "serving/inference_log.h"
 
@@ -65,6 +66,9 @@ struct ServeConfig {
   std::optional<serving::InferenceLogOptions> inference_log;  // none: no log
   std::string inference_log_uri;  // where closed segments go (see above); "" = stay local
   std::string version = "dev";  // for /version and OIP server metadata
+  // Heartbeats to source.tracking_uri (serve/heartbeat.h), started by Start
+  // once the port is bound, ended by Stop with a final "stopped" heartbeat.
+  HeartbeatOptions heartbeat;
 };
 
 class ServeApp {
@@ -84,6 +88,8 @@ class ServeApp {
   ModelManager& manager();
   MetricsRegistry& metrics();
   serving::InferenceLog* inference_log();  // null when off
+  // The heartbeat sender (null when heartbeats are off or before Start).
+  const HeartbeatSender* heartbeat() const;
   // The log's root folder ("" when off): where segments are written (and,
   // with an upload URI, staged until uploaded).
   const std::string& inference_log_root() const;

@@ -979,5 +979,153 @@ TEST_F(SlowModelTest, WaitPolicyHoldsALoneRequestForTheDelay) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
 }
 
+// ---- heartbeats to the control plane (serve/heartbeat.h)
+
+TEST(InferenceStatsWindowTest, QuantileInterpolatesWithinBuckets) {
+  const std::vector<double> bounds = {1, 2, 4};
+  // 10 in (0,1], 10 in (1,2], 0 in (2,4], 0 above.
+  EXPECT_DOUBLE_EQ(*InferenceStatsWindow::Quantile(bounds, {10, 10, 0, 0}, 0.5), 1.0);
+  EXPECT_DOUBLE_EQ(*InferenceStatsWindow::Quantile(bounds, {10, 10, 0, 0}, 0.25), 0.5);
+  EXPECT_DOUBLE_EQ(*InferenceStatsWindow::Quantile(bounds, {10, 10, 0, 0}, 0.75), 1.5);
+  EXPECT_DOUBLE_EQ(*InferenceStatsWindow::Quantile(bounds, {0, 0, 4, 0}, 0.5), 3.0);
+  // Above the largest bound: the largest bound.
+  EXPECT_DOUBLE_EQ(*InferenceStatsWindow::Quantile(bounds, {0, 0, 0, 3}, 0.99), 4.0);
+  EXPECT_FALSE(InferenceStatsWindow::Quantile(bounds, {0, 0, 0, 0}, 0.5).has_value());
+}
+
+TEST(InferenceStatsWindowTest, TakeAnswersTheChangeSinceTheLastTake) {
+  MetricsRegistry registry;
+  auto& requests =
+      registry.AddCounter("r_total", "r", {"deployment", "model", "version", "role", "code"});
+  auto& seconds = registry.AddHistogram("r_seconds", "s",
+                                        {"deployment", "model", "version", "role"},
+                                        LatencyBuckets());
+  InferenceStatsWindow window(&requests, &seconds);
+  for (int i = 0; i < 8; ++i) {
+    requests.WithLabels({"fraud", "fraud", "3", "live", "200"}).Increment();
+    seconds.WithLabels({"fraud", "fraud", "3", "live"}).Observe(0.002);  // (1ms, 2.5ms]
+  }
+  requests.WithLabels({"fraud", "fraud", "3", "live", "500"}).Increment(2);
+  seconds.WithLabels({"fraud", "fraud", "3", "live"}).Observe(0.2);
+  seconds.WithLabels({"fraud", "fraud", "3", "live"}).Observe(0.2);
+  requests.WithLabels({"fraud", "fraud", "4", "shadow", "200"}).Increment();
+  seconds.WithLabels({"fraud", "fraud", "4", "shadow"}).Observe(0.00005);
+
+  InferenceStatsWindow::Window w = window.Take(2.0);
+  const IntervalStats& v3 = w.versions.at({"fraud", "fraud", "3", "live"});
+  EXPECT_EQ(v3.requests, 10);
+  EXPECT_EQ(v3.errors, 2);
+  EXPECT_DOUBLE_EQ(v3.rate, 5.0);
+  ASSERT_TRUE(v3.p50_ms && v3.p99_ms);
+  EXPECT_GT(*v3.p50_ms, 1.0);
+  EXPECT_LE(*v3.p50_ms, 2.5);
+  EXPECT_GT(*v3.p99_ms, 100.0);  // the two slow ones
+  EXPECT_LE(*v3.p99_ms, 250.0);
+  const IntervalStats& v4 = w.versions.at({"fraud", "fraud", "4", "shadow"});
+  EXPECT_EQ(v4.requests, 1);
+  EXPECT_LE(*v4.p99_ms, 0.1);
+  // The deployment's figures are its live traffic only.
+  EXPECT_EQ(w.deployments.at("fraud").requests, 10);
+  EXPECT_DOUBLE_EQ(*w.deployments.at("fraud").p50_ms, *v3.p50_ms);
+
+  // Nothing new: zero, no percentiles.
+  w = window.Take(1.0);
+  EXPECT_EQ(w.versions.at({"fraud", "fraud", "3", "live"}).requests, 0);
+  EXPECT_FALSE(w.versions.at({"fraud", "fraud", "3", "live"}).p50_ms.has_value());
+  requests.WithLabels({"fraud", "fraud", "3", "live", "200"}).Increment();
+  seconds.WithLabels({"fraud", "fraud", "3", "live"}).Observe(0.0003);  // (0.25ms, 0.5ms]
+  w = window.Take(0.5);
+  EXPECT_EQ(w.versions.at({"fraud", "fraud", "3", "live"}).requests, 1);
+  EXPECT_DOUBLE_EQ(w.versions.at({"fraud", "fraud", "3", "live"}).rate, 2.0);
+  EXPECT_LE(*w.versions.at({"fraud", "fraud", "3", "live"}).p99_ms, 0.5);
+}
+
+// A ServeApp with a tracking URI reports itself to a live control plane:
+// the deployment, its version and a request rate show up in
+// /api/v1/serving/deployments; Stop marks the instance stopped.
+TEST_F(ServeAppTest, HeartbeatsReachTheControlPlane) {
+  auto server = test::LiveServer::Start("cairn-serve-heartbeat");
+  ASSERT_TRUE(server) << server.error().ToString();
+  const int server_port = (*server)->port();
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.tracking_uri = (*server)->uri();
+  config.heartbeat.interval = std::chrono::milliseconds(200);
+  config.heartbeat.advertise_url = "http://serve.example:8080";
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  ASSERT_NE(app_->heartbeat(), nullptr);
+  const std::string id = app_->heartbeat()->instance_id();
+
+  // Requests keep coming until a heartbeat reports them (or 15 s pass).
+  json fraud;
+  int64_t seen_requests = 0;
+  for (int i = 0; i < 150 && seen_requests == 0; ++i) {
+    ASSERT_EQ(PostJson(port, "/v2/models/fraud/infer", OipInferBody()).status, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    HttpResult r = Http(server_port, "GET", "/api/v1/serving/deployments");
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    if (j["deployments"].empty()) continue;
+    fraud = j["deployments"][0];
+    for (const json& point : fraud["history"]) seen_requests += point["requests"].get<int64_t>();
+  }
+  ASSERT_GT(seen_requests, 0) << fraud.dump();
+  EXPECT_EQ(fraud["name"], "fraud");
+  EXPECT_EQ(fraud["state"], "live");
+  ASSERT_EQ(fraud["traffic"].size(), 1u);
+  EXPECT_EQ(fraud["traffic"][0]["model"], "fraud_a");
+  EXPECT_EQ(fraud["traffic"][0]["version"], "1");
+  EXPECT_EQ(fraud["traffic"][0]["state"], "serving");
+  EXPECT_EQ(fraud["traffic"][0]["uri"], (fs::path(dir_) / "fraud_a").string());
+  EXPECT_DOUBLE_EQ(fraud["traffic"][0]["share"].get<double>(), 1.0);
+  ASSERT_EQ(fraud["instances"].size(), 1u);
+  EXPECT_EQ(fraud["instances"][0]["instance_id"], id);
+  EXPECT_EQ(fraud["instances"][0]["url"], "http://serve.example:8080");
+  bool had_rate = false, had_latency = false;
+  for (const json& point : fraud["history"]) {
+    had_rate = had_rate || point["rate"].get<double>() > 0;
+    had_latency = had_latency || (point["p50_ms"].is_number() && point["p99_ms"].is_number() &&
+                                  point["p99_ms"].get<double>() >= point["p50_ms"].get<double>());
+  }
+  EXPECT_TRUE(had_rate) << fraud.dump();
+  EXPECT_TRUE(had_latency) << fraud.dump();
+  EXPECT_GE(app_->heartbeat()->sent(), 1u);
+  EXPECT_EQ(app_->heartbeat()->failed(), 0u);
+
+  app_->Stop();  // the final heartbeat says "stopped"
+  HttpResult r = Http(server_port, "GET", "/api/v1/serving/instances");
+  ASSERT_EQ(r.status, 200);
+  json instances = json::parse(r.body)["instances"];
+  ASSERT_EQ(instances.size(), 1u);
+  EXPECT_EQ(instances[0]["instance_id"], id);
+  EXPECT_EQ(instances[0]["state"], "stopped");
+  EXPECT_EQ(instances[0]["interval_ms"], 200);
+}
+
+// A control plane that is down costs serving nothing: requests are answered,
+// failures are counted, Stop returns.
+TEST_F(ServeAppTest, HeartbeatFailuresNeverDisturbServing) {
+  ServeConfig config = BaseConfig();
+  config.deployments.push_back(
+      Deployment("fraud", {TargetSpec{ModelCopy(dir_, "fraud_a"), 1, false}}));
+  config.source.tracking_uri = "http://127.0.0.1:1";  // nothing listens on port 1
+  config.heartbeat.interval = std::chrono::milliseconds(100);
+  int port = Start(std::move(config));
+  ASSERT_NE(port, 0);
+  ASSERT_NE(app_->heartbeat(), nullptr);
+  EXPECT_EQ(app_->heartbeat()->url(), "http://127.0.0.1:" + std::to_string(port));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(PostJson(port, "/v2/models/fraud/infer", OipInferBody()).status, 200);
+  }
+  for (int i = 0; i < 100 && app_->heartbeat()->failed() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(app_->heartbeat()->failed(), 1u);
+  EXPECT_EQ(app_->heartbeat()->sent(), 0u);
+  app_->Stop();
+}
+
 }  // namespace
 }  // namespace cairn::serve

@@ -50,6 +50,14 @@ struct RunUpdate {
   std::optional<std::string> run_name;  // also written to tag mlflow.runName
 };
 
+// The distinct keys an experiment's runs use (GET .../columns), each list
+// sorted by bytes.
+struct ExperimentColumns {
+  std::vector<std::string> params;
+  std::vector<std::string> metrics;
+  std::vector<std::string> tags;
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -94,6 +102,13 @@ class MetadataStore {
   // Dataset inputs; a dataset (experiment, name, digest) is stored once.
   virtual Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) = 0;
   virtual Result<RunPage> SearchRuns(const RunQuery& q) = 0;
+  // The number of runs `q` matches (its experiments, filter and view; order,
+  // paging and columns are ignored). Same errors as SearchRuns.
+  virtual Result<int64_t> CountRuns(const RunQuery& q) = 0;
+  // The keys of params, metrics and tags ever logged to the experiment's
+  // runs (deleted runs and deleted tags included: keys are not forgotten).
+  // kNotFound for an unknown experiment.
+  virtual Result<ExperimentColumns> GetExperimentColumns(const std::string& experiment_id) = 0;
 
   // MLflow 3 logged models and run outputs, in the same database. Owned by
   // the metadata store; valid as long as it is.

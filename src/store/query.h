@@ -4,6 +4,7 @@
 // bound parameters (user text never becomes SQL text).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -86,6 +87,14 @@ struct OrderBy {
 //   folds ASCII case; % and _ are wildcards and backslash escapes them;
 // - IN with an empty list matches nothing, NOT IN with one matches every
 //   run that has the key.
+// The params, metrics and tags a run search loads (RunQuery::columns); each
+// list names keys. Attributes and dataset inputs are always loaded.
+struct RunColumns {
+  std::vector<std::string> params;
+  std::vector<std::string> metrics;
+  std::vector<std::string> tags;
+};
+
 struct RunQuery {
   std::vector<std::string> experiment_ids;  // at least one
   std::vector<Comparison> filter;
@@ -93,6 +102,9 @@ struct RunQuery {
   ViewType view = ViewType::kActiveOnly;
   int64_t max_results = 1000;
   int64_t offset = 0;
+  // When set, the page's runs carry only these keys (a runs table showing
+  // a few of an experiment's thousand metrics reads only those rows).
+  std::optional<RunColumns> columns;
 };
 
 struct RunPage {

@@ -622,13 +622,32 @@ Result<RunsPage> TrackingService::SearchRuns(const SearchRunsRequest& r) {
   }
   q.view = r.view;
   CAIRN_ASSIGN_OR_RETURN(q.offset, DecodePageToken(r.page_token));
+  if (r.offset) {
+    if (!r.page_token.empty()) {
+      return InvalidArgument("give either offset or page_token, not both");
+    }
+    if (*r.offset < 0) {
+      return InvalidArgument("offset must not be negative, got " + std::to_string(*r.offset));
+    }
+    q.offset = *r.offset;
+  }
+  q.columns = r.columns;
   RunsPage out;
   if (r.experiment_ids.empty()) return out;  // MLflow: no experiments, no runs
   q.experiment_ids = r.experiment_ids;
   CAIRN_ASSIGN_OR_RETURN(store::RunPage page, store_.SearchRuns(q));
   out.runs = std::move(page.runs);
   if (page.next_offset >= 0) out.next_page_token = EncodePageToken(page.next_offset);
+  if (r.count_total) {
+    CAIRN_ASSIGN_OR_RETURN(out.total, store_.CountRuns(q));
+  }
   return out;
+}
+
+Result<store::ExperimentColumns> TrackingService::GetExperimentColumns(
+    const std::string& experiment_id) {
+  CAIRN_RETURN_IF_ERROR(CheckExperimentId(experiment_id, "experiment_id"));
+  return store_.GetExperimentColumns(experiment_id);
 }
 
 }  // namespace cairn::tracking

@@ -94,11 +94,17 @@ struct SearchRunsRequest {
   store::ViewType view = store::ViewType::kActiveOnly;
   std::optional<int64_t> max_results;  // default 1000
   std::string page_token;
+  // The native runs page (docs/ui.md): only these keys in each run's data;
+  // start at this row (not with page_token); also count the matching runs.
+  std::optional<store::RunColumns> columns;
+  std::optional<int64_t> offset;
+  bool count_total = false;
 };
 
 struct RunsPage {
   std::vector<store::Run> runs;
-  std::string next_page_token;  // empty on the last page
+  std::string next_page_token;   // empty on the last page
+  std::optional<int64_t> total;  // with count_total
 };
 
 struct MetricHistoryRequest {
@@ -223,6 +229,11 @@ class TrackingService {
   // history, always keeping the first and last; runs in the order given.
   Result<std::vector<MetricWithRunId>> GetMetricHistoryBulkInterval(const BulkIntervalRequest& r);
   Result<RunsPage> SearchRuns(const SearchRunsRequest& r);
+  // The distinct param, metric and tag keys of an experiment's runs.
+  // kNotFound for an unknown experiment.
+  Result<store::ExperimentColumns> GetExperimentColumns(const std::string& experiment_id);
+  // The store underneath, for read-only views built on it (pipeline runs).
+  store::MetadataStore& store() { return store_; }
 
   // MLflow 3 run outputs: the models the run produced (run must be active).
   Status LogOutputs(const std::string& run_id,

@@ -9,6 +9,7 @@ import { ComparePage } from './pages/compare';
 import { ModelsPage, ModelPage, ModelVersionPage } from './pages/models';
 import { PipelinesPage, PipelineRunPage } from './pages/pipelines';
 import { MonitorsPage, MonitorPage } from './pages/monitoring';
+import { DeploymentsPage } from './pages/deployments';
 
 type Theme = 'light' | 'dark';
 function initialTheme(): Theme {
@@ -31,6 +32,7 @@ function Page({ route }: { route: Route }) {
   if (a === 'pipelines' && b && !c) return <PipelineRunPage route={route} runId={b} />;
   if (a === 'monitoring' && !b) return <MonitorsPage route={route} />;
   if (a === 'monitoring' && b && !c) return <MonitorPage route={route} name={b} />;
+  if (a === 'deployments' && !b) return <DeploymentsPage route={route} />;
   return (
     <div class="not-found" data-testid="not-found">
       <h1>Page not found</h1>
@@ -44,6 +46,7 @@ const NAV: { label: string; href: string; section: string }[] = [
   { label: 'Models', href: '#/models', section: 'models' },
   { label: 'Pipelines', href: '#/pipelines', section: 'pipelines' },
   { label: 'Monitoring', href: '#/monitoring', section: 'monitoring' },
+  { label: 'Deployments', href: '#/deployments', section: 'deployments' },
 ];
 
 export function App() {

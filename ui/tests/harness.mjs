@@ -36,14 +36,15 @@ async function waitHealthy(url, child, ms = 15000) {
 }
 
 // Starts `cairn server` on a free port with its own SQLite store and artifacts.
-// opts.args: extra flags; opts.uiDir: the built UI (default ui/dist).
+// opts.args: extra flags; opts.uiDir: the built UI (default $CAIRN_UI_TEST_DIST, else ui/dist;
+// a copy keeps tests steady while someone rebuilds ui/dist).
 export async function startServer(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-test-'));
   const port = await freePort();
   const args = ['server', '--host', '127.0.0.1', '--port', String(port),
     '--backend-store-uri', `sqlite:///${dir}/cairn.db`,
     '--artifacts-destination', `file://${dir}/artifacts`,
-    '--ui-dir', opts.uiDir ?? path.join(UI_DIR, 'dist'), ...(opts.args ?? [])];
+    '--ui-dir', opts.uiDir ?? process.env.CAIRN_UI_TEST_DIST ?? path.join(UI_DIR, 'dist'), ...(opts.args ?? [])];
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const child = spawn(CAIRN_BIN, args, { stdio: ['ignore', log, log], cwd: dir });
   const url = `http://127.0.0.1:${port}`;

@@ -27,6 +27,7 @@ test('theme toggles and is remembered', async () => {
   await page.goto(t.url + '/#/experiments');
   const before = await page.evaluate(() => document.documentElement.dataset.theme);
   await page.getByTestId('theme-toggle').click();
+  await page.waitForFunction((b) => document.documentElement.dataset.theme !== b, before);
   const afterToggle = await page.evaluate(() => document.documentElement.dataset.theme);
   assert.notEqual(afterToggle, before);
   await page.reload();

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "store/sql/column_keys_schema.h"
 #include "store/sql/dialect.h"
 #include "store/sql/logged_model_schema.h"
 #include "store/sql/monitor_schema.h"
@@ -142,6 +143,8 @@ constexpr Migration kMigrations[] = {
      nullptr},
     {4, "monitors, windows, results, predictions, labels, alerts", kMonitorSchemaV4, nullptr},
     {5, "pipeline schedules and their runs", kPipelineScheduleSchemaV5, nullptr},
+    {6, "per-experiment param, metric and tag keys (the UI's columns)", kColumnKeysSchemaV6,
+     InstallColumnKeyTriggers},
 };
 
 // Serializes migrators across processes for the rest of the transaction.

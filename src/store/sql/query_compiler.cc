@@ -428,6 +428,17 @@ Result<CompiledQuery> CompileRunSearch(const RunQuery& q, Dialect dialect,
   order.Sql("r.start_time DESC, r.run_id ASC");
 
   SqlBuilder all(dialect);
+  if (options.count_only) {
+    // Order joins are LEFT JOINs on unique (run_id, key) rows: they change
+    // no count (callers pass no order_by, so there are none to pay for).
+    all.Sql("SELECT COUNT(*) FROM runs r").Sql(joins.text()).Sql(" WHERE ").Sql(where.text());
+    for (auto* part : {&joins, &where}) {
+      for (auto& v : part->binds()) all.Bind(std::move(v));
+    }
+    out.sql = std::move(all.text());
+    out.binds = std::move(all.binds());
+    return out;
+  }
   all.Sql("SELECT r.run_id FROM runs r");
   all.Sql(joins.text()).Sql(" WHERE ").Sql(where.text()).Sql(" ORDER BY ").Sql(order.text());
   for (auto* part : {&joins, &where, &order}) {

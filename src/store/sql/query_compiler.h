@@ -65,6 +65,10 @@ struct RunSearchOptions {
   // query's, at the price of one index range walk instead of a sort of
   // every run in scope. See MetricOrderFastPath().
   bool require_first_order_metric = false;
+  // SELECT COUNT(*) of the runs the filter matches instead of a page of
+  // ids: no ORDER BY, LIMIT or OFFSET. Pass a query without order_by (its
+  // joins would change nothing but the cost).
+  bool count_only = false;
 };
 
 // The run search selects run ids only (SELECT r.run_id ...), so scans need

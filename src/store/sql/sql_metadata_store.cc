@@ -195,10 +195,27 @@ Status ForEachIdChunk(Dialect dialect, const std::vector<Id>& ids, F&& run) {
   return {};
 }
 
+// Appends " AND key IN (?, ...)" for `keys` to `sql`: the keys are bound
+// after the ids (`in`'s placeholders). Statements with such lists are not
+// cached (their shapes vary with the columns a user picks).
+std::string WithKeyList(std::string sql, const std::string& in,
+                        const std::vector<std::string>* keys, int* key_at) {
+  *key_at = static_cast<int>(std::count(in.begin(), in.end(), '?'));
+  if (keys != nullptr) sql += " AND " + InListCondition("key", keys->size(), false);
+  return sql;
+}
+
+void BindKeys(Statement& s, const std::vector<std::string>* keys, int at) {
+  if (keys == nullptr) return;
+  for (const std::string& k : *keys) s.Bind(at++, Value::Text(k));
+}
+
 // Fills metrics (latest), params, tags and inputs of `runs` - and, when
 // `with_info`, their RunInfo from info.run_id - in a few batched queries
-// per chunk of run ids.
-Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false) {
+// per chunk of run ids. With `columns`, only those metric, param and tag
+// keys are read (a kind whose list is empty is not read at all).
+Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false,
+                   const RunColumns* columns = nullptr) {
   if (runs.empty()) return {};
   // Own copies: loading the info below replaces the runs' id strings.
   std::vector<std::string> ids;
@@ -214,29 +231,42 @@ Status LoadRunData(Connection& c, std::vector<Run>& runs, bool with_info = false
           bind(*s, 0);
           CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { run_at(s->Text(0)).info = ReadRunInfo(*s); }));
         }
-        {
+        const std::vector<std::string>* metric_keys = columns ? &columns->metrics : nullptr;
+        const std::vector<std::string>* param_keys = columns ? &columns->params : nullptr;
+        const std::vector<std::string>* tag_keys = columns ? &columns->tags : nullptr;
+        int key_at = 0;
+        if (!metric_keys || !metric_keys->empty()) {
           CAIRN_ASSIGN_OR_RETURN(
-              auto s, c.Prepare("SELECT run_id, key, value, is_nan, timestamp_ms, step FROM "
-                                "latest_metrics WHERE run_id" +
-                                in));
+              auto s, c.Prepare(WithKeyList("SELECT run_id, key, value, is_nan, timestamp_ms, "
+                                            "step FROM latest_metrics WHERE run_id" +
+                                                in,
+                                            in, metric_keys, &key_at),
+                                columns == nullptr));
           bind(*s, 0);
+          BindKeys(*s, metric_keys, key_at);
           CAIRN_RETURN_IF_ERROR(
               ForEachRow(*s, [&] { run_at(s->Text(0)).metrics.push_back(ReadMetric(*s, 1)); }));
         }
-        {
-          CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM params WHERE "
-                                                   "run_id" +
-                                                   in));
+        if (!param_keys || !param_keys->empty()) {
+          CAIRN_ASSIGN_OR_RETURN(
+              auto s, c.Prepare(WithKeyList("SELECT run_id, key, value FROM params WHERE run_id" +
+                                                in,
+                                            in, param_keys, &key_at),
+                                columns == nullptr));
           bind(*s, 0);
+          BindKeys(*s, param_keys, key_at);
           CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
             run_at(s->Text(0)).params.push_back(Param{s->TextCopy(1), s->TextCopy(2)});
           }));
         }
-        {
-          CAIRN_ASSIGN_OR_RETURN(auto s, c.Prepare("SELECT run_id, key, value FROM tags WHERE "
-                                                   "run_id" +
-                                                   in));
+        if (!tag_keys || !tag_keys->empty()) {
+          CAIRN_ASSIGN_OR_RETURN(
+              auto s, c.Prepare(WithKeyList("SELECT run_id, key, value FROM tags WHERE run_id" +
+                                                in,
+                                            in, tag_keys, &key_at),
+                                columns == nullptr));
           bind(*s, 0);
+          BindKeys(*s, tag_keys, key_at);
           CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
             run_at(s->Text(0)).tags.push_back(Tag{s->TextCopy(1), s->TextCopy(2)});
           }));
@@ -724,7 +754,9 @@ Status SqlMetadataStore::SetRunLifecycle(const std::string& run_id, const std::s
 
 Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<Metric>& metrics,
                                   const std::vector<Param>& params, const std::vector<Tag>& tags) {
-  return WithWriteTxn(*db_, [&](Connection& c) -> Status {
+  // Group commit on SQLite: concurrent batches share a transaction, each in
+  // its own savepoint, and each returns only after that commit.
+  return db_->RunGroupedWrite([&](Connection& c) -> Status {
     CAIRN_RETURN_IF_ERROR(CheckRunActive(c, run_id));
     BatchScratch& scratch = ThreadScratch();
     std::vector<Value>& rows = scratch.rows;
@@ -929,7 +961,8 @@ Result<RunPage> SqlMetadataStore::SearchRuns(const RunQuery& q) {
     page.next_offset = TrimPage(ids, q.max_results, q.offset);
     page.runs.resize(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) page.runs[i].info.run_id = std::move(ids[i]);
-    CAIRN_RETURN_IF_ERROR(LoadRunData(c, page.runs, /*with_info=*/true));
+    CAIRN_RETURN_IF_ERROR(
+        LoadRunData(c, page.runs, /*with_info=*/true, q.columns ? &*q.columns : nullptr));
     return page;
   });
 }

@@ -55,6 +55,9 @@ class SqlMetadataStore final : public MetadataStore {
                                                int64_t max_results, int64_t offset) override;
   Status LogInputs(const std::string& run_id, const std::vector<DatasetInput>& inputs) override;
   Result<RunPage> SearchRuns(const RunQuery& q) override;
+  // CountRuns and GetExperimentColumns: sql_ui_queries.cc.
+  Result<int64_t> CountRuns(const RunQuery& q) override;
+  Result<ExperimentColumns> GetExperimentColumns(const std::string& experiment_id) override;
   LoggedModelStore& logged_models() override { return *logged_models_; }
   RegistryStore& registry() override { return *registry_; }
   MonitorStore& monitors() override { return *monitors_; }
