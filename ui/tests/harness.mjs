@@ -46,20 +46,32 @@ export async function startServer(opts = {}) {
     '--artifacts-destination', `file://${dir}/artifacts`,
     '--ui-dir', opts.uiDir ?? process.env.CAIRN_UI_TEST_DIST ?? path.join(UI_DIR, 'dist'), ...(opts.args ?? [])];
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
-  const child = spawn(CAIRN_BIN, args, { stdio: ['ignore', log, log], cwd: dir });
   const url = `http://127.0.0.1:${port}`;
-  try { await waitHealthy(url, child); } catch (e) {
-    child.kill('SIGKILL');
-    throw new Error(`${e.message}\n--- server.log ---\n${fs.readFileSync(path.join(dir, 'server.log'), 'utf8')}`);
-  }
-  const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000); child.on('exit', () => { clearTimeout(t); r(); }); });
+  const server = { url, port, dir, child: null, api: makeApi(url) };
+  const exited = (c) => new Promise((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) return r();
+    const t = setTimeout(() => { c.kill('SIGKILL'); }, 5000);
+    c.on('exit', () => { clearTimeout(t); r(); });
+  });
+  // (Re)starts the process on the same port and data folder.
+  server.start = async () => {
+    const child = spawn(CAIRN_BIN, args, { stdio: ['ignore', log, log], cwd: dir });
+    server.child = child;
+    try { await waitHealthy(url, child); } catch (e) {
+      child.kill('SIGKILL');
+      throw new Error(`${e.message}\n--- server.log ---\n${fs.readFileSync(path.join(dir, 'server.log'), 'utf8')}`);
     }
+  };
+  // Stops the process (SIGTERM, then SIGKILL after 5 s) and keeps the data folder.
+  server.kill = async () => {
+    if (server.child && server.child.exitCode === null) { server.child.kill('SIGTERM'); await exited(server.child); }
+  };
+  server.stop = async () => {
+    await server.kill();
     if (!process.env.CAIRN_UI_KEEP) fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { url, port, dir, child, stop, api: makeApi(url) };
+  await server.start();
+  return server;
 }
 
 // REST helpers over MLflow's API and Cairn's /api/v1. Throw on non-2xx with the server's message.
@@ -156,7 +168,7 @@ export async function setup(opts = {}) {
   try { browser = await launchBrowser(); } catch (e) { await server.stop(); throw e; }
   const pages = [];
   return {
-    ...server, browser,
+    ...server, server, browser,
     async page(pageOpts) { const p = await newPage(browser, pageOpts); pages.push(p); return p; },
     async teardown() { await browser.close().catch(() => {}); await server.stop(); },
   };
