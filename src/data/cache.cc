@@ -51,6 +51,12 @@ std::string PullHint(std::string_view repo_path) {
   return "; `cairn data pull " + std::string(repo_path) + "` fetches it from a remote";
 }
 
+std::string HandEditHint(std::string_view repo_path) {
+  return ": the pointer file was edited by hand; restore it from git (`git checkout -- " +
+         std::string(repo_path) + ".cairn`) or run `cairn data add " + std::string(repo_path) +
+         "` again";
+}
+
 // A temporary name next to `dest` (same folder, so rename is atomic).
 std::string TempBeside(const std::string& dest) {
   size_t slash = dest.rfind('/');
@@ -505,6 +511,14 @@ Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkM
       return NotFound(rp + ": object " + pointer.digest.substr(0, 12) + " is not in the cache" +
                       PullHint(rp));
     }
+    // A pointer edited by hand can keep a valid digest with a wrong size:
+    // refuse rather than record a workspace that disagrees with it.
+    CAIRN_ASSIGN_OR_RETURN(uint64_t object_size, blobs().Size(pointer.digest));
+    if (object_size != pointer.size) {
+      return InvalidArgument(rp + ": its pointer says " + std::to_string(pointer.size) +
+                             " bytes, but object " + pointer.digest.substr(0, 12) + " has " +
+                             std::to_string(object_size) + HandEditHint(rp));
+    }
     wanted.push_back({"", pointer.digest, pointer.size, false});
   } else {
     auto manifest = LoadManifest(pointer.digest);
@@ -519,6 +533,14 @@ Status Cache::Checkout(std::string_view repo_path, const Pointer& pointer, LinkM
     if (!missing.empty()) {
       return NotFound(rp + ": " + std::to_string(missing.size()) +
                       " object(s) are not in the cache" + PullHint(rp));
+    }
+    const uint64_t pointer_files = pointer.files.value_or(0);
+    if (manifest->TotalSize() != pointer.size || manifest->files.size() != pointer_files) {
+      return InvalidArgument(rp + ": its pointer says " + std::to_string(pointer_files) +
+                             " file(s) and " + std::to_string(pointer.size) +
+                             " bytes, but manifest " + pointer.digest.substr(0, 12) + " has " +
+                             std::to_string(manifest->files.size()) + " and " +
+                             std::to_string(manifest->TotalSize()) + HandEditHint(rp));
     }
     wanted = std::move(manifest->files);
   }

@@ -356,6 +356,40 @@ TEST(Cache, CheckoutOfMissingObjectSaysPull) {
   EXPECT_NE(dst.error().message().find("manifest"), std::string::npos);
 }
 
+TEST(Cache, CheckoutRefusesAPointerWhoseSizeWasEditedByHand) {
+  Repo r;
+  r.Write("f.txt", "twelve bytes");
+  auto p = r.cache->Commit("f.txt", LinkMode::kCopy);
+  ASSERT_TRUE(p);
+  fs::remove(r.Abs("f.txt"));
+  {
+    Pointer edited = *p;
+    edited.size = 99;
+    auto st = r.cache->Checkout("f.txt", edited, LinkMode::kCopy, false);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(st.error().message().find("says 99 bytes"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("has 12"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("edited by hand"), std::string::npos);
+    EXPECT_FALSE(fs::exists(r.Abs("f.txt")));
+  }
+  ASSERT_TRUE(r.cache->Checkout("f.txt", *p, LinkMode::kCopy, false));
+  EXPECT_EQ(ReadFile(r.Abs("f.txt")), "twelve bytes");
+
+  r.Write("d/x", "x");
+  r.Write("d/y", "yy");
+  auto dp = r.cache->Commit("d", LinkMode::kCopy);
+  ASSERT_TRUE(dp);
+  fs::remove_all(r.Abs("d"));
+  Pointer edited = *dp;
+  edited.files = 5;
+  auto st = r.cache->Checkout("d", edited, LinkMode::kCopy, false);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("says 5 file(s) and 3 bytes"), std::string::npos)
+      << st.error().message();
+  EXPECT_FALSE(fs::exists(r.Abs("d")));
+}
+
 TEST(Cache, CheckoutReplacesFolderByFileWhenSaved) {
   Repo r;
   r.Write("p", "file version");
