@@ -64,44 +64,12 @@ std::string TempBeside(const std::string& dest) {
   return dir + "/." + blob::local::TempName("cairn-tmp-");
 }
 
-// Copies `src` to the new file `temp` with `mode`. Removes `temp` on error.
-Status CopyFileTo(const std::string& src, const std::string& temp, mode_t mode) {
-  blob::local::UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) return std::unexpected(ErrnoError(errno, "cannot open", src));
-  blob::local::UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp));
-  std::vector<char> buffer(1 << 20);
-  for (;;) {
-    int64_t n = blob::local::ReadSome(in.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      ::unlink(temp.c_str());
-      return std::unexpected(ErrnoError(static_cast<int>(-n), "cannot read", src));
-    }
-    if (n == 0) break;
-    if (int err = blob::local::WriteAll(out.get(), buffer.data(), static_cast<size_t>(n));
-        err != 0) {
-      ::unlink(temp.c_str());
-      return std::unexpected(ErrnoError(err, "cannot write", temp));
-    }
-  }
-  if (::close(out.Release()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return std::unexpected(ErrnoError(err, "cannot write", temp));
-  }
-  // The umask may have cut the mode; the workspace gets exactly `mode`.
-  ::chmod(temp.c_str(), mode);
-  return {};
-}
-
 // Copies the open file `in` (from its offset) to the new file `temp` with
-// `mode`, hashing the bytes copied; returns their digest. Removes `temp` on
-// error.
-Result<std::string> CopyFdToNewFile(int in, const std::string& src, const std::string& temp,
-                                    mode_t mode) {
+// `mode`, feeding the bytes to `hasher` when given. Removes `temp` on error.
+Status CopyFdToNewFile(int in, const std::string& src, const std::string& temp, mode_t mode,
+                       Sha256* hasher) {
   blob::local::UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp));
-  Sha256 hasher;
   thread_local std::vector<char> buffer(1 << 20);
   for (;;) {
     int64_t n = blob::local::ReadSome(in, buffer.data(), buffer.size());
@@ -110,7 +78,7 @@ Result<std::string> CopyFdToNewFile(int in, const std::string& src, const std::s
       return std::unexpected(ErrnoError(static_cast<int>(-n), "cannot read", src));
     }
     if (n == 0) break;
-    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+    if (hasher) hasher->Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
     if (int err = blob::local::WriteAll(out.get(), buffer.data(), static_cast<size_t>(n));
         err != 0) {
       ::unlink(temp.c_str());
@@ -122,6 +90,24 @@ Result<std::string> CopyFdToNewFile(int in, const std::string& src, const std::s
     ::unlink(temp.c_str());
     return std::unexpected(ErrnoError(err, "cannot write", temp));
   }
+  return {};
+}
+
+// Copies `src` to the new file `temp` with `mode`. Removes `temp` on error.
+Status CopyFileTo(const std::string& src, const std::string& temp, mode_t mode) {
+  blob::local::UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return std::unexpected(ErrnoError(errno, "cannot open", src));
+  CAIRN_RETURN_IF_ERROR(CopyFdToNewFile(in.get(), src, temp, mode, nullptr));
+  // The umask may have cut the mode; the workspace gets exactly `mode`.
+  ::chmod(temp.c_str(), mode);
+  return {};
+}
+
+// As above, returning the digest of the bytes copied.
+Result<std::string> CopyFdToNewFile(int in, const std::string& src, const std::string& temp,
+                                    mode_t mode) {
+  Sha256 hasher;
+  CAIRN_RETURN_IF_ERROR(CopyFdToNewFile(in, src, temp, mode, &hasher));
   return hasher.HexDigest();
 }
 

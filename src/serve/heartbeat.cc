@@ -112,7 +112,8 @@ InferenceStatsWindow::Window InferenceStatsWindow::Take(double seconds) {
 
   Window window;
   std::map<std::string, Delta> per_deployment;
-  for (const auto& [key, d] : deltas) {
+  // One interval's figures from its bucket counts and counters.
+  auto stats_of = [&](const Delta& d) {
     IntervalStats s;
     s.requests = static_cast<int64_t>(d.requests);
     s.errors = static_cast<int64_t>(d.errors);
@@ -121,7 +122,10 @@ InferenceStatsWindow::Window InferenceStatsWindow::Take(double seconds) {
       if (auto p = Quantile(bounds, d.buckets, 0.5)) s.p50_ms = *p * 1000;
       if (auto p = Quantile(bounds, d.buckets, 0.99)) s.p99_ms = *p * 1000;
     }
-    window.versions[key] = s;
+    return s;
+  };
+  for (const auto& [key, d] : deltas) {
+    window.versions[key] = stats_of(d);
     if (std::get<3>(key) == "live") {
       Delta& total = per_deployment[std::get<0>(key)];
       if (total.buckets.size() < d.buckets.size()) total.buckets.resize(d.buckets.size(), 0);
@@ -130,17 +134,7 @@ InferenceStatsWindow::Window InferenceStatsWindow::Take(double seconds) {
       total.errors += d.errors;
     }
   }
-  for (const auto& [name, d] : per_deployment) {
-    IntervalStats s;
-    s.requests = static_cast<int64_t>(d.requests);
-    s.errors = static_cast<int64_t>(d.errors);
-    s.rate = seconds > 0 ? d.requests / seconds : 0;
-    if (s.requests > 0) {
-      if (auto p = Quantile(bounds, d.buckets, 0.5)) s.p50_ms = *p * 1000;
-      if (auto p = Quantile(bounds, d.buckets, 0.99)) s.p99_ms = *p * 1000;
-    }
-    window.deployments[name] = s;
-  }
+  for (const auto& [name, d] : per_deployment) window.deployments[name] = stats_of(d);
   return window;
 }
 

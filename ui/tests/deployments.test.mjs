@@ -8,9 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { setup, screenshot, REPO, CAIRN_BIN } from './harness.mjs';
+import { setup, screenshot, freePort, REPO, CAIRN_BIN } from './harness.mjs';
 
 let t;
 let serve;        // the cairn serve child
@@ -19,14 +18,6 @@ let serveLog;
 let clientStop = false;
 let clientLoop;
 let answered = 0;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 async function waitFor(what, fn, ms = 30000) {
   const deadline = Date.now() + ms;

@@ -17,7 +17,7 @@ export const CAIRN_BIN = process.env.CAIRN_BIN || path.join(REPO, 'build', 'cair
 export const OUT_DIR = process.env.CAIRN_UI_TEST_OUT || path.join(UI_DIR, 'test-output');
 export const CHROMIUM = process.env.CAIRN_CHROMIUM || '/usr/bin/chromium';
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
