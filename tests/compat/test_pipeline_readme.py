@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 
@@ -46,6 +47,10 @@ def outputs_by_command(out):
 
 @cairn_only
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+# The README's train.py is written for MLflow 3 (log_model(model, name=...)); MLflow 2's
+# log_model still requires artifact_path, so the walk as written needs the 3.x client.
+@pytest.mark.skipif(int(mlflow.__version__.split(".")[0]) < 3,
+                    reason="the README's example uses the MLflow 3 client API")
 def test_readme_pipeline_example_runs_as_written(server, tmp_path):
     pytest.importorskip("xgboost")
     pytest.importorskip("pandas")
