@@ -2,8 +2,9 @@
 // a not-found notice, a token pager, a key/value table, a status badge.
 // Everything user-provided is rendered as text.
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ApiError } from '../api';
+import { setQuery, type Route } from '../router';
 import { ErrorBox } from './common';
 
 // What a page shows when the thing its URL names does not exist (a 404 from
@@ -74,3 +75,20 @@ export function StatusBadge({ status, testid }: { status: string | undefined; te
 
 // A short run id for tables (the full one is the link's title).
 export function shortId(id: string): string { return id.length > 12 ? id.slice(0, 8) + '…' : id; }
+
+// A search box kept in the URL's query `key` (so it is shareable): typing
+// writes the URL after `delayMs` of quiet; a URL change (back/forward, a
+// link) updates the box and calls onUrlChange (e.g. to reset paging).
+// Returns [text in the box, its setter, the value in the URL].
+export function useUrlSearchText(route: Route, key: string, delayMs: number,
+  onUrlChange?: () => void): [string, (s: string) => void, string] {
+  const value = route.query.get(key) ?? '';
+  const [text, setText] = useState(value);
+  useEffect(() => {
+    if (text === value) return;
+    const t = setTimeout(() => setQuery({ [key]: text }), delayMs);
+    return () => clearTimeout(t);
+  }, [text]);
+  useEffect(() => { onUrlChange?.(); setText(value); }, [value]);
+  return [text, setText, value];
+}

@@ -3,11 +3,11 @@
 // API and Cairn's native /api/v1 (audit, approvals, webhooks, lineage); the
 // rules (who may approve, what an approval applies) are the server's.
 import { Fragment } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { get, post, useLoad, MLFLOW, V1, ApiError } from '../api';
-import { href, setQuery, type Route } from '../router';
+import { href, type Route } from '../router';
 import { Async, ErrorBox, Loading, PageHeader, formatTime } from '../components/common';
-import { KeyValues, LoadError, PagerBar, StatusBadge, shortId, useTokenPager } from '../components/page_bits';
+import { KeyValues, LoadError, PagerBar, StatusBadge, shortId, useTokenPager, useUrlSearchText } from '../components/page_bits';
 
 // ---- API shapes (registry_json.h) ----
 interface Tag { key: string; value: string }
@@ -78,17 +78,8 @@ function TagsTable({ tags, testid }: { tags: Tag[]; testid: string }) {
 // ---------------------------------------------------------------- #/models
 
 export function ModelsPage({ route }: { route: Route }) {
-  const q = route.query.get('q') ?? '';
-  const [text, setText] = useState(q);
   const pager = useTokenPager();
-  // The search box writes the URL (shareable) after a pause in typing.
-  useEffect(() => {
-    if (text === q) return;
-    const t = setTimeout(() => setQuery({ q: text }), 250);
-    return () => clearTimeout(t);
-  }, [text]);
-  // The URL changed (back/forward, a link): follow it.
-  useEffect(() => { pager.reset(); setText(q); }, [q]);
+  const [text, setText, q] = useUrlSearchText(route, 'q', 250, () => pager.reset());
   const load = useLoad(() => get<{ registered_models?: RegisteredModel[]; next_page_token?: string }>(
     MLFLOW + '/registered-models/search', {
       filter: q ? `name ILIKE ${quote('%' + q + '%')}` : undefined,

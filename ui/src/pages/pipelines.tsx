@@ -7,7 +7,7 @@ import { get, useLoad, V1 } from '../api';
 import { href, setQuery, type Route } from '../router';
 import { Async, ErrorBox, Loading, PageHeader, formatDuration, formatTime } from '../components/common';
 import { Dag, type DagNode, type DagNodeKind } from '../components/dag';
-import { KeyValues, LoadError, PagerBar, StatusBadge, shortId, useTokenPager } from '../components/page_bits';
+import { KeyValues, LoadError, PagerBar, StatusBadge, shortId, useTokenPager, useUrlSearchText } from '../components/page_bits';
 
 interface RunInfo { run_id: string; run_name?: string; experiment_id: string; status: string; start_time?: number; end_time?: number | null }
 interface PipelineRunSummary {
@@ -48,16 +48,8 @@ const KIND_TEXT: Record<DagNodeKind, string> = {
 // ---------------------------------------------------------------- #/pipelines
 
 export function PipelinesPage({ route }: { route: Route }) {
-  const pipeline = route.query.get('pipeline') ?? '';
-  const [text, setText] = useState(pipeline);
   const pager = useTokenPager();
-  useEffect(() => {
-    if (text === pipeline) return;
-    const t = setTimeout(() => setQuery({ pipeline: text }), 300);
-    return () => clearTimeout(t);
-  }, [text]);
-  // The URL changed (back/forward, a link): follow it.
-  useEffect(() => { pager.reset(); setText(pipeline); }, [pipeline]);
+  const [text, setText, pipeline] = useUrlSearchText(route, 'pipeline', 300, () => pager.reset());
   const load = useLoad(() => get<{ pipeline_runs: PipelineRunSummary[]; next_page_token?: string }>(V1 + '/pipeline-runs', {
     pipeline: pipeline || undefined, max_results: PAGE, page_token: pager.token || undefined,
   }), [pipeline, pager.token]);
