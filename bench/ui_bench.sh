@@ -65,37 +65,7 @@ fi
 WORK="$(mktemp -d /tmp/cairn-ui-bench.XXXXXX)"
 CACHE="${UI_BENCH_CACHE:-$BUILD_DIR/bench-cache}"
 mkdir -p "$CACHE"
-SERVER_PIDS=()
-
-stop_server() {  # pid: the server leads its own process group (setsid)
-  local pid="$1"
-  kill -TERM -- "-$pid" 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] && break
-    sleep 0.2
-  done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  for pid in "${SERVER_PIDS[@]}"; do stop_server "$pid"; done
-  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_ready() {  # port pid name timeout_s
-  for _ in $(seq $(($4 * 5))); do
-    curl -sf -o /dev/null "http://127.0.0.1:$1/api/2.0/mlflow/experiments/get?experiment_id=0" && return 0
-    kill -0 "$2" 2>/dev/null || die "$3 exited during start; see $WORK/$3.log"
-    sleep 0.2
-  done
-  die "$3 not ready on port $1 after $4 s"
-}
+source "$ROOT/bench/lib/servers.sh"
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 START_UTC="$(date -u '+%Y-%m-%d %H:%M')"
