@@ -290,7 +290,11 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
 //   RESTART checkpoint: it copies the frames written since the PASSIVE one
 //   and waits for readers still on old frames, so the next write starts the
 //   WAL from its beginning (journal_size_limit caps the file). The WAL
-//   stays near wal_restart_pages under any load.
+//   stays near wal_restart_pages while this thread keeps up. When it does
+//   not (a loaded machine may not schedule it for seconds), the writer
+//   itself runs the RESTART checkpoint once the WAL reaches twice
+//   wal_restart_pages (see WalHook): writers then pay for the copying, at
+//   the rate the disk allows, and the WAL stays bounded under any load.
 // - Durability bound. With synchronous=NORMAL a commit is not fsynced; it
 //   survives a crash of this process at once (the WAL is in the OS page
 //   cache) and a crash of the OS or the machine once the WAL is synced,
@@ -342,14 +346,16 @@ class BackgroundMaintainer {
   // Bumped after each ANALYZE.
   uint64_t stats_generation() const { return stats_generation_.load(std::memory_order_acquire); }
 
-  // Installed on the writer connection; called after each commit with the
-  // number of frames in the WAL. Cheap unless a checkpoint is due.
-  static int WalHook(void* self, sqlite3*, const char*, int pages) {
+  // Installed on the writer connection; called after each commit (its write
+  // lock released, the in-process writer mutex still held) with the number
+  // of frames in the WAL. Cheap unless a checkpoint is due.
+  static int WalHook(void* self, sqlite3* db, const char*, int pages) {
     auto* m = static_cast<BackgroundMaintainer*>(self);
     m->unsynced_.store(true, std::memory_order_relaxed);
     if (pages >= m->checkpoint_pages_ && !m->requested_.exchange(true, std::memory_order_relaxed)) {
       m->Request();
     }
+    if (pages >= 2 * m->restart_pages_) m->RestartFromWriter(db);
     return SQLITE_OK;
   }
 
@@ -385,6 +391,22 @@ class BackgroundMaintainer {
     // by a later round.
     std::lock_guard writers(*writer_mu_);
     sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  }
+
+  // The maintainer fell behind: copy the WAL and rewind it on the writer's
+  // connection (as SQLite's own auto-checkpoint does from its WAL hook).
+  // Only one connection checkpoints at a time; when the maintainer holds the
+  // checkpoint lock its PASSIVE pass ends soon and it then waits for the
+  // writer mutex this thread holds, so retry for a while. SQLITE_BUSY after
+  // that (a reader on old frames past the busy timeout) leaves the WAL to
+  // the next commit.
+  void RestartFromWriter(sqlite3* db) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (;;) {
+      int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > give_up) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 
   int64_t QueryInt(std::string_view sql) {

@@ -44,7 +44,9 @@ struct SqliteOptions {
   // WAL upkeep on the background thread: a PASSIVE checkpoint once the WAL
   // holds wal_checkpoint_pages (16 MiB of 4 KiB pages); past
   // wal_restart_pages (64 MiB, journal_size_limit) a RESTART one with the
-  // writers paused, which bounds the WAL under constant load; and, after any
+  // writers paused, which bounds the WAL under constant load (at twice
+  // wal_restart_pages the writer does it itself, should this thread run
+  // late); and, after any
   // commit, a checkpoint (which syncs the WAL) within wal_sync_interval.
   // Fewer, larger checkpoints copy a page rewritten by many commits once:
   // 4096/16384 beat 1000/8192 in each of 3 alternating log-batch rounds

@@ -169,10 +169,11 @@ TEST_F(SqliteDatabaseTest, WalStaysBoundedUnderConstantWrites) {
   stop.store(true);
   reader.join();
   EXPECT_EQ(Count(*db), kRows);
-  // Generous (a third of what was written): the writer keeps appending while
-  // a checkpoint copies, and on a loaded machine the checkpointer runs late.
-  // Without the RESTART checkpoints the WAL holds everything written.
-  EXPECT_LT(max_wal, 24 * 1024 * 1024) << "the WAL grew with the data written";
+  // The writer rewinds the WAL itself at twice the restart size when the
+  // checkpointer runs late (a loaded machine), so the bound holds under any
+  // load: 2 MiB plus one group commit. Without the RESTART checkpoints the
+  // WAL holds everything written (72 MiB).
+  EXPECT_LT(max_wal, 4 * 1024 * 1024) << "the WAL grew with the data written";
   EXPECT_GT(DbBytes(), kRows * kRowBytes / 2);  // most rows reached the database file
 }
 
