@@ -128,6 +128,20 @@ class ParamBuffer {
         if (v.s.find('\0') != std::string_view::npos) has_nul_ = true;
         arena_.append(v.s);
         break;
+      case Value::Kind::kBlob: {
+        // BYTEA's text input form: \x and two hex digits per byte.
+        static constexpr char kHex[] = "0123456789abcdef";
+        size_t at = arena_.size();
+        arena_.resize(at + 2 + 2 * v.s.size());
+        char* out = arena_.data() + at;
+        *out++ = '\\';
+        *out++ = 'x';
+        for (unsigned char c : v.s) {
+          *out++ = kHex[c >> 4];
+          *out++ = kHex[c & 15];
+        }
+        break;
+      }
       case Value::Kind::kNull:
         break;
     }
@@ -198,6 +212,37 @@ class PgStatement final : public sql::Statement {
   }
   std::string_view Text(int col) const override {
     return {PQgetvalue(res_, row_, col), static_cast<size_t>(PQgetlength(res_, row_, col))};
+  }
+  std::string_view Blob(int col, std::string& scratch) const override {
+    // BYTEA's text output: "\x" and hex digits (bytea_output = hex, the
+    // default), or the escape form (printable bytes, "\\", "\ooo" octal).
+    std::string_view t = Text(col);
+    scratch.clear();
+    if (t.size() >= 2 && t[0] == '\\' && t[1] == 'x') {
+      auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return c - 'A' + 10;
+      };
+      scratch.resize((t.size() - 2) / 2);
+      for (size_t i = 0; i < scratch.size(); ++i) {
+        scratch[i] = static_cast<char>(nibble(t[2 + 2 * i]) << 4 | nibble(t[3 + 2 * i]));
+      }
+      return scratch;
+    }
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (t[i] != '\\') {
+        scratch.push_back(t[i]);
+      } else if (i + 1 < t.size() && t[i + 1] == '\\') {
+        scratch.push_back('\\');
+        ++i;
+      } else if (i + 3 < t.size()) {
+        scratch.push_back(static_cast<char>((t[i + 1] - '0') << 6 | (t[i + 2] - '0') << 3 |
+                                            (t[i + 3] - '0')));
+        i += 3;
+      }
+    }
+    return scratch;
   }
   void Reset() override {
     PQclear(res_);

@@ -30,10 +30,11 @@ namespace cairn::store::sql {
 
 enum class Dialect { kSqlite, kPostgres };
 
-// A non-owning bind value. Text views must stay valid until the statement is
-// executed (the store binds views of strings it owns for the whole call).
+// A non-owning bind value. Text and blob views must stay valid until the
+// statement is executed (the store binds views of strings it owns for the
+// whole call). A blob is bytes (NUL included): SQLite BLOB, PostgreSQL BYTEA.
 struct Value {
-  enum class Kind : uint8_t { kNull, kInt, kDouble, kText };
+  enum class Kind : uint8_t { kNull, kInt, kDouble, kText, kBlob };
   Kind kind = Kind::kNull;
   int64_t i = 0;
   double d = 0;
@@ -43,6 +44,7 @@ struct Value {
   static Value Int(int64_t v) { return {Kind::kInt, v, 0, {}}; }
   static Value Double(double v) { return {Kind::kDouble, 0, v, {}}; }
   static Value Text(std::string_view v) { return {Kind::kText, 0, 0, v}; }
+  static Value Blob(std::string_view v) { return {Kind::kBlob, 0, 0, v}; }
 };
 
 // A prepared statement with positional binds (0-based, in the order of the
@@ -61,6 +63,9 @@ class Statement {
   virtual int64_t Int(int col) const = 0;
   virtual double Double(int col) const = 0;
   virtual std::string_view Text(int col) const = 0;
+  // The bytes of a blob column. The view is valid until the next row; it
+  // may point into `scratch` (PostgreSQL decodes its text form there).
+  virtual std::string_view Blob(int col, std::string& scratch) const = 0;
   // Clears the cursor and the binds so the statement can be run again.
   virtual void Reset() = 0;
 

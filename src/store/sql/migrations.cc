@@ -1,10 +1,13 @@
 #include "store/sql/migrations.h"
 
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "store/sql/column_keys_schema.h"
 #include "store/sql/dialect.h"
 #include "store/sql/logged_model_schema.h"
+#include "store/sql/metric_chunks.h"
 #include "store/sql/monitor_schema.h"
 #include "store/sql/pipeline_schedule_schema.h"
 #include "store/sql/registry_schema.h"
@@ -125,6 +128,78 @@ CREATE TABLE input_tags (
 ) @WITHOUT_ROWID@;
 )sql";
 
+// Migration 7: metric history in chunks (store/sql/metric_chunks.h). One
+// row per (series, write) holding that write's points as a blob, instead of
+// one row per point: a log-batch of 50 keys x 20 steps writes 50 small rows
+// instead of 1000 primary-key inserts, and the WAL pages, checkpoint copies
+// and B-tree seeks that went with them. Rows are appended (chunk ids ascend);
+// reads take a series' chunks through the index, then sort and deduplicate
+// (an identical point logged twice is a client's retry, kept once, as the
+// old primary key did). Existing history is converted, then `metrics` goes.
+constexpr std::string_view kMetricChunksSchemaV7 = R"sql(
+CREATE TABLE metric_chunks (
+  chunk_id @ID_PK@,
+  series_id BIGINT NOT NULL,
+  points @BLOB@ NOT NULL
+);
+CREATE INDEX metric_chunks_by_series ON metric_chunks (series_id, chunk_id);
+)sql";
+
+// Copies `metrics` into chunks of up to 1000 points, a window of series at
+// a time so a PostgreSQL result (held whole by libpq) stays bounded.
+Status ConvertMetricsToChunks(Connection& conn, int64_t) {
+  constexpr int64_t kSeriesPerWindow = 256;
+  constexpr size_t kPointsPerChunk = 1000;
+  int64_t max_series = 0;
+  {
+    CAIRN_ASSIGN_OR_RETURN(auto s,
+                           conn.Prepare("SELECT coalesce(max(series_id), 0) FROM metrics", false));
+    CAIRN_ASSIGN_OR_RETURN(bool row, s->Next());
+    if (row) max_series = s->Int(0);
+  }
+  constexpr BulkInsert kInsert{"INSERT INTO metric_chunks (series_id, points) VALUES", 2, ""};
+  std::vector<std::string> chunks;
+  std::vector<int64_t> chunk_series;
+  auto flush = [&]() -> Status {
+    std::vector<Value> rows;
+    rows.reserve(chunks.size() * 2);
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      rows.push_back(Value::Int(chunk_series[i]));
+      rows.push_back(Value::Blob(chunks[i]));
+    }
+    CAIRN_RETURN_IF_ERROR(conn.InsertRows(kInsert, rows));
+    chunks.clear();
+    chunk_series.clear();
+    return {};
+  };
+  for (int64_t lo = 0; lo <= max_series; lo += kSeriesPerWindow) {
+    CAIRN_ASSIGN_OR_RETURN(
+        auto s, conn.Prepare("SELECT series_id, step, timestamp_ms, value, is_nan FROM metrics "
+                             "WHERE series_id >= ? AND series_id < ? "
+                             "ORDER BY series_id, step, timestamp_ms, value",
+                             false));
+    s->BindAll(lo, lo + kSeriesPerWindow);
+    size_t points = 0;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(bool row, s->Next());
+      if (!row) break;
+      int64_t series = s->Int(0);
+      if (chunk_series.empty() || chunk_series.back() != series || points == kPointsPerChunk) {
+        chunks.emplace_back();
+        BeginMetricChunk(chunks.back());
+        chunk_series.push_back(series);
+        points = 0;
+      }
+      MetricPoint p{s->Int(1), s->Int(2),
+                    s->Int(4) != 0 ? std::numeric_limits<double>::quiet_NaN() : s->Double(3)};
+      AppendMetricPoint(chunks.back(), p);
+      ++points;
+    }
+    CAIRN_RETURN_IF_ERROR(flush());
+  }
+  return conn.ExecScript("DROP TABLE metrics");
+}
+
 Status SeedDefaultExperiment(Connection& conn, int64_t now_ms) {
   CAIRN_ASSIGN_OR_RETURN(
       auto stmt, conn.Prepare("INSERT INTO experiments (experiment_id, name, artifact_location, "
@@ -145,6 +220,8 @@ constexpr Migration kMigrations[] = {
     {5, "pipeline schedules and their runs", kPipelineScheduleSchemaV5, nullptr},
     {6, "per-experiment param, metric and tag keys (the UI's columns)", kColumnKeysSchemaV6,
      InstallColumnKeyTriggers},
+    {7, "metric history in chunks of points (metric_chunks replaces metrics)",
+     kMetricChunksSchemaV7, ConvertMetricsToChunks},
 };
 
 // Serializes migrators across processes for the rest of the transaction.

@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "store/sql/metric_chunks.h"
 #include "store/sql/migrations.h"
 #include "store/sql/query_compiler.h"
 #include "store/sql/store_helpers.h"
@@ -60,10 +61,9 @@ constexpr BulkInsert kInsertMetricSeries{"INSERT INTO metric_series (run_id, key
 // Followed by the key condition (" IN (...)" or " = ANY(...)").
 constexpr std::string_view kSelectSeriesIdsWhereKey =
     "SELECT key, series_id FROM metric_series WHERE run_id = ? AND key";
-// An identical (series, step, timestamp, value) row is a client retry: kept once.
-constexpr BulkInsert kInsertMetrics{
-    "INSERT INTO metrics (series_id, step, timestamp_ms, value, is_nan) VALUES", 5,
-    "ON CONFLICT DO NOTHING"};
+// One chunk of points per series and write (store/sql/metric_chunks.h).
+constexpr BulkInsert kInsertMetricChunks{"INSERT INTO metric_chunks (series_id, points) VALUES",
+                                         2, ""};
 // MLflow's rule: the latest value is the one with the greatest
 // (step, timestamp, value); a tie keeps the stored one.
 constexpr BulkInsert kUpsertLatestMetrics{
@@ -436,6 +436,7 @@ struct BatchScratch {
   std::vector<KeyGroup> groups;        // sorted by key
   std::vector<KeyGroup> by_series;     // the same, sorted by series id
   std::vector<std::string_view> keys;  // keys to look up
+  std::vector<std::string> chunks;     // one per series; capacity kept between batches
 };
 
 BatchScratch& ThreadScratch() {
@@ -818,22 +819,27 @@ Status SqlMetadataStore::LogBatch(const std::string& run_id, const std::vector<M
       }
       CAIRN_RETURN_IF_ERROR(ResolveSeriesIds(c, run, groups, scratch.keys, rows));
 
-      // History rows in primary-key order (series, then the batch order
-      // within a series), so the inserts walk the B-tree forward.
+      // History: one chunk per series holding this batch's points of that
+      // key in the order logged, inserted in series order so the index
+      // inserts walk its B-tree forward.
       std::vector<KeyGroup>& by_series = scratch.by_series;
       by_series.assign(groups.begin(), groups.end());
       std::sort(by_series.begin(), by_series.end(),
                 [](const KeyGroup& a, const KeyGroup& b) { return a.series_id < b.series_id; });
-      rows.reserve(metrics.size() * 5);
-      for (const KeyGroup& g : by_series) {
-        const Value series = Value::Int(g.series_id);
+      std::vector<std::string>& chunks = scratch.chunks;
+      if (chunks.size() < by_series.size()) chunks.resize(by_series.size());
+      rows.reserve(by_series.size() * 2);
+      for (size_t i = 0; i < by_series.size(); ++i) {
+        const KeyGroup& g = by_series[i];
+        std::string& chunk = chunks[i];
+        BeginMetricChunk(chunk);
         for (uint32_t k = g.begin; k < g.end; ++k) {
           const Metric& m = metrics[order[k]];
-          rows.insert(rows.end(), {series, Value::Int(m.step), Value::Int(m.timestamp),
-                                   MetricValue(m), MetricIsNan(m)});
+          AppendMetricPoint(chunk, {m.step, m.timestamp, m.value});
         }
+        rows.insert(rows.end(), {Value::Int(g.series_id), Value::Blob(chunk)});
       }
-      CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetrics, rows));
+      CAIRN_RETURN_IF_ERROR(c.InsertRows(kInsertMetricChunks, rows));
       rows.clear();
 
       // One latest-value upsert per key: the greatest (step, timestamp,
@@ -873,14 +879,28 @@ Result<std::vector<Metric>> SqlMetadataStore::GetMetricHistory(const std::string
   int64_t limit = max_results > 0 ? max_results : std::numeric_limits<int64_t>::max();
   return WithReadTxn(*db_, [&](Connection& c) -> Result<std::vector<Metric>> {
     CAIRN_RETURN_IF_ERROR(GetRunState(c, run_id));
-    CAIRN_ASSIGN_OR_RETURN(
-        auto s, c.Prepare("SELECT s.key, m.value, m.is_nan, m.timestamp_ms, m.step "
-                          "FROM metric_series s JOIN metrics m ON m.series_id = s.series_id "
-                          "WHERE s.run_id = ? AND s.key = ? "
-                          "ORDER BY m.step, m.timestamp_ms, m.value LIMIT ? OFFSET ?"));
-    s->BindAll(run_id, key, limit, offset);
+    std::vector<MetricPoint> points;
+    {
+      CAIRN_ASSIGN_OR_RETURN(
+          auto s, c.Prepare("SELECT c.points FROM metric_series s "
+                            "JOIN metric_chunks c ON c.series_id = s.series_id "
+                            "WHERE s.run_id = ? AND s.key = ?"));
+      s->BindAll(run_id, key);
+      std::string scratch;
+      Status decoded;
+      CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] {
+        if (decoded) decoded = DecodeMetricChunk(s->Blob(0, scratch), points);
+      }));
+      CAIRN_RETURN_IF_ERROR(decoded);
+    }
+    MergeHistory(points);
     std::vector<Metric> out;
-    CAIRN_RETURN_IF_ERROR(ForEachRow(*s, [&] { out.push_back(ReadMetric(*s, 0)); }));
+    const size_t first = std::min(points.size(), static_cast<size_t>(offset));
+    const size_t n = std::min(points.size() - first, static_cast<size_t>(limit));
+    out.reserve(n);
+    for (size_t i = first; i < first + n; ++i) {
+      out.push_back(Metric{key, points[i].value, points[i].timestamp, points[i].step});
+    }
     return out;
   });
 }

@@ -67,6 +67,9 @@ class SqliteStatement final : public sql::Statement {
         // The caller keeps the text alive until the statement is reset.
         sqlite3_bind_text(stmt_, i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
         break;
+      case Value::Kind::kBlob:
+        sqlite3_bind_blob(stmt_, i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+        break;
     }
   }
 
@@ -103,6 +106,11 @@ class SqliteStatement final : public sql::Statement {
     if (p == nullptr) return {};
     return {reinterpret_cast<const char*>(p),
             static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+  }
+  std::string_view Blob(int col, std::string&) const override {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    if (p == nullptr) return {};  // NULL or empty
+    return {static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
   }
   void Reset() override {
     sqlite3_reset(stmt_);
