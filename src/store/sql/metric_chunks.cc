@@ -41,7 +41,8 @@ Status DecodeMetricChunk(std::string_view chunk, std::vector<MetricPoint>& out) 
   }
   const char* p = chunk.data() + 1;
   size_t n = (chunk.size() - 1) / kMetricPointBytes;
-  out.reserve(out.size() + n);
+  // No reserve(size + n) here: called once per chunk, it would reallocate
+  // for every chunk and make a read of many small chunks quadratic.
   for (size_t i = 0; i < n; ++i, p += kMetricPointBytes) {
     MetricPoint m;
     std::memcpy(&m.step, p, 8);
