@@ -22,12 +22,11 @@ LOADGEN="$BUILD_DIR/bench/loadgen"
 [[ $# -ge 1 ]] || { echo "usage: $0 <cairn binary>..." >&2; exit 2; }
 [[ -x "$LOADGEN" ]] || { echo "no loadgen in $BUILD_DIR/bench" >&2; exit 2; }
 WORK="$(mktemp -d /tmp/cairn-history-ab.XXXXXX)"
-PID=""
-cleanup() {
-  [[ -n "$PID" ]] && kill -TERM -- "-$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+PY=python3
+log() { echo "[history-ab $(date -u +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib/servers.sh
+source "$ROOT/bench/lib/servers.sh"
 
 # Median wall time in ms of READS GETs of url (curl's own timer, keep-alive not needed).
 median_ms() {
@@ -50,20 +49,18 @@ first_run() {
 for r in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     dir="$(mktemp -d "$WORK/s.XXXX")"
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    port="$(free_port)"
     setsid "$bin" server --host 127.0.0.1 --port "$port" --backend-store-uri "sqlite:///$dir/c.db" \
       --artifacts-destination "file://$dir/art" >"$dir/server.log" 2>&1 &
-    PID=$!
-    for _ in $(seq 200); do
-      curl -sf -o /dev/null "http://127.0.0.1:$port/api/2.0/mlflow/experiments/get?experiment_id=0" && break
-      sleep 0.1
-    done
+    pid=$!
+    SERVER_PIDS+=("$pid")
+    wait_ready "$port" "$pid" "$(basename "$bin")" 30
     url="http://127.0.0.1:$port"
     "$LOADGEN" --url "$url" --mode log-metric -c 1 --count "$POINTS" --label single >/dev/null 2>&1 ||
-      { echo "r$r $(basename "$bin"): loading single points failed" >&2; exit 1; }
+      die "r$r $(basename "$bin"): loading single points failed"
     # log-batch: 20 points of each key per request, so POINTS/20 requests give loss_0 POINTS points.
     "$LOADGEN" --url "$url" --mode log-batch -c 1 --count "$((POINTS / 20))" --label batch \
-      >/dev/null 2>&1 || { echo "r$r $(basename "$bin"): loading batches failed" >&2; exit 1; }
+      >/dev/null 2>&1 || die "r$r $(basename "$bin"): loading batches failed"
     for shape in single batch; do
       key=loss
       [[ $shape == batch ]] && key=loss_0
@@ -73,9 +70,7 @@ for r in $(seq "$ROUNDS"); do
       ms="$(median_ms "$url/api/2.0/mlflow/metrics/get-history?run_id=$run&metric_key=$key&max_results=1000000")"
       echo "r$r $(basename "$bin") $shape points=$n median_ms=$ms load=$(cut -d' ' -f1 /proc/loadavg)"
     done
-    kill -TERM -- "-$PID" 2>/dev/null
-    wait "$PID" 2>/dev/null
-    PID=""
+    stop_server "$pid"
     rm -rf "$dir"
   done
 done

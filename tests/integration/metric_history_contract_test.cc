@@ -42,23 +42,7 @@ class MetricHistoryTest : public ::testing::TestWithParam<std::string> {
     }
     auto conn = Sql().database().Writer();
     ASSERT_TRUE(conn) << conn.error().ToString();
-    ASSERT_TRUE((*conn)->ExecScript(
-        "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, "
-        "description TEXT NOT NULL, applied_at BIGINT NOT NULL)"));
-    for (const sql::Migration& m : sql::AllMigrations()) {
-      if (m.version > upto) continue;
-      auto ddl = (*conn)->ExecScript(sql::RewriteDdl((*conn)->dialect(), m.ddl));
-      ASSERT_TRUE(ddl) << ddl.error().ToString();
-      if (m.seed != nullptr) {
-        ASSERT_TRUE(m.seed(**conn, 1000));
-      }
-      auto s = (*conn)->Prepare(
-          "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
-          false);
-      ASSERT_TRUE(s);
-      (*s)->BindAll(m.version, m.description, static_cast<int64_t>(1000));
-      ASSERT_TRUE((*s)->Exec());
-    }
+    ASSERT_EQ(test_db::MigrateUpTo(**conn, upto), "");
   }
 
   sql::SqlMetadataStore& Sql() { return dynamic_cast<sql::SqlMetadataStore&>(*store_); }

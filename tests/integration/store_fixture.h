@@ -19,6 +19,10 @@
 #include <random>
 #include <string>
 
+#include "store/sql/dialect.h"
+#include "store/sql/driver.h"
+#include "store/sql/migrations.h"
+
 namespace cairn::store::test_db {
 
 inline std::string Env(const char* name) {
@@ -54,6 +58,32 @@ inline std::string PgExec(const std::string& uri, const std::string& sql) {
 
 inline std::string WithQuery(const std::string& uri, const std::string& kv) {
   return uri + (uri.find('?') == std::string::npos ? "?" : "&") + kv;
+}
+
+// Brings an empty database to schema `version` the way that release did:
+// each migration up to it, recorded in schema_migrations (for the upgrade
+// tests, which then call Migrate()). "" on success, else what failed.
+inline std::string MigrateUpTo(sql::Connection& conn, int version) {
+  if (auto s = conn.ExecScript("CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY "
+                               "KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+      !s) {
+    return s.error().ToString();
+  }
+  for (const sql::Migration& m : sql::AllMigrations()) {
+    if (m.version > version) continue;
+    if (auto s = conn.ExecScript(sql::RewriteDdl(conn.dialect(), m.ddl)); !s) {
+      return s.error().ToString();
+    }
+    if (m.seed != nullptr) {
+      if (auto s = m.seed(conn, 1000); !s) return s.error().ToString();
+    }
+    auto s = conn.Prepare(
+        "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)", false);
+    if (!s) return s.error().ToString();
+    (*s)->BindAll(m.version, m.description, static_cast<int64_t>(1000));
+    if (auto done = (*s)->Exec(); !done) return done.error().ToString();
+  }
+  return "";
 }
 
 // A fresh database for one test on backend "sqlite" or "postgres". Call
