@@ -22,7 +22,8 @@
 #   BENCH_REPS=3 BENCH_FILES=10000 BENCH_BIG_MB=1024 BENCH_STEPS=100
 #   SKIP_DVC=1                          measure Cairn and the plain tools only
 #   BENCH_KEEP=1                        keep the temp dir
-# Output: progress on stderr; the Markdown report on stdout.
+# Output: progress on stderr; the Markdown report on stdout (with the load average at the start
+# and the end: the machine is shared).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,6 +83,7 @@ mkdir -p "$WORK/big"
 head -c "$((BIG_MB * 1024 * 1024))" /dev/urandom > "$WORK/big/blob.bin"
 
 now_ns() { date +%s%N; }
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 RESULTS="$WORK/results.txt"
 : > "$RESULTS"
 # record OP DATASET TOOL REP SECONDS
@@ -199,9 +201,10 @@ for ((rep = 0; rep < REPS; rep++)); do
 done
 
 # ---------------------------------------------------------------- report
-python3 - "$RESULTS" "$FILES" "$BIG_MB" "$STEPS" "$REPS" "${DVC_VERSION:-}" <<'PY'
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$RESULTS" "$FILES" "$BIG_MB" "$STEPS" "$REPS" "${DVC_VERSION:-}" "$LOAD_START" "$LOAD_END" <<'PY'
 import collections, statistics, sys
-path, files, big_mb, steps, reps, dvc_version = sys.argv[1:7]
+path, files, big_mb, steps, reps, dvc_version, load_start, load_end = sys.argv[1:9]
 rows = collections.defaultdict(dict)  # (op, ds) -> tool -> {rep: secs}
 for line in open(path):
     op, ds, tool, rep, secs = line.split()
@@ -223,4 +226,5 @@ for (op, ds), tools in rows.items():
 print()
 print(f"{reps} repetition(s), medians; dvc {dvc_version or 'not measured'}; "
       "both tools link files from the cache (hard links).")
+print(f"Load average (1, 5, 15 min) at the start: {load_start}; at the end: {load_end}.")
 PY

@@ -11,20 +11,26 @@
 // Commit (used by `cairn data add` and by the pipeline runner for outs):
 // hashes the workspace path (through the stat cache) and stores every file
 // that the cache lacks in the same read (with kHardlink the hashed inode
-// itself, made read-only; else a copy hashed again while copying), staged as
-// temp files and installed in one ObjectBatch (object_batch.h: syncfs,
-// rename without replacing, syncfs). With LinkMode::kHardlink it then
-// replaces each workspace file by a read-only hard link to its object (done
-// by link to a temp name in the same folder + rename, so the workspace file is
-// never absent). The manifest is stored last, so a folder's digest only exists
-// in the cache when all its files do. Returns the pointer (path = the last
-// component of the repo path). A full disk is kResourceExhausted ("adding
-// '<path>': out of disk space (...)"), with no temp file left and nothing
-// installed from the failed batch.
+// itself, made read-only; else a copy hashed again while copying). A hashed
+// inode is linked under its object name at once once its data is on disk:
+// flushed on its own (fsync) when at most ObjectBatch::kPerFileMaxObjects
+// files are new, else when its ctime is older than the command's one
+// file-system flush (ObjectBatch::FlushOnce, DurableAfterFlush). The others
+// are staged as temp files and installed in one ObjectBatch (object_batch.h:
+// flush, rename without replacing, flush); the names of both are flushed
+// before Commit returns. With LinkMode::kHardlink it then replaces each
+// workspace file that is not its object's inode by a read-only hard link to
+// it (link to a temp name in the same folder + rename, so the workspace file
+// is never absent). The manifest is stored last, so a folder's digest only
+// exists in the cache when all its files do. Returns the pointer (path = the
+// last component of the repo path). A full disk is kResourceExhausted
+// ("adding '<path>': out of disk space (...)"), with no temp file left and
+// nothing installed from the failed batch.
 //
 // Checkout: makes the workspace path hold exactly the pointer's data: files
 // are hard-linked (kHardlink, read-only) or copied (kCopy, writable) from the
-// cache, each by temp + rename; for a folder, files that are not in the
+// cache (a link made straight where nothing is yet, else by temp + rename);
+// for a folder, files that are not in the
 // manifest are removed only with `force` (else kFailedPrecondition naming
 // them: "data/raw has files not in its pointer: x.csv (use --force)"), and a
 // workspace file whose content differs from both the pointer and the cache is
@@ -65,6 +71,9 @@ enum class LinkMode {
 struct CommitStats {
   uint64_t files = 0;          // files in the path
   uint64_t objects_added = 0;  // objects the cache did not have
+  // Of those, workspace files linked under their object name at once (data
+  // on disk before the first flush), without a temp file.
+  uint64_t objects_linked_durable = 0;
   uint64_t bytes_added = 0;
   HashStats hash;
 };

@@ -4,6 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+#include <utility>
+
 #include "core/hash.h"
 #include "data/cache_test_util.h"
 #include "data/data_test_util.h"
@@ -187,6 +191,63 @@ TEST(Cache, CommitFolderStoresFilesThenManifest) {
   EXPECT_EQ(objs.error().code(), ErrorCode::kNotFound);
 }
 
+size_t TempFilesUnder(const fs::path& dir) {
+  size_t temps = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    temps += e.path().filename().string().starts_with(".put-") ? 1 : 0;
+  }
+  return temps;
+}
+
+TEST(Cache, CommitOfManyFilesWrittenBeforeItsFlushLinksThemWithoutTempFiles) {
+  Repo r;
+  const size_t n = 70;  // more than ObjectBatch::kPerFileMaxObjects: one syncfs
+  for (size_t i = 0; i < n; ++i)
+    r.Write("many/f" + std::to_string(i), "content " + std::to_string(i));
+  // Older than the flush Commit starts with, by more than a clock tick.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  CommitStats stats;
+  auto p = r.cache->Commit("many", LinkMode::kHardlink, &stats);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(stats.objects_added, n + 1);  // and the manifest
+  EXPECT_EQ(stats.objects_linked_durable, n);
+  const fs::path objects = r.ws.CacheDir() / "objects";
+  for (size_t i = 0; i < n; i += 13) {
+    const std::string digest = Sha256Hex("content " + std::to_string(i));
+    const fs::path object = objects / digest.substr(0, 2) / digest.substr(2);
+    EXPECT_EQ(Stat(r.Abs("many/f" + std::to_string(i))).st_ino, Stat(object).st_ino);
+    EXPECT_EQ(ReadFile(object), "content " + std::to_string(i));
+  }
+  EXPECT_EQ(TempFilesUnder(objects), 0u);
+}
+
+TEST(Cache, CommitOfAFewFilesFlushesEachAndLinksItUnderItsObjectName) {
+  Repo r;
+  r.Write("raw/a.csv", "a");
+  r.Write("raw/b/c.csv", "c");
+  r.Write("raw/b/dup.csv", "a");  // same content: one object, both files linked to it
+  r.Write("raw/tool", "#!/bin/sh\n", /*exec=*/true);
+  // Just written: each new file is flushed on its own, whatever its ctime.
+  CommitStats stats;
+  auto p = r.cache->Commit("raw", LinkMode::kHardlink, &stats);
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_EQ(stats.objects_added, 4u);           // a, c, tool, manifest
+  EXPECT_EQ(stats.objects_linked_durable, 2u);  // a and c; the exec file is copied
+  const fs::path objects = r.ws.CacheDir() / "objects";
+  for (const auto& [file, content] : {std::pair{"raw/a.csv", "a"}, std::pair{"raw/b/c.csv", "c"},
+                                      std::pair{"raw/b/dup.csv", "a"}}) {
+    const std::string digest = Sha256Hex(content);
+    const fs::path object = objects / digest.substr(0, 2) / digest.substr(2);
+    EXPECT_EQ(Stat(r.Abs(file)).st_ino, Stat(object).st_ino) << file;
+    EXPECT_EQ(Stat(object).st_mode & 0777, 0444u) << file;
+    EXPECT_EQ(ReadFile(object), content);
+  }
+  EXPECT_EQ(TempFilesUnder(objects), 0u);
+  auto state = r.cache->Compare("raw", *p);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(*state, PathState::kUnchanged);
+}
+
 TEST(Cache, SecondCommitOfThousandFilesHashesNothing) {
   Repo r;
   for (int i = 0; i < 1000; ++i) {
@@ -368,7 +429,8 @@ TEST(Cache, CheckoutRefusesAPointerWhoseSizeWasEditedByHand) {
     auto st = r.cache->Checkout("f.txt", edited, LinkMode::kCopy, false);
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().code(), ErrorCode::kInvalidArgument);
-    EXPECT_NE(st.error().message().find("says 99 bytes"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("says 99 bytes"), std::string::npos)
+        << st.error().message();
     EXPECT_NE(st.error().message().find("has 12"), std::string::npos) << st.error().message();
     EXPECT_NE(st.error().message().find("edited by hand"), std::string::npos);
     EXPECT_FALSE(fs::exists(r.Abs("f.txt")));

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -45,6 +46,8 @@ FileStat FromStat(const struct stat& st) {
   s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   s.inode = static_cast<uint64_t>(st.st_ino);
   s.exec = (st.st_mode & S_IXUSR) != 0;
+  s.dev = static_cast<uint64_t>(st.st_dev);
+  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
   return s;
 }
 
@@ -71,23 +74,40 @@ class Fd {
   int fd_;
 };
 
-// Streams the open file `fd` through SHA-256.
-Result<std::string> HashFd(int fd, const std::string& path) {
+// Streams the open file `fd` through SHA-256: up to `expected` bytes when
+// given (a caller that checks the size afterwards saves the read that would
+// only see the end of the file), else to the end.
+Result<std::string> HashFd(int fd, const std::string& path,
+                           std::optional<uint64_t> expected = std::nullopt) {
   thread_local std::vector<char> buffer(kReadBuffer);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx);
     return Internal("OpenSSL: cannot start SHA-256 for '" + path + "'");
   }
-  while (true) {
+  uint64_t total = 0;
+  while (!expected || total < *expected) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Opened O_NONBLOCK (OpenRegular) and not a file that ignores it: a
+      // regular file on a file system that honours it reads on blocking;
+      // anything else (a FIFO swapped in after the lstat) is refused.
+      struct stat st;
+      if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        EVP_MD_CTX_free(ctx);
+        return InvalidArgument("'" + path + "' is not a regular file");
+      }
+      ::fcntl(fd, F_SETFL, 0);
+      continue;
+    }
     if (n < 0) {
       int err = errno;
       EVP_MD_CTX_free(ctx);
       return ErrnoError(err, "cannot read", path);
     }
     if (n == 0) break;
+    total += static_cast<uint64_t>(n);
     EVP_DigestUpdate(ctx, buffer.data(), static_cast<size_t>(n));
   }
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -114,26 +134,42 @@ struct HashOutcome {
   int attempts = 1;
 };
 
-// Hashes `path`, again when it changed while being read.
-Result<HashOutcome> HashStable(const std::string& path, const HashOptions& options) {
+// Small files are read in one go; the readahead hint only helps large ones.
+constexpr uint64_t kSequentialHintBytes = 256 << 10;
+
+// Hashes `path`, again when it changed while being read. `known` is the
+// path's lstat from just before (HashFiles' first pass): it stands for the
+// "before" stat of the first attempt, saving an fstat per file.
+Result<HashOutcome> HashStable(const std::string& path, const HashOptions& options,
+                               const FileStat* known = nullptr) {
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
     CAIRN_ASSIGN_OR_RETURN(int raw_fd, OpenRegular(path));
     Fd fd(raw_fd);
-    struct stat before;
-    if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot stat", path);
-    if (!S_ISREG(before.st_mode)) {
-      return InvalidArgument("'" + path + "' is " + std::string(KindOf(before.st_mode)));
+    FileStat b;
+    if (attempt == 1 && known != nullptr) {
+      b = *known;
+    } else {
+      struct stat before;
+      if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot stat", path);
+      if (!S_ISREG(before.st_mode)) {
+        return InvalidArgument("'" + path + "' is " + std::string(KindOf(before.st_mode)));
+      }
+      b = FromStat(before);
     }
-    // Blocking reads from here on (O_NONBLOCK only kept open() off FIFOs).
-    ::fcntl(fd.get(), F_SETFL, 0);
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    // The O_NONBLOCK that kept open() off FIFOs stays: reads of regular
+    // files ignore it (HashFd handles a file system that does not).
+    if (b.size >= kSequentialHintBytes) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     HashOutcome out;
     out.read_start_ns = NowRealtimeNs();
-    CAIRN_ASSIGN_OR_RETURN(out.digest, HashFd(fd.get(), path));
+    CAIRN_ASSIGN_OR_RETURN(out.digest, HashFd(fd.get(), path, b.size));
     if (options.after_read) options.after_read(path, attempt);
     struct stat after;
     if (::fstat(fd.get(), &after) != 0) return ErrnoError(errno, "cannot stat", path);
-    FileStat b = FromStat(before), a = FromStat(after);
+    if (!S_ISREG(after.st_mode)) {
+      // The path was replaced by something else between the lstat and open.
+      return InvalidArgument("'" + path + "' is " + std::string(KindOf(after.st_mode)));
+    }
+    FileStat a = FromStat(after);
     if (a.SameContentKey(b)) {
       out.stat = a;
       out.attempts = attempt;
@@ -514,11 +550,12 @@ Result<std::vector<HashedFile>> HashFiles(const std::vector<std::string>& paths,
   }
 
   // 3. hash the misses.
+  if (options.before_hashing && !misses.empty()) options.before_hashing(misses.size());
   std::vector<char> cacheable(n, 0);
   std::atomic<uint64_t> rehashed{0}, bytes{0};
   CAIRN_RETURN_IF_ERROR(ParallelFor(misses.size(), options.jobs, [&](size_t k) -> Status {
     size_t i = misses[k];
-    CAIRN_ASSIGN_OR_RETURN(HashOutcome h, HashStable(paths[i], options));
+    CAIRN_ASSIGN_OR_RETURN(HashOutcome h, HashStable(paths[i], options, &pre[i]));
     out[i].digest = std::move(h.digest);
     out[i].stat = h.stat;
     rehashed.fetch_add(static_cast<uint64_t>(h.attempts - 1), std::memory_order_relaxed);

@@ -23,9 +23,12 @@
 // before `cairn data add` is cached as soon as the add started a few ticks
 // after the write, and a same-size rewrite within one tick is still seen.
 //
-// Change during hashing: the file is fstat'ed before and after it is read;
-// when size, mtime or inode differ, it is hashed again (up to 3 attempts,
-// then kFailedPrecondition naming the file).
+// Change during hashing: the file's stat before it is read (the lstat that
+// looked it up in the stat cache, or an fstat on a retry) is compared with an
+// fstat after; when size, mtime or inode differ, it is hashed again (up to 3
+// attempts, then kFailedPrecondition naming the file). A file is read up to
+// the size it had before (no extra read for end of file): one that grew
+// meanwhile has another size after, and is hashed again.
 //
 // Errors: kNotFound (a file that does not exist), kInvalidArgument (a path
 // that is a symlink, a folder where a file was expected, or another special
@@ -61,7 +64,9 @@ struct FileStat {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   uint64_t inode = 0;
-  bool exec = false;  // owner execute bit (S_IXUSR)
+  bool exec = false;     // owner execute bit (S_IXUSR)
+  uint64_t dev = 0;      // the file system (st_dev); not part of the cache key
+  int64_t ctime_ns = 0;  // last change of data or metadata; not part of the cache key
 
   bool SameContentKey(const FileStat& o) const {
     return size == o.size && mtime_ns == o.mtime_ns && inode == o.inode;
@@ -136,6 +141,12 @@ struct HashOptions {
   std::function<Status(const std::string& path, int fd, const std::string& digest,
                        const FileStat& stat)>
       on_hashed;
+  // Called once, before the first file is read, with the number of files
+  // that will be (those the stat cache did not answer); not called when
+  // there are none. Lets a caller choose how to store them (Cache::Commit:
+  // a flush per file for a few, one flush of the file system for many). May
+  // be empty.
+  std::function<void(size_t files_to_hash)> before_hashing;
   // Files looked at (and their bytes) are counted here when set: totals once
   // the files were stat'ed, progress as each is answered from the cache or
   // hashed.

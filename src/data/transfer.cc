@@ -1,10 +1,13 @@
 #include "data/transfer.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -109,6 +112,33 @@ Status UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& d
   });
 }
 
+// Hashes the downloaded file `temp` and makes it read-only (objects are),
+// through one open: its size goes to *bytes.
+Result<std::string> HashAndSeal(const std::string& temp, uint64_t* bytes) {
+  const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Internal("cannot open '" + temp + "': " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Internal("cannot stat '" + temp + "': " + std::strerror(errno));
+  *bytes = static_cast<uint64_t>(st.st_size);
+  Sha256 hasher;
+  thread_local std::vector<char> buffer(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Internal("cannot read '" + temp + "': " + std::strerror(errno));
+    if (n == 0) break;
+    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+  }
+  if (::fchmod(fd, 0444) != 0) {
+    return Internal("cannot make '" + temp + "' read-only: " + std::strerror(errno));
+  }
+  return hasher.HexDigest();
+}
+
 // Downloads one object into a temp file of the cache, verifies it and stages
 // it in `batch` (installed into the cache by the caller).
 Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, uint64_t* bytes) {
@@ -118,9 +148,7 @@ Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, u
     ::unlink(temp.c_str());
     return got;
   }
-  struct stat st;
-  *bytes = ::stat(temp.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  auto actual = Sha256File(temp);
+  auto actual = HashAndSeal(temp, bytes);
   if (!actual) {
     ::unlink(temp.c_str());
     return std::unexpected(actual.error());
@@ -131,9 +159,9 @@ Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, u
                                                " is corrupt (its bytes hash to " + *actual +
                                                "); it was not stored");
   }
-  // Objects are read-only; nothing else knows the temp name, so the verified
-  // bytes are what gets installed.
-  if (::chmod(temp.c_str(), 0444) != 0 || !batch.Stage(temp, digest)) ::unlink(temp.c_str());
+  // Nothing else knows the temp name, so the verified bytes are what gets
+  // installed.
+  if (!batch.Stage(temp, digest)) ::unlink(temp.c_str());
   return {};
 }
 
@@ -150,6 +178,7 @@ Status FetchAll(Cache& cache, Remote& remote, const std::vector<std::string>& di
                 Progress& progress, FetchProblems& problems, uint64_t* transferred) {
   std::atomic<uint64_t> count{0};
   ObjectBatch batch(cache.blobs().root());
+  CAIRN_RETURN_IF_ERROR(batch.EnsureLayout());
   Status st = ParallelFor(digests.size(), jobs, [&](size_t i) -> Status {
     const std::string& digest = digests[i];
     uint64_t bytes = 0;
