@@ -18,6 +18,15 @@ Status ValidateDigest(std::string_view digest) {
                          "': expected 64 lowercase hex characters (SHA-256)");
 }
 
+std::string ObjectPathUnder(std::string_view objects_dir, std::string_view digest) {
+  std::string p(objects_dir);
+  p += '/';
+  p += digest.substr(0, 2);
+  p += '/';
+  p += digest.substr(2);
+  return p;
+}
+
 Result<std::string> BlobStore::ReadAll(std::string_view digest) const {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, Open(digest));
   std::string out;

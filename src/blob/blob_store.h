@@ -34,6 +34,10 @@ namespace cairn::blob {
 bool IsValidDigest(std::string_view digest);
 // kInvalidArgument naming the digest unless IsValidDigest.
 Status ValidateDigest(std::string_view digest);
+// Where object `digest` lives under an objects folder: <objects_dir>/ab/cdef...
+// (the first two hex digits name the shard folder). One layout for the local
+// blob store, the data cache and folder remotes.
+std::string ObjectPathUnder(std::string_view objects_dir, std::string_view digest);
 
 // Sequential reader over one object. Not thread-safe; owned by the caller.
 class BlobReader {

@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "blob/blob_store.h"
 #include "blob/local/posix_file.h"
 #include "core/parallel.h"
 #include "data/hashing.h"
@@ -193,12 +194,7 @@ Result<bool> ObjectBatch::Exists(std::string_view digest) const {
 }
 
 std::string ObjectBatch::ObjectPath(std::string_view digest) const {
-  std::string p = objects_dir_;
-  p += '/';
-  p += digest.substr(0, 2);
-  p += '/';
-  p += digest.substr(2);
-  return p;
+  return blob::ObjectPathUnder(objects_dir_, digest);
 }
 
 bool ObjectBatch::Stage(const std::string& temp, const std::string& digest) {

@@ -342,8 +342,7 @@ class FolderRemote final : public Remote {
 
  private:
   std::string ObjectPath(std::string_view digest) const {
-    return root_ + "/objects/" + std::string(digest.substr(0, 2)) + "/" +
-           std::string(digest.substr(2));
+    return blob::ObjectPathUnder(root_ + "/objects", digest);
   }
 
   // One listing per shard folder instead of a stat per digest.

@@ -92,12 +92,7 @@ Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::OpenAt(const std::string
 }
 
 std::string LocalBlobStore::ObjectPath(std::string_view digest) const {
-  std::string p = objects_dir_;
-  p += '/';
-  p += digest.substr(0, 2);
-  p += '/';
-  p += digest.substr(2);
-  return p;
+  return blob::ObjectPathUnder(objects_dir_, digest);
 }
 
 Status LocalBlobStore::EnsureShard(std::string_view digest) const {
