@@ -597,6 +597,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
 
+    // 204 and 304 never carry a body (RFC 9110 15.3.5, 15.4.5): none is
+    // sent, and SerializeHead writes no Content-Length for them.
+    if (response_.status == 204 || response_.status == 304) {
+      content_length = 0;
+      first_chunk = 0;
+      response_.body.clear();
+      if (file_fd_ >= 0) CloseResponseFile();
+    }
     SerializeHead(content_length);
     bytes_sent_ = is_head_ ? 0 : content_length;
     stream_.expires_after(core_->options.idle_timeout);
@@ -627,8 +635,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       head_ += "\r\nContent-Type: ";
       head_ += response_.content_type;
     }
-    head_ += "\r\nContent-Length: ";
-    AppendNumber(head_, content_length);
+    if (response_.status != 204 && response_.status != 304) {
+      head_ += "\r\nContent-Length: ";
+      AppendNumber(head_, content_length);
+    }
     for (const auto& [name, value] : response_.headers) {
       // The server owns framing; a value with CR/LF would inject headers.
       if (EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "connection") ||

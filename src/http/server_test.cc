@@ -381,6 +381,29 @@ TEST_F(HttpServerTest, ExtraResponseHeadersAreSentAndInjectionIsDropped) {
   EXPECT_FALSE(r->Header("date").empty());
 }
 
+TEST_F(HttpServerTest, NoContentAndNotModifiedCarryNoBodyOrLength) {
+  Router router;
+  router.Add(Method::kGet, "/s", [](Request& req) {
+    // A handler that leaves a body on a 204/304 must not get it sent.
+    return Response::Json(req.query.empty() ? 304 : 204, "{\"ignored\":true}");
+  });
+  router.Add(Method::kGet, "/next", [](Request&) { return Response::Json(200, "{\"n\":1}"); });
+  const int port = Start(std::move(router));
+  Client c(port);
+  for (const char* target : {"/s", "/s?x=1"}) {
+    auto r = c.Request("GET", target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, std::string(target) == "/s" ? 304 : 204);
+    EXPECT_EQ(r->headers.count("content-length"), 0u) << target;
+    EXPECT_TRUE(r->body.empty());
+    // Nothing stray follows on the connection: the next answer parses.
+    auto next = c.Request("GET", "/next");
+    ASSERT_TRUE(next) << target;
+    EXPECT_EQ(next->status, 200);
+    EXPECT_EQ(next->body, "{\"n\":1}");
+  }
+}
+
 TEST_F(HttpServerTest, RequestHeadersAreLowercased) {
   Router router;
   router.Add(Method::kGet, "/h", [](Request& req) {
