@@ -23,7 +23,7 @@ build: setup ui $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # The web UI (docs/ui.md): npm ci from the committed lock file when it changed, then a Vite build
-# when a source changed. `cairn server` serves ui/dist.
+# when a source changed. The C++ build then compiles ui/dist into `cairn` (src/ui_bundle).
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 ui: ui/dist/index.html
 

@@ -35,16 +35,21 @@ async function waitHealthy(url, child, ms = 15000) {
   throw new Error(`cairn server did not answer /health at ${url} within ${ms} ms`);
 }
 
+function uiDirArgs(dir) {
+  return dir ? ['--ui-dir', dir] : [];
+}
+
 // Starts `cairn server` on a free port with its own SQLite store and artifacts.
-// opts.args: extra flags; opts.uiDir: the built UI (default $CAIRN_UI_TEST_DIST, else ui/dist;
-// a copy keeps tests steady while someone rebuilds ui/dist).
+// opts.args: extra flags; opts.uiDir: a built UI folder to serve with --ui-dir (default
+// $CAIRN_UI_TEST_DIST; neither: the UI compiled into the binary, as users get it, which also
+// keeps tests steady while someone rebuilds ui/dist).
 export async function startServer(opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-ui-test-'));
   const port = await freePort();
   const args = ['server', '--host', '127.0.0.1', '--port', String(port),
     '--backend-store-uri', `sqlite:///${dir}/cairn.db`,
     '--artifacts-destination', `file://${dir}/artifacts`,
-    '--ui-dir', opts.uiDir ?? process.env.CAIRN_UI_TEST_DIST ?? path.join(UI_DIR, 'dist'), ...(opts.args ?? [])];
+    ...uiDirArgs(opts.uiDir ?? process.env.CAIRN_UI_TEST_DIST), ...(opts.args ?? [])];
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const url = `http://127.0.0.1:${port}`;
   const server = { url, port, dir, child: null, api: makeApi(url) };
