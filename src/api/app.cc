@@ -2,6 +2,9 @@
 
 #include "api/app.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -25,10 +28,6 @@
 #include "schedule/schedule_service.h"
 #include "store/metadata_store.h"
 #include "tracking/tracking_service.h"
-
-#ifndef CAIRN_DEFAULT_UI_DIR
-#define CAIRN_DEFAULT_UI_DIR "ui/dist"
-#endif
 
 namespace cairn::api {
 namespace {
@@ -111,8 +110,30 @@ AppConfig WithDefaults(AppConfig config) {
     config.default_artifact_root =
         config.serve_artifacts ? std::string("mlflow-artifacts:/") : config.artifacts_destination;
   }
-  if (config.ui_dir.empty()) config.ui_dir = CAIRN_DEFAULT_UI_DIR;
   return config;
+}
+
+std::vector<std::string> MonitorLocalRoots(const AppConfig& config) {
+  std::vector<std::string> roots;
+  auto add = [&](const std::string& uri) {
+    // mlflow-artifacts:/, s3://... are not local folders (LocalPathFromUri
+    // would take a scheme without "//" for a relative path).
+    const size_t colon = uri.find(':');
+    const bool has_scheme =
+        colon != std::string::npos && colon >= 2 &&
+        std::all_of(uri.begin(), uri.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+        });
+    if (uri.empty() || (has_scheme && !uri.starts_with("file:"))) return;
+    auto path = LocalPathFromUri(uri);
+    if (!path) return;
+    while (path->size() > 1 && path->ends_with('/')) path->pop_back();  // "dir/." -> "dir"
+    if (std::find(roots.begin(), roots.end(), *path) == roots.end()) roots.push_back(*path);
+  };
+  if (config.serve_artifacts) add(config.artifacts_destination);
+  add(config.default_artifact_root);
+  for (const auto& dir : config.monitor_data_roots) add(dir);
+  return roots;
 }
 
 Result<std::unique_ptr<App>> App::Open(AppConfig config) {
@@ -165,10 +186,13 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
       [dispatcher] { dispatcher->Notify(); });
   // Monitoring: the service reads the inference log and references through
   // the artifact repository (null without --serve-artifacts: then only local
-  // and file:// URIs work); the scheduler thread runs due windows. Alert
+  // and file:// URIs under the roots work); the scheduler thread runs due windows. Alert
   // changes wake the dispatcher, so their webhooks go out at once.
   monitor::MonitorServiceOptions monitor_options;
   monitor_options.on_alert_changes = [dispatcher] { dispatcher->Notify(); };
+  // A request may name local files as a reference or log folder: only
+  // under these folders, never anything else the server's user can read.
+  monitor_options.local_roots = MonitorLocalRoots(config);
   app->monitors = std::make_unique<monitor::MonitorService>(
       *app->store, app->store->monitors(), app->artifacts.get(), SystemClock::Get(),
       std::move(monitor_options));
@@ -197,7 +221,10 @@ Result<std::unique_ptr<App>> App::Open(AppConfig config) {
                                              config.pipeline_root));
   MountPipelineScheduleRoutes(router, *app->schedules);
   MountServingInstanceRoutes(router);  // where `cairn serve` runs (heartbeats)
-  MountUiRoutes(router, config.ui_dir);
+  const ui_bundle::Bundle& ui =
+      config.bundled_ui != nullptr ? *config.bundled_ui : ui_bundle::Embedded();
+  MountUiRoutes(router, config.ui_dir, ui);
+  CAIRN_LOG_INFO("web UI: {}", DescribeUiSource(config.ui_dir, ui));
 
   CAIRN_LOG_INFO(
       "cairn app ready backend={} schema_version={} default_artifact_root={} "

@@ -7,8 +7,8 @@
 // mounts every REST route (MLflow /api/2.0/mlflow, /ajax-api/2.0/mlflow,
 // including the model registry, artifact proxy /api/2.0/mlflow-artifacts,
 // native /api/v1 with monitors, labels, drift, data blobs and pipeline
-// schedules, Prometheus /metrics, /health, and the web UI's files at / from
-// AppConfig::ui_dir) on one Router, and runs the HTTP
+// schedules, Prometheus /metrics, /health, and the web UI's files at /:
+// compiled in, or from AppConfig::ui_dir) on one Router, and runs the HTTP
 // server, the webhook dispatcher thread (which also sends monitor alerts),
 // the monitor scheduler thread and the pipeline scheduler thread (only with
 // a pipeline_root; its children get CAIRN_TRACKING_URI = this server unless
@@ -23,9 +23,14 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "http/server.h"
+
+namespace cairn::ui_bundle {
+class Bundle;
+}  // namespace cairn::ui_bundle
 
 namespace cairn::api {
 
@@ -55,10 +60,24 @@ struct AppConfig {
   std::string pipeline_cairn_binary;
   // A scheduled run past this is stopped (SIGTERM, then SIGKILL); 0 = none.
   int64_t pipeline_run_timeout_ms = 0;
-  // The built web UI served at / (docs/ui.md). Default: the ui/dist of the
-  // source tree this binary was built from.
+  // A folder holding a built web UI to serve at / instead of the one
+  // compiled into the binary (docs/ui.md); read per request, for UI
+  // development. Empty (the default): the compiled-in UI.
   std::string ui_dir;
+  // The compiled-in UI when ui_dir is empty; null = ui_bundle::Embedded().
+  // Tests set their own. Not owned; must outlive the App.
+  const ui_bundle::Bundle* bundled_ui = nullptr;
+  // Local folders monitors may read references and inference logs from
+  // (docs/monitoring.md, "Local files"), besides the local artifact folders
+  // (MonitorLocalRoots). Relative paths resolve against the current directory.
+  std::vector<std::string> monitor_data_roots;
 };
+
+// The folders the monitor service reads local files from: the artifacts
+// destination (when served and a local folder), the default artifact root
+// (when a local folder: runs logged there directly) and each
+// monitor_data_roots entry, as absolute paths, without duplicates.
+std::vector<std::string> MonitorLocalRoots(const AppConfig& config);
 
 // Fills empty fields of `config` with the defaults above (resolved against
 // the current directory).

@@ -84,11 +84,19 @@ TEST(RenderMonitorMetricsTest, LabelValuesAreEscaped) {
       << text;
 }
 
+// Monitors may read the files tests put in the server's folder (the parent
+// of its artifacts folder): a server reads local files only under its roots.
+void AllowServerFolder(AppConfig& c) {
+  c.monitor_data_roots = {
+      std::filesystem::path(c.artifacts_destination.substr(7)).parent_path().string()};
+}
+
 class MonitorRoutesTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto server = test::LiveServer::Start("cairn-monitor-api-test", [](AppConfig& c) {
       c.monitor_tick = std::chrono::milliseconds(0);
+      AllowServerFolder(c);
     });
     ASSERT_TRUE(server) << server.error().ToString();
     server_ = server->release();
@@ -300,6 +308,7 @@ TEST_F(MonitorRoutesTest, CreateGetWindowsDeleteAndNoSchedulerWithTickZero) {
 TEST(MonitorSchedulerWiringTest, AppRunsTheSchedulerThread) {
   auto server = test::LiveServer::Start("cairn-monitor-api-test", [](AppConfig& c) {
     c.monitor_tick = std::chrono::milliseconds(50);
+    AllowServerFolder(c);
   });
   ASSERT_TRUE(server) << server.error().ToString();
   int port = (*server)->port();
@@ -362,6 +371,7 @@ TEST(MonitorAlertDeliveryTest, AReceiverThatIsDownGetsTheAlertWhenItComesBack) {
 
   auto server = test::LiveServer::Start("cairn-monitor-alert-test", [](AppConfig& c) {
     c.monitor_tick = std::chrono::milliseconds(50);
+    AllowServerFolder(c);
   });
   ASSERT_TRUE(server) << server.error().ToString();
   const int port = (*server)->port();

@@ -9,6 +9,8 @@
 //    the values printed; and the server's /metrics after a run.
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +25,8 @@
 #include <vector>
 
 #include "support/live_server.h"
-#include "support/subprocess.h"
 #include "support/raw_http.h"
+#include "support/subprocess.h"
 #include "support/temp_files.h"
 
 namespace cairn::cli {
@@ -170,6 +172,9 @@ class MonitorsCliTest : public testing::Test {
   static void SetUpTestSuite() {
     auto server = test::LiveServer::Start("cairn-monitors-test", [](api::AppConfig& c) {
       c.monitor_tick = std::chrono::milliseconds(0);  // windows only when a test runs them
+      // The references are files in the server's folder (the artifacts'
+      // parent): a server reads local files only under its roots.
+      c.monitor_data_roots = {fs::path(c.artifacts_destination.substr(7)).parent_path().string()};
     });
     ASSERT_TRUE(server) << server.error().ToString();
     server_ = server->release();
@@ -609,6 +614,139 @@ TEST_F(MonitorsCliTest, InferenceLogLabelsAndPerformance) {
   EXPECT_TRUE(Has(metrics.body,
                   "cairn_monitor_performance{monitor=\"perf-mon\",metric=\"accuracy\"} 0.75\n"))
       << metrics.body;
+}
+
+// ------------------------------------------------ `cairn server` processes
+
+// `cairn server` started as a user starts it, in its own folder.
+class MonitorsServerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("cairn-monitors-server-test");
+    outside_ = dir_ + "/elsewhere";
+    fs::create_directories(outside_);
+    std::ofstream(outside_ + "/ref.csv") << "amount,country\n1,US\n2,DE\n3,FR\n";
+  }
+  void TearDown() override {
+    Stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Starts the server with `args` and `env`; returns its banner line.
+  std::string Start(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    Stop();
+    std::vector<std::string> full = {"server",
+                                     "-p",
+                                     "0",
+                                     "--backend-store-uri",
+                                     "sqlite://" + dir_ + "/cairn.db",
+                                     "--artifacts-destination",
+                                     "file://" + dir_ + "/artifacts"};
+    full.insert(full.end(), args.begin(), args.end());
+    env.push_back("CAIRN_USER=");
+    pid_ = test::SpawnProcess(CAIRN_BINARY, full, "", &out_fd_, dir_ + "/server.err", env);
+    EXPECT_GT(pid_, 0);
+    std::string line = ReadLine(std::chrono::seconds(30));
+    const std::string prefix = "cairn server listening on http://127.0.0.1:";
+    EXPECT_TRUE(line.starts_with(prefix)) << line << ReadFile(dir_ + "/server.err");
+    if (line.starts_with(prefix)) {
+      port_ = std::stoi(line.substr(prefix.size()));
+      uri_ = "http://127.0.0.1:" + std::to_string(port_);
+    }
+    return line;
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      EXPECT_EQ(test::WaitExit(pid_), 0) << ReadFile(dir_ + "/server.err");
+      pid_ = -1;
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+    out_fd_ = -1;
+  }
+  std::string ReadLine(std::chrono::seconds timeout) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char c;
+      if (::read(out_fd_, &c, 1) != 1 || c == '\n') break;
+      line.push_back(c);
+    }
+    return line;
+  }
+  Outcome Run(const std::vector<std::string>& args) {
+    return RunBinary(dir_, args, {"CAIRN_TRACKING_URI=" + uri_});
+  }
+
+  std::string dir_, outside_, uri_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+};
+
+TEST_F(MonitorsServerTest, LocalFilesOnlyUnderTheArtifactsAndTheDataRoots) {
+  std::string banner = Start({});
+  EXPECT_TRUE(Has(banner, "; monitor local files: under " + dir_ + "/artifacts;")) << banner;
+  ASSERT_EQ(test::RawHttp(port_, "POST", "/api/2.0/mlflow/registered-models/create",
+                          json{{"name", "fraud"}}.dump())
+                .status,
+            200);
+  const std::string refusal =
+      "' is outside the folders this server reads local files from (--monitor-data-root DIR, "
+      "CAIRN_MONITOR_DATA_ROOT); log it as a run artifact and use runs:/ or mlflow-artifacts:/ "
+      "instead\n";
+  // A file outside, and one that does not exist: the same answer.
+  for (const std::string& path :
+       {outside_ + "/ref.csv", outside_ + "/absent.csv", std::string("/etc/passwd")}) {
+    Outcome o = Run({"monitors", "create", "m", "--model", "fraud", "--reference", path});
+    EXPECT_EQ(o.exit_code, 1);
+    EXPECT_EQ(o.err,
+              "error: INVALID_PARAMETER_VALUE: monitor spec: 'reference' reference 'file://" +
+                  path + refusal)
+        << path;
+  }
+  // What users should do: log the file as a run artifact.
+  json run = json::parse(Run({"runs", "create", "--json"}).out);
+  const std::string run_id = run["run"]["info"]["run_id"];
+  ASSERT_EQ(Run({"artifacts", "log", run_id, outside_ + "/ref.csv"}).exit_code, 0);
+  Outcome via_run = Run({"monitors", "create", "via-run", "--model", "fraud", "--reference",
+                         "runs:/" + run_id + "/ref.csv"});
+  EXPECT_EQ(via_run.exit_code, 0) << via_run.err;
+  Outcome climb = Run({"monitors", "create", "climb", "--model", "fraud", "--reference",
+                       "runs:/" + run_id + "/../../../../elsewhere/ref.csv"});
+  EXPECT_EQ(climb.exit_code, 1);
+  EXPECT_TRUE(climb.err.starts_with("error: INVALID_PARAMETER_VALUE: ")) << climb.err;
+
+  // --monitor-data-root (repeatable) lets the folder in.
+  banner = Start({"--monitor-data-root", outside_, "--monitor-data-root", dir_ + "/more"});
+  EXPECT_TRUE(Has(banner, "; monitor local files: under " + dir_ + "/artifacts, " + outside_ +
+                              ", " + dir_ + "/more;"))
+      << banner;
+  Outcome flag = Run(
+      {"monitors", "create", "by-flag", "--model", "fraud", "--reference", outside_ + "/ref.csv"});
+  EXPECT_EQ(flag.exit_code, 0) << flag.err;
+  Outcome still =
+      Run({"monitors", "create", "passwd", "--model", "fraud", "--reference", "/etc/passwd"});
+  EXPECT_EQ(still.exit_code, 1);
+  EXPECT_TRUE(Has(still.err, "'file:///etc/passwd' is outside the folders")) << still.err;
+
+  // CAIRN_MONITOR_DATA_ROOT, colon-separated.
+  banner = Start({}, {"CAIRN_MONITOR_DATA_ROOT=" + dir_ + "/more:" + outside_});
+  EXPECT_TRUE(Has(banner, "under " + dir_ + "/artifacts, " + dir_ + "/more, " + outside_ + ";"))
+      << banner;
+  Outcome env = Run(
+      {"monitors", "create", "by-env", "--model", "fraud", "--reference", outside_ + "/ref.csv"});
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+}
+
+TEST_F(MonitorsServerTest, HelpDescribesTheDataRoot) {
+  Outcome help = RunBinary(dir_, {"server", "--help"}, {});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(Has(help.out, "--monitor-data-root DIR")) << help.out;
+  EXPECT_TRUE(Has(help.out, "CAIRN_MONITOR_DATA_ROOT")) << help.out;
 }
 
 }  // namespace

@@ -692,7 +692,8 @@ void AddMonitorsCommand(CLI::App& app, Action& action) {
   create->add_option("--reference", f->reference,
                      "Reference dataset (CSV / JSON lines) or profile (*.profile.json, from "
                      "`monitors profile`): runs:/<run>/<path>, "
-                     "mlflow-artifacts:/<path>, file:// or a path the SERVER can read "
+                     "mlflow-artifacts:/<path>, file:// or a path on the SERVER, under its "
+                     "artifacts or a --monitor-data-root "
                      "(sent as an absolute file:// URI); default: the version's tag "
                      "cairn.reference");
   create->add_option("--log-uri", f->log_uri,

@@ -268,8 +268,11 @@ TEST_F(ReproCliTest, TracksToAServer) {
 }
 
 TEST_F(ReproCliTest, SigintCancelsWithExit130) {
-  Write(repo_ + "/cairn.yaml",
-        "steps:\n  slow:\n    cmd: sleep 67 && echo x > slow.out\n    outs: [slow.out]\n");
+  // A sleep this process alone runs (another copy of the suite may be running the same test),
+  // so the check below sees only its own step's processes.
+  const std::string sleep_cmd = "sleep 67." + std::to_string(::getpid());
+  Write(repo_ + "/cairn.yaml", "steps:\n  slow:\n    cmd: " + sleep_cmd +
+                                   " && echo x > slow.out\n    outs: [slow.out]\n");
   std::vector<std::string> env = {"CAIRN_TRACKING_URI=http://127.0.0.1:1", "CAIRN_USER="};
   pid_t pid = test::SpawnProcess(
       "/bin/sh", {"-c", "cd \"$0\" && exec \"$@\"", repo_, CAIRN_BINARY, "repro", "--no-track"},
@@ -289,8 +292,9 @@ TEST_F(ReproCliTest, SigintCancelsWithExit130) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
   EXPECT_NE(test::ReadFile(io_ + "/sig.out").find("slow: FAILED (cancelled)"), std::string::npos)
       << test::ReadFile(io_ + "/sig.out");
-  // No `sleep 67` of the step survives.
-  auto ps = test::RunCommand("/bin/sh", {"-c", "ps -eo args | grep -c '^sleep 67$' || true"}, io_);
+  // No sleep of the step survives.
+  auto ps = test::RunCommand(
+      "/bin/sh", {"-c", "ps -eo args | grep -c '^" + sleep_cmd + "$' || true"}, io_);
   EXPECT_EQ(ps.out, "0\n");
 }
 

@@ -15,9 +15,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "api/app.h"
+#include "api/ui_handlers.h"
 #include "cli/command.h"
 #include "cli/signals.h"
 #include "core/config.h"
@@ -39,6 +43,7 @@ struct ServerFlags {
   std::string pipeline_root;
   std::string pipeline_timeout;
   std::string ui_dir;
+  std::vector<std::string> monitor_data_roots;
 };
 
 Result<int> ParsePort(const std::string& text) {
@@ -73,7 +78,31 @@ Result<api::AppConfig> BuildConfig(const ServerFlags& f) {
     cfg.pipeline_run_timeout_ms = *ms;
   }
   cfg.ui_dir = ResolveSetting(f.ui_dir, {"CAIRN_UI_DIR"}, "");
+  // Repeated flags, else the variable's colon-separated list.
+  cfg.monitor_data_roots = f.monitor_data_roots;
+  if (cfg.monitor_data_roots.empty()) {
+    if (const char* env = std::getenv("CAIRN_MONITOR_DATA_ROOT")) {
+      std::string_view rest = env;
+      while (!rest.empty()) {
+        const size_t colon = rest.find(':');
+        std::string_view item = rest.substr(0, colon);
+        if (!item.empty()) cfg.monitor_data_roots.emplace_back(item);
+        rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+      }
+    }
+  }
+  for (const auto& dir : cfg.monitor_data_roots) {
+    if (dir.empty()) return InvalidArgument("--monitor-data-root must not be empty");
+  }
   return api::WithDefaults(std::move(cfg));
+}
+
+// "under A, B" or "none (--monitor-data-root)".
+std::string MonitorRootsText(const std::vector<std::string>& roots) {
+  if (roots.empty()) return "none (--monitor-data-root)";
+  std::string out = "under ";
+  for (size_t i = 0; i < roots.size(); ++i) out += (i == 0 ? "" : ", ") + roots[i];
+  return out;
 }
 
 int RunServer(const ServerFlags& f) {
@@ -97,7 +126,8 @@ int RunServer(const ServerFlags& f) {
             << "; default artifact root: " << cfg->default_artifact_root << "; pipeline schedules: "
             << (cfg->pipeline_root.empty() ? std::string("off (--pipeline-root)")
                                            : "repositories under " + cfg->pipeline_root)
-            << "; web UI: " << cfg->ui_dir << ")" << std::endl;
+            << "; monitor local files: " << MonitorRootsText(api::MonitorLocalRoots(*cfg))
+            << "; web UI: " << api::DescribeUiSource(cfg->ui_dir) << ")" << std::endl;
 
   api::App* running = app->get();
   RunUntilStopped(signals, "cairn server", "shutting down", [running] { running->Stop(); },
@@ -134,16 +164,25 @@ void AddServerCommand(CLI::App& app, Action& action) {
                   "Stop a scheduled pipeline run after this long, e.g. 2h "
                   "($CAIRN_PIPELINE_TIMEOUT; default: no limit)")
       ->type_name("DURATION");
+  cmd->add_option("--monitor-data-root", f->monitor_data_roots,
+                  "A local folder monitors may read references and inference logs from, besides "
+                  "the local artifact folders; repeatable ($CAIRN_MONITOR_DATA_ROOT, "
+                  "colon-separated; default: none)")
+      ->type_name("DIR");
   cmd->add_option("--ui-dir", f->ui_dir,
-                  "The built web UI served at / ($CAIRN_UI_DIR; default: the ui/dist of the "
-                  "source tree this binary was built from)")
+                  "Serve the web UI at / from this built folder, read per request, for UI "
+                  "development ($CAIRN_UI_DIR; default: the UI compiled into this binary)")
       ->type_name("DIR");
   cmd->footer(
       "Pipeline schedules (`cairn pipeline schedule add`) make this server run the commands in a "
       "repository's cairn.yaml (as `cairn repro`, with the server's user and environment). They "
       "are refused unless the server is started with --pipeline-root DIR (or "
       "CAIRN_PIPELINE_ROOT=DIR), and then only for repositories whose real path is inside DIR. "
-      "Give DIR only to repositories whose cairn.yaml you trust.");
+      "Give DIR only to repositories whose cairn.yaml you trust.\n\n"
+      "Monitors (`cairn monitors create`) read local files on the server: a --reference given "
+      "as a path, file:// or runs:/ of a run whose artifacts are a local folder, and a local "
+      "--log-uri. The server reads them only from its local artifact folders and from each "
+      "--monitor-data-root DIR (real paths: links and .. resolved); anything else is refused.");
   cmd->callback([f, &action] { action = [f] { return RunServer(*f); }; });
 }
 

@@ -1,13 +1,19 @@
 #include "monitor/monitor_service.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +23,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "core/cron.h"
 #include "core/json_writer.h"
@@ -165,6 +172,118 @@ Result<std::string> ReadFileBytes(const std::string& path) {
   out << in.rdbuf();
   if (in.bad()) return Internal(fmt::format("cannot read '{}'", path));
   return out.str();
+}
+
+// ---------------------------------------------------------------- local files
+
+// The path the kernel would open for `path` (absolute, symbolic links and
+// "." / ".." resolved). For a path that does not exist (yet), its deepest
+// existing parent resolved plus the missing names; nullopt when that is not
+// possible: a dangling or looping link, an unsearchable folder, or ".."
+// below a missing name (the kernel refuses those paths too).
+std::optional<std::string> RealPathOrParent(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  if (ec || p.empty()) return std::nullopt;
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) != nullptr) return std::string(buf);
+  // lstat, not stat: a link that exists but points nowhere stops the walk
+  // (and fails below), so where a dangling link points is never guessed at.
+  std::vector<std::string> missing;  // innermost first
+  fs::path cur = p;
+  struct stat st {};
+  while (::lstat(cur.c_str(), &st) != 0) {
+    if (!cur.has_relative_path()) return std::nullopt;  // not even "/"
+    missing.push_back(cur.filename().string());
+    cur = cur.parent_path();
+  }
+  if (missing.empty()) return std::nullopt;  // exists but does not resolve
+  if (::realpath(cur.c_str(), buf) == nullptr) return std::nullopt;
+  std::string out = buf;
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (it->empty() || *it == ".") continue;
+    if (*it == "..") return std::nullopt;
+    if (!out.ends_with('/')) out += '/';
+    out += *it;
+  }
+  return out;
+}
+
+// Whether `resolved` is `root` or below it (both resolved).
+bool IsUnder(std::string_view resolved, std::string_view root) {
+  if (root == "/") return true;
+  return resolved == root || (resolved.size() > root.size() && resolved.starts_with(root) &&
+                              resolved[root.size()] == '/');
+}
+
+// A local file opened for reading (descriptor closed, mapping released on
+// destruction). Open() only opens and stats it, so the caller can check
+// what was opened before anything is read.
+class LocalFile {
+ public:
+  LocalFile(LocalFile&& o) noexcept
+      : path_(std::move(o.path_)),
+        fd_(std::exchange(o.fd_, -1)),
+        stat_(o.stat_),
+        map_(std::exchange(o.map_, nullptr)),
+        size_(std::exchange(o.size_, 0)) {}
+  LocalFile& operator=(LocalFile&&) = delete;
+  ~LocalFile() {
+    if (map_ != nullptr) ::munmap(map_, size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // kNotFound "<path>: no such file"; kInvalidArgument for other failures.
+  // O_NONBLOCK: opening a FIFO must not hang the caller.
+  static Result<LocalFile> Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+      const int e = errno;
+      if (e == ENOENT || e == ENOTDIR) return NotFound(path + ": no such file");
+      return InvalidArgument(path + ": cannot open: " + std::strerror(e));
+    }
+    LocalFile f(path, fd);
+    if (::fstat(fd, &f.stat_) != 0) {
+      return InvalidArgument(path + ": cannot stat: " + std::strerror(errno));
+    }
+    return f;
+  }
+
+  const struct stat& info() const { return stat_; }
+
+  // The whole content (a private read-only mapping). kInvalidArgument for
+  // what is not a regular file.
+  Result<std::string_view> Bytes() {
+    if (!S_ISREG(stat_.st_mode)) return InvalidArgument(path_ + ": not a regular file");
+    if (map_ != nullptr || stat_.st_size == 0) {
+      return std::string_view(static_cast<const char*>(map_), size_);
+    }
+    size_ = static_cast<size_t>(stat_.st_size);
+    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (map == MAP_FAILED) {
+      size_ = 0;
+      return InvalidArgument(path_ + ": cannot map: " + std::strerror(errno));
+    }
+    ::madvise(map, size_, MADV_SEQUENTIAL);
+    map_ = map;
+    return std::string_view(static_cast<const char*>(map_), size_);
+  }
+
+ private:
+  LocalFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+
+  std::string path_;
+  int fd_ = -1;
+  struct stat stat_ {};
+  void* map_ = nullptr;
+  size_t size_ = 0;
+};
+
+bool HasDatasetExtension(std::string_view path) {
+  std::string lower(path);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.ends_with(".csv") || lower.ends_with(".jsonl") || lower.ends_with(".ndjson") ||
+         lower.ends_with(".json");
 }
 
 // "mlflow-artifacts:/a/b" or "mlflow-artifacts://host:port/a/b" -> "a/b".
@@ -449,6 +568,60 @@ struct MonitorService::Impl {
     if (options.max_windows_per_tick < 1) options.max_windows_per_tick = 1;
   }
 
+  // ------------------------------------------------------------ local files
+  // The refusal of a local file outside options.local_roots. `field` is
+  // "reference" or "log_uri", `uri` what the user wrote. Says nothing about
+  // whether the file exists.
+  std::unexpected<Error> OutsideRoots(std::string_view field, std::string_view uri) const {
+    const char* instead = field == "reference"
+                              ? "log it as a run artifact and use runs:/ or mlflow-artifacts:/"
+                              : "leave the inference log in the artifact store "
+                                "(mlflow-artifacts:/inference-log, the default)";
+    return InvalidArgument(
+        fmt::format("{} '{}' is outside the folders this server reads local files from "
+                    "(--monitor-data-root DIR, CAIRN_MONITOR_DATA_ROOT); {} instead",
+                    field, uri, instead));
+  }
+
+  // The resolved path of `path` when it lies under a root; nullopt when it
+  // does not (or cannot be resolved). Roots are resolved on each call, so a
+  // root created after the service starts counts.
+  std::optional<std::string> ConfinedPath(const std::string& path) const {
+    auto resolved = RealPathOrParent(path);
+    if (!resolved) return std::nullopt;
+    for (const auto& root : *options.local_roots) {
+      auto r = RealPathOrParent(root);
+      if (r && IsUnder(*resolved, *r)) return resolved;
+    }
+    return std::nullopt;
+  }
+
+  // OK when local reads are unrestricted or `path` lies under a root.
+  Status CheckLocalPath(std::string_view field, std::string_view uri,
+                        const std::string& path) const {
+    if (!options.local_roots || ConfinedPath(path)) return {};
+    return OutsideRoots(field, uri);
+  }
+
+  // Opens `path` for reading when it lies under a root, and checks that what
+  // was opened is the file the root holds (same device and inode as the
+  // resolved path now): a link swapped between the check and the open is
+  // refused. kNotFound "<path>: no such file" only for paths inside a root.
+  Result<LocalFile> OpenLocal(std::string_view field, std::string_view uri,
+                              const std::string& path) const {
+    CAIRN_RETURN_IF_ERROR(CheckLocalPath(field, uri, path));
+    CAIRN_ASSIGN_OR_RETURN(LocalFile file, LocalFile::Open(path));
+    if (options.local_roots) {
+      auto resolved = ConfinedPath(path);
+      struct stat st {};
+      if (!resolved || ::stat(resolved->c_str(), &st) != 0 || st.st_dev != file.info().st_dev ||
+          st.st_ino != file.info().st_ino) {
+        return OutsideRoots(field, uri);
+      }
+    }
+    return file;
+  }
+
   // Everything processing a window needs, loaded once per tick.
   struct Context {
     store::Monitor monitor;
@@ -516,12 +689,22 @@ struct MonitorService::Impl {
       return ParseDataset(path, *bytes, options);
     };
     auto from_disk = [&](const std::string& path) -> Result<Table> {
-      auto table = ReadDatasetFile(path, options);
-      if (!table && table.error().code() == ErrorCode::kNotFound) {
-        return InvalidArgument(
-            fmt::format("reference '{}' cannot be read: {}", uri, table.error().message()));
+      CAIRN_RETURN_IF_ERROR(CheckLocalPath("reference", uri, path));
+      if (!HasDatasetExtension(path)) {
+        return InvalidArgument(path +
+                               ": unsupported dataset format (accepted: .csv, .jsonl, .ndjson, "
+                               ".json, .profile.json)");
       }
-      return table;
+      auto file = OpenLocal("reference", uri, path);
+      if (!file) {
+        if (file.error().code() == ErrorCode::kNotFound) {
+          return InvalidArgument(
+              fmt::format("reference '{}' cannot be read: {}", uri, file.error().message()));
+        }
+        return std::unexpected(file.error());
+      }
+      CAIRN_ASSIGN_OR_RETURN(std::string_view bytes, file->Bytes());
+      return ParseDataset(path, bytes, options);
     };
     if (HasScheme(uri, "runs")) {
       CAIRN_ASSIGN_OR_RETURN(RunsUri r, ParseRunsUri(uri));
@@ -616,11 +799,13 @@ struct MonitorService::Impl {
   struct LogLocation {
     bool remote = false;  // in the artifact repository
     std::string root;     // artifact path or local folder
+    std::string uri;      // as the spec gives it (for messages)
   };
 
   Result<LogLocation> ResolveLog(const MonitorSpec& spec) {
     LogLocation loc;
     std::string uri = spec.log_uri.empty() ? kDefaultLogUri : spec.log_uri;
+    loc.uri = uri;
     if (HasScheme(uri, "mlflow-artifacts")) {
       if (artifacts == nullptr) {
         return FailedPrecondition(fmt::format(
@@ -638,6 +823,7 @@ struct MonitorService::Impl {
           fmt::format("inference log URI '{}': unsupported scheme '{}'", uri, scheme));
     }
     CAIRN_ASSIGN_OR_RETURN(loc.root, LocalPathFromUri(uri));
+    CAIRN_RETURN_IF_ERROR(CheckLocalPath("log_uri", uri, loc.root));
     return loc;
   }
 
@@ -651,6 +837,8 @@ struct MonitorService::Impl {
       }
     } else {
       fs::path dir = fs::path(loc.root) / dep;
+      // The deployment name is a path segment: it must not lead out either.
+      CAIRN_RETURN_IF_ERROR(CheckLocalPath("log_uri", loc.uri, dir.string()));
       std::error_code ec;
       if (!fs::is_directory(dir, ec)) return out;
       for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -686,6 +874,7 @@ struct MonitorService::Impl {
       }
     } else {
       fs::path dir = fs::path(loc.root) / dep / date;
+      CAIRN_RETURN_IF_ERROR(CheckLocalPath("log_uri", loc.uri, dir.string()));
       std::error_code ec;
       for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         if (it->is_regular_file(ec)) add(it->path().filename().string(), it->path().string());
@@ -710,7 +899,9 @@ struct MonitorService::Impl {
       }
       return ReadFileBytes(file->local_path);
     }
-    return ReadFileBytes(s.key);
+    CAIRN_ASSIGN_OR_RETURN(LocalFile file, OpenLocal("log_uri", loc.uri, s.key));
+    CAIRN_ASSIGN_OR_RETURN(std::string_view bytes, file.Bytes());
+    return std::string(bytes);
   }
 
   LogFilter MakeFilter(const Context& ctx, int64_t from, int64_t to) {
@@ -1366,6 +1557,17 @@ struct MonitorService::Impl {
         return SpecError("log_uri", fmt::format("'{}': use mlflow-artifacts:/<path>, file:// or "
                                                 "a local folder",
                                                 spec.log_uri));
+      }
+      if (scheme != "mlflow-artifacts") {
+        auto folder = LocalPathFromUri(spec.log_uri);
+        if (!folder) return SpecError("log_uri", folder.error().message());
+        // The deployment's folder too: its name is a path segment.
+        auto checked = CheckLocalPath("log_uri", spec.log_uri, *folder);
+        if (checked) {
+          checked = CheckLocalPath("log_uri", spec.log_uri,
+                                   (fs::path(*folder) / spec.deployment).string());
+        }
+        if (!checked) return SpecError("log_uri", checked.error().message());
       }
     }
     if (!spec.alert_webhook.empty() && !spec.alert_webhook.starts_with("http://") &&

@@ -14,6 +14,7 @@
 //   artifact URI joined with the path; mlflow-artifacts:/ through the
 //   artifact repository), mlflow-artifacts:/<path>; loaded once per monitor
 //   and cached (keyed by monitor id and updated_at);
+// - local files only under MonitorServiceOptions::local_roots, when set;
 // - the model: the registry's latest version of the model (its signature
 //   names and types the expected columns; tag "cairn.reference" is the
 //   default reference).
@@ -105,6 +106,19 @@ struct MonitorServiceOptions {
   // server sets it to the webhook dispatcher's Notify()). Must be cheap and
   // thread-safe; empty: nothing is called.
   std::function<void()> on_alert_changes;
+  // The local folders monitors may read files from (references given as a
+  // path, file:// or runs:/ of a run whose artifacts are a local folder;
+  // local inference-log folders). nullopt: any file this process can open
+  // (`cairn drift`, tests). A list (`cairn server`: its local artifact
+  // folders and each --monitor-data-root): a local file is read only when
+  // its real path (symbolic links and ".." resolved; for a path that does
+  // not exist yet, its deepest existing parent's) lies under the real path
+  // of one of them; anything else is kInvalidArgument naming the URI and
+  // "outside the folders", the same whether the file exists or not. Checked
+  // at Create and again on every read, against the file actually opened (a
+  // link swapped after Create is refused). The artifact repository
+  // (mlflow-artifacts:/, runs:/ of its runs) confines its own paths.
+  std::optional<std::vector<std::string>> local_roots;
 };
 
 class MonitorService {

@@ -179,6 +179,16 @@ class MonitorServiceTest : public ::testing::Test {
         *store_, monitors != nullptr ? *monitors : store_->monitors(), artifacts_.get(), clock_, o);
   }
 
+  // A service that reads local files only under `roots`.
+  std::unique_ptr<MonitorService> MakeConfinedService(std::vector<std::string> roots) {
+    MonitorServiceOptions o;
+    o.owner = "confined";
+    o.threads = 1;
+    o.local_roots = std::move(roots);
+    return std::make_unique<MonitorService>(*store_, store_->monitors(), artifacts_.get(), clock_,
+                                            o);
+  }
+
   void RegisterModel(const std::string& name, const std::string& signature) {
     store::RegisteredModel m;
     m.name = name;
@@ -902,6 +912,237 @@ TEST_F(MonitorServiceTest, LocalLogFolder) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].rows, 30);
   EXPECT_EQ(ResultValue(info.monitor.id, kT0, "amount", "drifted"), 1.0);
+}
+
+// ------------------------------------------------------- local file roots
+
+// The refusal of a local file outside the roots, as a Create answers it.
+std::string OutsideMessage(const std::string& field, const std::string& uri) {
+  return fmt::format(
+      "monitor spec: '{0}' {0} '{1}' is outside the folders this server reads local files from "
+      "(--monitor-data-root DIR, CAIRN_MONITOR_DATA_ROOT); ",
+      field, uri);
+}
+
+void ExpectOutside(const Result<MonitorInfo>& r, const std::string& field, const std::string& uri) {
+  ASSERT_FALSE(r.has_value()) << uri << " was accepted";
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().message();
+  EXPECT_TRUE(r.error().message().starts_with(OutsideMessage(field, uri))) << r.error().message();
+  if (field == "reference") {
+    EXPECT_TRUE(r.error().message().ends_with(
+        "log it as a run artifact and use runs:/ or mlflow-artifacts:/ instead"))
+        << r.error().message();
+  }
+}
+
+TEST_F(MonitorServiceTest, LocalRootsConfineReferences) {
+  const std::string data = dir_ + "/data";
+  const std::string outside = dir_ + "/outside";
+  WriteReference(data + "/train.csv", 50, 4, false);
+  WriteReference(outside + "/secret.csv", 50, 5, false);
+  auto confined = MakeConfinedService({data});
+  auto create = [&](const std::string& name, const std::string& reference) {
+    auto s = Spec(name);
+    s.reference = reference;
+    return confined->Create(s);
+  };
+
+  // Inside: a path, file://, a path through "..", that stays inside.
+  EXPECT_TRUE(create("in-path", data + "/train.csv").has_value());
+  EXPECT_TRUE(create("in-file-uri", "file://" + data + "/train.csv").has_value());
+  fs::create_directories(data + "/sub");
+  EXPECT_TRUE(create("in-dotdot", data + "/sub/../train.csv").has_value());
+
+  // Outside: a path, file://, ".." out of a root, ".." below a missing
+  // folder, the same for a file that does not exist (the same message: no
+  // telling whether it exists).
+  ExpectOutside(create("out-path", outside + "/secret.csv"), "reference", outside + "/secret.csv");
+  ExpectOutside(create("out-uri", "file://" + outside + "/secret.csv"), "reference",
+                "file://" + outside + "/secret.csv");
+  ExpectOutside(create("out-dotdot", data + "/../outside/secret.csv"), "reference",
+                data + "/../outside/secret.csv");
+  ExpectOutside(create("out-missing-dotdot", data + "/nope/../../outside/secret.csv"), "reference",
+                data + "/nope/../../outside/secret.csv");
+  ExpectOutside(create("out-absent", outside + "/absent.csv"), "reference",
+                outside + "/absent.csv");
+  ExpectOutside(create("out-passwd", "/etc/passwd"), "reference", "/etc/passwd");
+  // A root's name as a prefix is not the root.
+  WriteReference(data + "-evil/train.csv", 50, 4, false);
+  ExpectOutside(create("out-prefix", data + "-evil/train.csv"), "reference",
+                data + "-evil/train.csv");
+
+  // Links inside a root: to a file outside (refused), to nothing outside
+  // (refused alike), to a file inside (read).
+  fs::create_symlink(outside + "/secret.csv", data + "/link-out.csv");
+  fs::create_symlink(outside + "/absent.csv", data + "/dangling.csv");
+  fs::create_symlink(data + "/train.csv", data + "/link-in.csv");
+  fs::create_directory_symlink(outside, data + "/dir-out");
+  ExpectOutside(create("link-out", data + "/link-out.csv"), "reference", data + "/link-out.csv");
+  ExpectOutside(create("dangling", data + "/dangling.csv"), "reference", data + "/dangling.csv");
+  ExpectOutside(create("dir-out", data + "/dir-out/secret.csv"), "reference",
+                data + "/dir-out/secret.csv");
+  EXPECT_TRUE(create("link-in", data + "/link-in.csv").has_value());
+
+  // A missing file inside a root is named as missing.
+  auto missing = create("in-missing", data + "/absent.csv");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find(data + "/absent.csv: no such file"), std::string::npos)
+      << missing.error().message();
+
+  // runs:/ of a run whose artifact folder is outside, and ".." out of one
+  // whose folder is inside.
+  store::NewRun run;
+  run.run_id = std::string(32, 'e');
+  run.experiment_id = "0";
+  run.start_time = kT0;
+  run.artifact_uri = "file://" + outside;
+  ASSERT_TRUE(store_->CreateRun(run).has_value());
+  ExpectOutside(create("runs-out", "runs:/" + run.run_id + "/secret.csv"), "reference",
+                "runs:/" + run.run_id + "/secret.csv");
+  store::NewRun inside = run;
+  inside.run_id = std::string(32, 'f');
+  inside.artifact_uri = "file://" + data + "/runs/f/artifacts";
+  ASSERT_TRUE(store_->CreateRun(inside).has_value());
+  WriteReference(data + "/runs/f/artifacts/ref.csv", 50, 6, false);
+  EXPECT_TRUE(create("runs-in", "runs:/" + inside.run_id + "/ref.csv").has_value());
+  ExpectOutside(create("runs-dotdot", "runs:/" + inside.run_id + "/../../../../outside/secret.csv"),
+                "reference", "runs:/" + inside.run_id + "/../../../../outside/secret.csv");
+
+  // The model version's tag cairn.reference (no reference given).
+  ASSERT_TRUE(store_->registry()
+                  .SetModelVersionTag("fraud", 1, {"cairn.reference", outside + "/secret.csv"},
+                                      store::Actor{"test", kT0})
+                  .has_value());
+  ExpectOutside(create("from-tag", ""), "reference", outside + "/secret.csv");
+
+  // A root given through a link, or relative, is compared by its real path.
+  fs::create_directory_symlink(data, dir_ + "/data-link");
+  auto via_link = MakeConfinedService({dir_ + "/data-link"});
+  auto s = Spec("root-link");
+  s.reference = data + "/train.csv";
+  EXPECT_TRUE(via_link->Create(s).has_value());
+  s = Spec("root-link-out");
+  s.reference = outside + "/secret.csv";
+  ExpectOutside(via_link->Create(s), "reference", outside + "/secret.csv");
+
+  // No roots: nothing is readable; unrestricted (the default): anything.
+  auto none = MakeConfinedService({});
+  s = Spec("none");
+  s.reference = data + "/train.csv";
+  ExpectOutside(none->Create(s), "reference", data + "/train.csv");
+  s = Spec("unrestricted");
+  s.reference = outside + "/secret.csv";
+  EXPECT_TRUE(service_->Create(s).has_value());
+}
+
+TEST_F(MonitorServiceTest, LocalRootsConfineTheLogFolder) {
+  const std::string data = dir_ + "/data";
+  const std::string outside = dir_ + "/outside";
+  WriteReference(data + "/train.csv", 200, 1, false);
+  fs::create_directories(outside + "/log");
+  fs::create_directories(data + "/log");
+  auto confined = MakeConfinedService({data});
+  auto s = Spec("log-out");
+  s.reference = data + "/train.csv";
+  s.log_uri = "file://" + outside + "/log";
+  ExpectOutside(confined->Create(s), "log_uri", "file://" + outside + "/log");
+  s.log_uri = outside + "/log";
+  ExpectOutside(confined->Create(s), "log_uri", outside + "/log");
+  // The deployment is a folder name under the log folder: no way out either.
+  s.log_uri = data + "/log";
+  s.deployment = "../../outside/log";
+  ExpectOutside(confined->Create(s), "log_uri", data + "/log");
+  // The default log (the artifact store) and a folder inside are accepted.
+  s = Spec("log-default");
+  s.reference = data + "/train.csv";
+  EXPECT_TRUE(confined->Create(s).has_value());
+  s = Spec("log-in");
+  s.reference = data + "/train.csv";
+  s.log_uri = "file://" + data + "/log";
+  MonitorInfo info = confined->Create(s).value();
+
+  // Windows read the folder's segments; one that is a link to a file
+  // outside fails the window with the same refusal, and is not read.
+  std::string text;
+  for (int i = 0; i < 30; ++i) {
+    text += RecordLine(kT0 + i * 1000, "l-" + std::to_string(i), "fraud", 150, "US", 0.9) + "\n";
+  }
+  const std::string day = data + "/log/fraud/" + DateOf(kT0);
+  WriteFile(day + "/" + std::to_string(kT0) + "-0.jsonl", text);
+  clock_.Set(kT0 + 10 * kMinute);
+  auto first = confined->RunNow("log-in");
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_EQ(first->window.rows, 30);
+  WriteFile(outside + "/stolen.jsonl", text);
+  fs::create_symlink(outside + "/stolen.jsonl", day + "/" + std::to_string(kT0 + 1) + "-1.jsonl");
+  auto second = confined->RunNow("log-in");
+  ASSERT_TRUE(second.has_value()) << second.error().message();
+  EXPECT_EQ(second->window.status, "failed");
+  EXPECT_EQ(second->window.rows, 0);
+  EXPECT_TRUE(
+      second->window.error.starts_with("log_uri 'file://" + data +
+                                       "/log' is outside the folders this server reads local files "
+                                       "from"))
+      << second->window.error;
+  // The unrestricted service reads both segments.
+  auto both = service_->RunNow("log-in");
+  ASSERT_TRUE(both.has_value()) << both.error().message();
+  EXPECT_EQ(both->window.rows, 60);
+}
+
+TEST_F(MonitorServiceTest, LocalRootsAreCheckedOnEveryLoadNotOnlyAtCreate) {
+  const std::string data = dir_ + "/data";
+  const std::string outside = dir_ + "/outside";
+  WriteReference(data + "/real.csv", 200, 1, false);
+  WriteReference(outside + "/secret.csv", 200, 9, false);
+  fs::create_directories(data);
+  fs::create_symlink(data + "/real.csv", data + "/ref.csv");
+  auto s = Spec("swap");
+  s.reference = data + "/ref.csv";
+  MonitorInfo info = MakeConfinedService({data})->Create(s).value();
+  // The link now points outside; a service that loads the reference anew
+  // (a restarted server) refuses it and the window fails with the refusal.
+  fs::remove(data + "/ref.csv");
+  fs::create_symlink(outside + "/secret.csv", data + "/ref.csv");
+  auto restarted = MakeConfinedService({data});
+  LogTraffic(kT0 + 5 * kMinute, kT0 + 50 * kMinute, 40, 100, 1, "r-");
+  clock_.Set(kT0 + kHour + 10 * kMinute);
+  EXPECT_EQ(restarted->RunDue().value(), 1);
+  auto w = Windows(info.monitor.id);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].status, "failed");
+  EXPECT_NE(w[0].error.find("reference '" + data + "/ref.csv' is outside the folders"),
+            std::string::npos)
+      << w[0].error;
+}
+
+TEST_F(MonitorServiceTest, ArtifactStorePathsCannotClimbOutOfTheStore) {
+  // A readable CSV right next to the artifact folder: a ".." that reached it
+  // would create the monitor.
+  WriteReference(dir_ + "/secret.csv", 50, 5, false);
+  WriteReference(dir_ + "/artifacts/secret.csv", 50, 5, false);
+  auto confined = MakeConfinedService({dir_ + "/data"});
+  store::NewRun run;
+  run.run_id = std::string(32, 'd');
+  run.experiment_id = "0";
+  run.start_time = kT0;
+  run.artifact_uri = "mlflow-artifacts:/0/" + run.run_id + "/artifacts";
+  ASSERT_TRUE(store_->CreateRun(run).has_value());
+  for (const std::string& reference : {std::string("mlflow-artifacts:/../secret.csv"),
+                                       std::string("mlflow-artifacts:/0/../../secret.csv"),
+                                       "runs:/" + run.run_id + "/../../../../secret.csv",
+                                       "runs:/" + run.run_id + "/../../../secret.csv"}) {
+    for (MonitorService* service : {confined.get(), service_.get()}) {
+      auto s = Spec("climb");
+      s.reference = reference;
+      auto r = service->Create(s);
+      ASSERT_FALSE(r.has_value()) << reference;
+      EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().message();
+      EXPECT_NE(r.error().message().find("reference '" + reference + "' cannot be read"),
+                std::string::npos)
+          << r.error().message();
+    }
+  }
 }
 
 // ------------------------------------------------------------------ manual

@@ -47,7 +47,8 @@ async function waitFor(what, fn, ms = 60000) {
 }
 
 before(async () => {
-  t = await setup();
+  // The reference and log are files in the server's folder (its working directory).
+  t = await setup({ args: ['--monitor-data-root', '.'] });
   const ref = path.join(t.dir, 'reference.csv');
   const rows = ['amount,age'];
   for (let i = 0; i < 200; i++) rows.push(`${(i % 50) * 0.1},${(i % 50) * 0.1}`);
