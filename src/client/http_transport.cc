@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/uri.h"
 
@@ -50,6 +52,9 @@ struct DownloadContext {
   bool status_checked = false;
   std::string error_body;
   int write_errno = 0;
+  // DownloadTo: where the body goes instead of `file`, and its error.
+  const std::function<Status(std::string_view)>* sink = nullptr;
+  std::optional<Error> sink_error;
 };
 
 size_t WriteToFile(char* data, size_t size, size_t n, void* user) {
@@ -65,11 +70,33 @@ size_t WriteToFile(char* data, size_t size, size_t n, void* user) {
     if (ctx->error_body.size() < 64 * 1024) ctx->error_body.append(data, bytes);
     return bytes;
   }
+  if (ctx->sink != nullptr) {
+    Status st = (*ctx->sink)(std::string_view(data, bytes));
+    if (!st) {
+      ctx->sink_error = st.error();
+      return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+    return bytes;
+  }
   if (std::fwrite(data, 1, bytes, ctx->file) != bytes) {
     ctx->write_errno = errno;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
   return bytes;
+}
+
+// A GET of `url` on `c` whose body goes to WriteToFile with `ctx` (a file or a sink).
+CURLcode PerformGet(CURL* c, curl_slist* headers, long stall_timeout_s,  // NOLINT(runtime/int)
+                    const std::string& url, DownloadContext& ctx) {
+  ctx.curl = c;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteToFile);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_timeout_s);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  return curl_easy_perform(c);
 }
 
 }  // namespace
@@ -254,16 +281,7 @@ Status HttpTransport::Download(const std::string& url, const std::string& dest) 
     return Internal("cannot create '" + part + "': " + std::strerror(errno));
   }
   auto h = Acquire();
-  CURL* c = h->curl;
-  ctx.curl = c;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteToFile);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = PerformGet(h->curl, h->headers, options_.stall_timeout_s, url, ctx);
   bool closed_ok = std::fclose(ctx.file) == 0;
   int close_errno = errno;
   Status st;
@@ -287,6 +305,22 @@ Status HttpTransport::Download(const std::string& url, const std::string& dest) 
     return Internal("cannot move download into place at '" + dest + "': " + ec.message());
   }
   return {};
+}
+
+Status HttpTransport::DownloadTo(const std::string& url,
+                                 const std::function<Status(std::string_view)>& sink) {
+  DownloadContext ctx;
+  ctx.sink = &sink;
+  auto h = Acquire();
+  CURLcode rc = PerformGet(h->curl, h->headers, options_.stall_timeout_s, url, ctx);
+  Status st;
+  if (rc == CURLE_WRITE_ERROR && ctx.sink_error.has_value()) {
+    st = std::unexpected(std::move(*ctx.sink_error));
+  } else {
+    st = Check(*h, rc, "GET", url, ctx.error_body);
+  }
+  Release(std::move(h));
+  return st;
 }
 
 std::optional<MlflowErrorBody> ParseMlflowErrorBody(std::string_view body) {

@@ -24,6 +24,7 @@
 // keep-alive connections are reused across calls.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,12 @@ class HttpTransport {
   Status Upload(const std::string& url, const std::string& local_file);
   // GET `url` into `dest` (its parent directory must exist), streamed to disk.
   Status Download(const std::string& url, const std::string& dest);
+  // GET `url`, handing the body to `sink` in chunks as it arrives (for a
+  // caller that stores and checks it itself: data/remote.h). A status >= 400
+  // is an Error as for Download, and its body never reaches the sink. An
+  // Error from `sink` aborts the transfer and is returned as is.
+  Status DownloadTo(const std::string& url,
+                    const std::function<Status(std::string_view chunk)>& sink);
 
  private:
   struct Handle;

@@ -12,7 +12,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -615,6 +620,338 @@ Result<std::vector<HashedFile>> HashTree(const fs::path& dir, const HashOptions&
   CAIRN_ASSIGN_OR_RETURN(std::vector<HashedFile> hashed, HashFiles(full, options, stats));
   for (size_t i = 0; i < hashed.size(); ++i) hashed[i].path = std::move(rel[i]);
   return hashed;
+}
+
+// ---------------------------------------------------------------- HashingWriter
+
+namespace {
+
+// The inline buffer a finished writer leaves to the next one on its thread
+// (a fresh 1 MiB buffer per small object would cost an allocation and page
+// faults each: pulls of 10,000 small objects are dominated by such costs).
+thread_local HashingWriter::AlignedBuffer t_spare_buffer;
+
+// "cannot write 'path': <errno text>"; ENOSPC and friends are
+// kResourceExhausted (the caller tells the user to free space).
+Error WriteError(int err, std::string_view path, std::string_view what = "cannot write") {
+  std::string msg = std::string(what) + " '" + std::string(path) + "': " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+    return Error(ErrorCode::kResourceExhausted, std::move(msg));
+  }
+  return Error(ErrorCode::kInternal, std::move(msg));
+}
+
+}  // namespace
+
+struct HashingWriter::Ring {
+  // A full ring is refilled from half empty on: the writer (faster than
+  // SHA-256) sleeps once per kRingBuffers / 2 buffers, not once per buffer.
+  static constexpr uint64_t kRefillAt = kRingBuffers / 2;
+
+  AlignedBuffer memory;  // kRingBuffers buffers of kBufferBytes
+  size_t length[kRingBuffers] = {};
+  std::mutex mu;
+  std::condition_variable published_cv;  // the hashing thread waits here
+  std::condition_variable hashed_cv;     // the writing thread waits here
+  // Guarded by mu:
+  uint64_t published = 0;  // buffers handed to the hasher
+  uint64_t hashed = 0;     // buffers it finished
+  bool closing = false;
+  bool writer_waits = false;  // for published - hashed <= kRefillAt
+  bool hasher_waits = false;  // for published > hashed, or closing
+  std::thread thread;
+
+  char* Buffer(uint64_t k) { return memory.get() + (k % kRingBuffers) * kBufferBytes; }
+
+  // The hashing thread: buffers in order until closed and drained.
+  void HashLoop(Sha256& hasher) {
+    for (uint64_t k = 0;; ++k) {
+      size_t n;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (published == k && !closing) {
+          hasher_waits = true;
+          published_cv.wait(lock, [&] { return published > k || closing; });
+          hasher_waits = false;
+        }
+        if (published == k) return;
+        n = length[k % kRingBuffers];
+      }
+      hasher.Update(std::string_view(Buffer(k), n));
+      bool wake;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        hashed = k + 1;
+        wake = writer_waits && published - hashed <= kRefillAt;
+      }
+      if (wake) hashed_cv.notify_one();
+    }
+  }
+};
+
+void HashingWriter::FreeAligned::operator()(char* p) const { std::free(p); }
+
+HashingWriter::AlignedBuffer HashingWriter::AllocateAligned(size_t bytes) {
+  constexpr size_t kPage = 4096;
+  void* p = std::aligned_alloc(kPage, (bytes + kPage - 1) / kPage * kPage);
+  if (p == nullptr) throw std::bad_alloc();
+  return AlignedBuffer(static_cast<char*>(p));
+}
+
+HashingWriter::HashingWriter(int fd, std::string name) : HashingWriter(fd, std::move(name), {}) {}
+
+HashingWriter::HashingWriter(int fd, std::string name, Options options)
+    : fd_(fd), name_(std::move(name)), options_(options) {}
+
+HashingWriter::~HashingWriter() {
+  StopHashThread();
+  if (scratch_ != nullptr && t_spare_buffer == nullptr) t_spare_buffer = std::move(scratch_);
+}
+
+Status HashingWriter::StartHashThread() {
+  if (ring_ != nullptr || no_thread_) return {};
+  try {
+    auto ring = std::make_unique<Ring>();
+    ring->memory = AllocateAligned(kRingBuffers * kBufferBytes);
+    ring->thread = std::thread([r = ring.get(), h = &hasher_] { r->HashLoop(*h); });
+    ring_ = std::move(ring);
+  } catch (const std::exception&) {
+    // No memory or no thread: hashing inline is slower, never wrong.
+    no_thread_ = true;
+  }
+  return {};
+}
+
+void HashingWriter::StopHashThread() {
+  if (ring_ == nullptr || !ring_->thread.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(ring_->mu);
+    ring_->closing = true;
+  }
+  ring_->published_cv.notify_one();  // it checks `closing` before it waits
+  ring_->thread.join();
+}
+
+char* HashingWriter::NextBuffer() {
+  if (current_ != nullptr) return current_;
+  if (ring_ == nullptr && written_ >= options_.hash_on_thread_from) (void)StartHashThread();
+  if (ring_ != nullptr) {
+    Ring& r = *ring_;
+    std::unique_lock<std::mutex> lock(r.mu);
+    // Buffer `published` is free once the one kRingBuffers before it was
+    // hashed (it was written before this thread asked for the next one).
+    if (r.published - r.hashed >= kRingBuffers) {
+      r.writer_waits = true;
+      r.hashed_cv.wait(lock, [&] { return r.published - r.hashed <= Ring::kRefillAt; });
+      r.writer_waits = false;
+    }
+    current_ = r.Buffer(r.published);
+  } else {
+    if (scratch_ == nullptr) {
+      scratch_ =
+          t_spare_buffer != nullptr ? std::move(t_spare_buffer) : AllocateAligned(kBufferBytes);
+    }
+    current_ = scratch_.get();
+  }
+  filled_ = 0;
+  return current_;
+}
+
+Status HashingWriter::Commit(size_t n) {
+  const char* data = current_;
+  if (ring_ != nullptr) {
+    // Hashed on the thread while this one writes the same (unchanging) bytes.
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(ring_->mu);
+      ring_->length[ring_->published % kRingBuffers] = n;
+      ++ring_->published;
+      wake = ring_->hasher_waits;
+    }
+    if (wake) ring_->published_cv.notify_one();
+  } else {
+    hasher_.Update(std::string_view(data, n));
+  }
+  current_ = nullptr;
+  filled_ = 0;
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = ::write(fd_, data + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      failed_ = true;
+      return std::unexpected(WriteError(errno, name_));
+    }
+    done += static_cast<size_t>(w);
+  }
+  written_ += n;
+  if (written_ - writeback_from_ >= kWritebackBytes) {
+    // Advisory: errors surface at the caller's flush.
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
+  }
+  return {};
+}
+
+Status HashingWriter::Append(std::string_view data) {
+  if (failed_ || finished_) return FailedPrecondition("write to '" + name_ + "' already ended");
+  while (!data.empty()) {
+    char* buffer = NextBuffer();
+    size_t take = std::min(data.size(), kBufferBytes - filled_);
+    std::memcpy(buffer + filled_, data.data(), take);
+    filled_ += take;
+    data.remove_prefix(take);
+    if (filled_ == kBufferBytes) CAIRN_RETURN_IF_ERROR(Commit(filled_));
+  }
+  return {};
+}
+
+Status HashingWriter::CopyFrom(int src_fd, std::string_view src_name, uint64_t max_bytes) {
+  if (failed_ || finished_) return FailedPrecondition("write to '" + name_ + "' already ended");
+  if (max_bytes >= options_.hash_on_thread_from) CAIRN_RETURN_IF_ERROR(StartHashThread());
+  uint64_t left = max_bytes;
+  while (left > 0) {
+    char* buffer = NextBuffer();
+    size_t want = static_cast<size_t>(std::min<uint64_t>(left, kBufferBytes - filled_));
+    ssize_t n = ::read(src_fd, buffer + filled_, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      failed_ = true;
+      return ErrnoError(errno, "cannot read", src_name);
+    }
+    if (n == 0) break;  // shorter than expected: the digest tells
+    filled_ += static_cast<size_t>(n);
+    left -= static_cast<uint64_t>(n);
+    if (filled_ == kBufferBytes) CAIRN_RETURN_IF_ERROR(Commit(filled_));
+  }
+  return {};
+}
+
+Result<std::string> HashingWriter::Finish() {
+  if (failed_ || finished_) return FailedPrecondition("write to '" + name_ + "' already ended");
+  if (current_ != nullptr && filled_ > 0) {
+    Status st = Commit(filled_);
+    if (!st) {
+      StopHashThread();
+      return std::unexpected(st.error());
+    }
+  }
+  finished_ = true;
+  StopHashThread();
+  return hasher_.HexDigest();
+}
+
+namespace {
+
+// The copying thread of CopyFileAndHash: [0, size) of src to dst, publishing
+// the bytes done in `progress` (kDone set at the end). Returns 0 or errno.
+constexpr uint64_t kDone = 1ull << 63;
+
+int CopyChunks(int src_fd, int dst_fd, uint64_t size, std::atomic<uint64_t>& progress) {
+  off_t in = 0, out = 0;
+  uint64_t writeback_from = 0;
+  auto publish = [&](uint64_t done) {
+    if (done - writeback_from >= HashingWriter::kWritebackBytes) {
+      // Advisory: errors surface at the caller's flush.
+      ::sync_file_range(dst_fd, static_cast<off_t>(writeback_from),
+                        static_cast<off_t>(done - writeback_from), SYNC_FILE_RANGE_WRITE);
+      writeback_from = done;
+    }
+    progress.store(done, std::memory_order_release);
+    progress.notify_one();
+  };
+  bool kernel_copy = true;
+  HashingWriter::AlignedBuffer buffer;
+  while (static_cast<uint64_t>(in) < size) {
+    const uint64_t want = std::min<uint64_t>(size - static_cast<uint64_t>(in), kCopyChunkBytes);
+    if (kernel_copy) {
+      ssize_t n = ::copy_file_range(src_fd, &in, dst_fd, &out, want, 0);
+      if (n > 0) {
+        publish(static_cast<uint64_t>(out));
+        continue;
+      }
+      if (n == 0) return 0;  // the source is shorter: the digest tells
+      if (errno == EINTR) continue;
+      if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) return errno;
+      kernel_copy = false;
+      buffer = HashingWriter::AllocateAligned(HashingWriter::kBufferBytes);
+    }
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(want, HashingWriter::kBufferBytes));
+    ssize_t n = ::pread(src_fd, buffer.get(), chunk, in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return 0;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::pwrite(dst_fd, buffer.get() + done, static_cast<size_t>(n - done), out);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return errno;
+      done += w;
+      out += w;
+    }
+    in += n;
+    publish(static_cast<uint64_t>(out));
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<std::string> CopyFileAndHash(int src_fd, std::string_view src_name, int dst_fd,
+                                    std::string_view dst_name, uint64_t size,
+                                    uint64_t hash_on_thread_from) {
+  if (size < hash_on_thread_from) {
+    HashingWriter::Options options;
+    options.hash_on_thread_from = UINT64_MAX;
+    HashingWriter writer(dst_fd, std::string(dst_name), options);
+    CAIRN_RETURN_IF_ERROR(writer.CopyFrom(src_fd, src_name, size));
+    return writer.Finish();
+  }
+  std::atomic<uint64_t> progress{0};
+  int copy_err = 0;
+  std::thread copier;
+  try {
+    copier = std::thread([&] {
+      copy_err = CopyChunks(src_fd, dst_fd, size, progress);
+      progress.store(progress.load(std::memory_order_relaxed) | kDone, std::memory_order_release);
+      progress.notify_one();
+    });
+  } catch (const std::exception&) {
+    // No thread: copy first, then hash what was written.
+    copy_err = CopyChunks(src_fd, dst_fd, size, progress);
+    progress.store(progress.load() | kDone);
+  }
+  // Hash [0, copied) of the destination as the copier extends it.
+  Sha256 hasher;
+  thread_local HashingWriter::AlignedBuffer buffer;
+  if (buffer == nullptr) buffer = HashingWriter::AllocateAligned(HashingWriter::kBufferBytes);
+  uint64_t hashed = 0;
+  int read_err = 0;
+  for (;;) {
+    const uint64_t seen = progress.load(std::memory_order_acquire);
+    const uint64_t copied = seen & ~kDone;
+    while (hashed < copied && read_err == 0) {
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(copied - hashed, HashingWriter::kBufferBytes));
+      ssize_t n = ::pread(dst_fd, buffer.get(), want, static_cast<off_t>(hashed));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        read_err = n < 0 ? errno : EIO;
+        break;
+      }
+      hasher.Update(std::string_view(buffer.get(), static_cast<size_t>(n)));
+      hashed += static_cast<uint64_t>(n);
+    }
+    if ((seen & kDone) != 0 || read_err != 0) break;
+    progress.wait(seen, std::memory_order_acquire);
+  }
+  if (copier.joinable()) copier.join();
+  if (copy_err != 0) {
+    return std::unexpected(WriteError(
+        copy_err, std::string(src_name) + "' to '" + std::string(dst_name), "cannot copy"));
+  }
+  if (read_err != 0) return ErrnoError(read_err, "cannot read back", dst_name);
+  return hasher.HexDigest();
 }
 
 }  // namespace cairn::data

@@ -463,5 +463,262 @@ TEST(HashTree, TenThousandFilesHashedOnceThenFromCache) {
               static_cast<unsigned long long>(warm.from_cache));
 }
 
+// ---------------------------------------------------------------- HashingWriter
+
+constexpr size_t kBuf = HashingWriter::kBufferBytes;
+
+HashingWriter::Options HashOn(uint64_t thread_from) {
+  HashingWriter::Options o;
+  o.hash_on_thread_from = thread_from;
+  return o;
+}
+
+// The sizes the brief names: nothing, one byte, exactly one buffer, one past
+// it, and several MiB (more buffers than the ring holds, not a multiple).
+const std::vector<size_t> kWriterSizes = {0, 1, kBuf, kBuf + 1, (5 << 20) + 12345};
+
+struct Written {
+  std::string digest;
+  std::string content;
+  uint64_t bytes = 0;
+  bool on_thread = false;
+};
+
+// Writes `data` through a HashingWriter into a new file of `dir`, either by
+// Append in `chunk`-byte pieces or (chunk == 0) by CopyFrom a file.
+Written WriteThrough(const fs::path& dir, const std::string& data, size_t chunk,
+                     HashingWriter::Options options) {
+  Written w;
+  fs::path out = dir / "out";
+  fs::remove(out);
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  EXPECT_GE(fd, 0);
+  {
+    HashingWriter writer(fd, out.string(), options);
+    if (chunk == 0) {
+      fs::path in = dir / "in";
+      WriteFile(in, data);
+      int src = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+      EXPECT_GE(src, 0);
+      auto copied = writer.CopyFrom(src, in.string(), data.size());
+      EXPECT_TRUE(copied) << copied.error().ToString();
+      ::close(src);
+    } else {
+      for (size_t at = 0; at < data.size(); at += chunk) {
+        auto appended = writer.Append(std::string_view(data).substr(at, chunk));
+        EXPECT_TRUE(appended) << appended.error().ToString();
+      }
+    }
+    auto digest = writer.Finish();
+    EXPECT_TRUE(digest) << digest.error().ToString();
+    w.digest = digest.value_or("");
+    w.bytes = writer.bytes_written();
+    w.on_thread = writer.hashed_on_thread();
+  }
+  ::close(fd);
+  w.content = testing::ReadFile(out);
+  return w;
+}
+
+TEST(HashingWriter, ContentAndDigestRightAtBufferBoundariesInlineAndOnAThread) {
+  TempDir t;
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX}) {
+    for (size_t size : kWriterSizes) {
+      const std::string data = PseudoRandomBytes(size, static_cast<uint32_t>(size + 1));
+      const std::string expected = Sha256Hex(data);
+      // CopyFrom (the folder remote), whole-buffer appends, and the odd
+      // chunks of an HTTP body.
+      for (size_t chunk : {size_t{0}, kBuf, size_t{16 * 1024 + 7}}) {
+        SCOPED_TRACE("size " + std::to_string(size) + ", chunk " + std::to_string(chunk) +
+                     (thread_from == 0 ? ", on a thread" : ", inline"));
+        Written w = WriteThrough(t.path(), data, chunk, HashOn(thread_from));
+        EXPECT_EQ(w.digest, expected);
+        EXPECT_EQ(w.bytes, size);
+        EXPECT_EQ(w.content.size(), size);
+        EXPECT_TRUE(w.content == data);
+        if (size > 0) {
+          EXPECT_EQ(w.on_thread, thread_from == 0);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(WriteThrough(t.path(), "", 0, {}).digest, kEmptySha);
+  EXPECT_EQ(WriteThrough(t.path(), "abc", 1, {}).digest, kAbcSha);
+}
+
+TEST(HashingWriter, SmallStreamsStayInlineBigOnesMoveToAThread) {
+  TempDir t;
+  const size_t from = HashingWriter::kHashOnThreadFromBytes;
+  // A copy told its size decides at once; a stream of unknown length
+  // (Append) once that many bytes were written.
+  EXPECT_FALSE(WriteThrough(t.path(), std::string(kBuf - 1, 'a'), 0, {}).on_thread);
+  EXPECT_FALSE(WriteThrough(t.path(), std::string(from - 1, 'a'), 0, {}).on_thread);
+  EXPECT_TRUE(WriteThrough(t.path(), std::string(from, 'a'), 0, {}).on_thread);
+  EXPECT_FALSE(WriteThrough(t.path(), std::string(from, 'a'), 64 * 1024, {}).on_thread);
+  const std::string big = PseudoRandomBytes(from + 3 * kBuf + 5, 7);
+  Written w = WriteThrough(t.path(), big, 64 * 1024, {});
+  EXPECT_TRUE(w.on_thread);
+  EXPECT_EQ(w.digest, Sha256Hex(big));
+  EXPECT_TRUE(w.content == big);
+}
+
+TEST(HashingWriter, CopyFromStopsAtTheExpectedSize) {
+  TempDir t;
+  const std::string data = PseudoRandomBytes(3 * kBuf, 3);
+  fs::path in = t.path() / "in";
+  WriteFile(in, data);
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX}) {
+    fs::path out = t.path() / ("out" + std::to_string(thread_from == 0));
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    int src = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(src, 0);
+    std::string digest;
+    {
+      HashingWriter writer(fd, out.string(), HashOn(thread_from));
+      // A file longer than expected is cut; one shorter ends at its end.
+      ASSERT_TRUE(writer.CopyFrom(src, in.string(), kBuf + 10));
+      digest = writer.Finish().value_or("");
+    }
+    ::close(src);
+    ::close(fd);
+    EXPECT_EQ(digest, Sha256Hex(data.substr(0, kBuf + 10)));
+    EXPECT_EQ(testing::ReadFile(out).size(), kBuf + 10);
+  }
+}
+
+TEST(HashingWriter, WriteErrorsAreReportedWithTheFileAndEndTheWriter) {
+  // /dev/full refuses every write with ENOSPC.
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX}) {
+    int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    {
+      HashingWriter writer(fd, "/dev/full", HashOn(thread_from));
+      ASSERT_TRUE(writer.Append("abc"));  // buffered
+      auto st = writer.Append(std::string(2 * kBuf, 'x'));
+      ASSERT_FALSE(st);
+      EXPECT_EQ(st.error().code(), ErrorCode::kResourceExhausted);
+      EXPECT_NE(st.error().message().find("/dev/full"), std::string::npos) << st.error().message();
+      EXPECT_EQ(writer.bytes_written(), 0u);
+      auto more = writer.Append("more");
+      ASSERT_FALSE(more);
+      EXPECT_EQ(more.error().code(), ErrorCode::kFailedPrecondition);
+      EXPECT_FALSE(writer.Finish());
+    }
+    ::close(fd);
+  }
+  // A partial buffer fails at Finish.
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  HashingWriter writer(fd, "/dev/full");
+  ASSERT_TRUE(writer.Append("abc"));
+  auto digest = writer.Finish();
+  ASSERT_FALSE(digest);
+  EXPECT_EQ(digest.error().code(), ErrorCode::kResourceExhausted);
+  ::close(fd);
+}
+
+TEST(HashingWriter, TwoWritersOnOneThreadKeepTheirOwnBytes) {
+  TempDir t;
+  fs::path a = t.path() / "a", b = t.path() / "b";
+  int fa = ::open(a.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fb = ::open(b.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  ASSERT_GE(fa, 0);
+  ASSERT_GE(fb, 0);
+  std::string da, db;
+  {
+    HashingWriter wa(fa, a.string());
+    HashingWriter wb(fb, b.string());
+    for (int i = 0; i < 40; ++i) {
+      std::string pa(100000, static_cast<char>('a' + i % 26));
+      std::string pb(70000, static_cast<char>('A' + i % 26));
+      ASSERT_TRUE(wa.Append(pa));
+      ASSERT_TRUE(wb.Append(pb));
+      da += pa;
+      db += pb;
+    }
+    EXPECT_EQ(wa.Finish().value_or(""), Sha256Hex(da));
+    EXPECT_EQ(wb.Finish().value_or(""), Sha256Hex(db));
+  }
+  ::close(fa);
+  ::close(fb);
+  EXPECT_TRUE(testing::ReadFile(a) == da);
+  EXPECT_TRUE(testing::ReadFile(b) == db);
+}
+
+// CopyFileAndHash of `data` (a file of `dir`) with `size` expected: the
+// destination's bytes and the digest returned.
+Written CopyThrough(const fs::path& dir, const std::string& data, uint64_t size,
+                    uint64_t thread_from) {
+  Written w;
+  fs::path in = dir / "in", out = dir / "out";
+  fs::remove(out);
+  WriteFile(in, data);
+  int src = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+  int dst = ::open(out.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  EXPECT_GE(src, 0);
+  EXPECT_GE(dst, 0);
+  auto digest = CopyFileAndHash(src, in.string(), dst, out.string(), size, thread_from);
+  EXPECT_TRUE(digest) << digest.error().ToString();
+  w.digest = digest.value_or("");
+  ::close(src);
+  ::close(dst);
+  w.content = testing::ReadFile(out);
+  w.bytes = w.content.size();
+  return w;
+}
+
+TEST(CopyFileAndHash, ContentAndDigestRightAtBufferBoundariesInlineAndOnAThread) {
+  TempDir t;
+  // Several chunks of the kernel copy, and not a multiple of them.
+  std::vector<size_t> sizes = kWriterSizes;
+  sizes.push_back(2 * kCopyChunkBytes + 77);
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX, HashingWriter::kHashOnThreadFromBytes}) {
+    for (size_t size : sizes) {
+      SCOPED_TRACE("size " + std::to_string(size) + ", thread from " + std::to_string(thread_from));
+      const std::string data = PseudoRandomBytes(size, static_cast<uint32_t>(size + 5));
+      Written w = CopyThrough(t.path(), data, size, thread_from);
+      EXPECT_EQ(w.digest, Sha256Hex(data));
+      EXPECT_EQ(w.bytes, size);
+      EXPECT_TRUE(w.content == data);
+    }
+  }
+}
+
+TEST(CopyFileAndHash, DigestIsOfWhatWasCopiedWhenTheSourceIsLongerOrShorter) {
+  TempDir t;
+  const std::string data = PseudoRandomBytes(3 * kBuf + 9, 11);
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX}) {
+    // Longer than expected: cut at the expected size.
+    Written cut = CopyThrough(t.path(), data, kBuf + 3, thread_from);
+    EXPECT_EQ(cut.digest, Sha256Hex(data.substr(0, kBuf + 3)));
+    EXPECT_EQ(cut.bytes, kBuf + 3);
+    // Shorter (the file shrank after its size was taken): what there was.
+    Written shorter = CopyThrough(t.path(), data, data.size() + kBuf, thread_from);
+    EXPECT_EQ(shorter.digest, Sha256Hex(data));
+    EXPECT_NE(shorter.digest, Sha256Hex(data + std::string(kBuf, '\0')));
+    EXPECT_TRUE(shorter.content == data);
+  }
+}
+
+TEST(CopyFileAndHash, AFullDiskIsResourceExhaustedNamingBothFiles) {
+  TempDir t;
+  fs::path in = t.path() / "in";
+  WriteFile(in, std::string(3 * kBuf, 'x'));
+  for (uint64_t thread_from : {uint64_t{0}, UINT64_MAX}) {
+    int src = ::open(in.c_str(), O_RDONLY | O_CLOEXEC);
+    int dst = ::open("/dev/full", O_RDWR | O_CLOEXEC);
+    ASSERT_GE(src, 0);
+    ASSERT_GE(dst, 0);
+    auto digest = CopyFileAndHash(src, in.string(), dst, "/dev/full", 3 * kBuf, thread_from);
+    ::close(src);
+    ::close(dst);
+    ASSERT_FALSE(digest);
+    EXPECT_EQ(digest.error().code(), ErrorCode::kResourceExhausted);
+    EXPECT_NE(digest.error().message().find("/dev/full"), std::string::npos)
+        << digest.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace cairn::data

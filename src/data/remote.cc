@@ -19,6 +19,7 @@
 #include "core/hash.h"
 #include "core/ids.h"
 #include "data/config.h"
+#include "data/hashing.h"
 #include "data/object_batch.h"
 
 namespace cairn::data {
@@ -122,8 +123,7 @@ constexpr uint64_t kWritebackChunkBytes = 64ull << 20;
 // push or pull spent most of its time there). Advisory: errors surface at
 // the flush.
 void StartWriteback(int fd, uint64_t offset, uint64_t len) {
-  ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len),
-                    SYNC_FILE_RANGE_WRITE);
+  ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
 }
 
 // Copies bytes [0, size) of `src_fd` to `dst_fd` with explicit offsets
@@ -215,40 +215,6 @@ Result<std::string> CopyAndHash(int src_fd, std::string_view src_name, int dst_f
   return hasher.HexDigest();
 }
 
-// Copies `src_fd` into `dst_fd` in the kernel (copy_file_range), falling
-// back to read/write where that is not supported (another filesystem type).
-Status CopyFile(int src_fd, std::string_view src_name, int dst_fd, std::string_view dst_name) {
-  uint64_t copied = 0;
-  for (;;) {
-    ssize_t n = ::copy_file_range(src_fd, nullptr, dst_fd, nullptr, kWritebackChunkBytes, 0);
-    if (n == 0) return {};
-    if (n > 0) {
-      // Small objects are left to the batch's one flush.
-      if (copied + static_cast<uint64_t>(n) >= kParallelCopyBytes) {
-        StartWriteback(dst_fd, copied, static_cast<uint64_t>(n));
-      }
-      copied += static_cast<uint64_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) break;
-    return std::unexpected(
-        ErrnoError(errno, "cannot copy", std::string(src_name) + "' to '" + std::string(dst_name)));
-  }
-  std::vector<char> buffer(kCopyBufferBytes);
-  for (;;) {
-    ssize_t n = ::read(src_fd, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(ErrnoError(errno, "cannot read", src_name));
-    }
-    if (n == 0) return {};
-    if (int err = WriteAll(dst_fd, buffer.data(), static_cast<size_t>(n)); err != 0) {
-      return std::unexpected(ErrnoError(err, "cannot write", dst_name));
-    }
-  }
-}
-
 // A folder with the cache's layout: objects/ab/cdef..., tmp/.
 class FolderRemote final : public Remote {
  public:
@@ -314,7 +280,7 @@ class FolderRemote final : public Remote {
 
   Status Flush() override { return batch_.Install(); }
 
-  Status Get(std::string_view digest, const std::string& dest_path) override {
+  Result<std::string> Get(std::string_view digest, const std::string& dest_path) override {
     CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(digest));
     std::string object = ObjectPath(digest);
     Fd src(::open(object.c_str(), O_RDONLY | O_CLOEXEC));
@@ -329,15 +295,28 @@ class FolderRemote final : public Remote {
       }
       return std::unexpected(ErrnoError(err, "cannot open remote object", object));
     }
-    Fd out(::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    struct stat st;
+    if (::fstat(src.get(), &st) != 0) {
+      return std::unexpected(ErrnoError(errno, "cannot stat remote object", object));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return NotFound("object " + std::string(digest) + " is not on remote " + url_ + " (" +
+                      object + " is not a file)");
+    }
+    // Read and write: big objects are hashed as read back (CopyFileAndHash).
+    Fd out(::open(dest_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", dest_path));
     UnlinkGuard guard(dest_path);
-    // No hashing here: the caller verifies what it received (transfer.h).
-    CAIRN_RETURN_IF_ERROR(CopyFile(src.get(), object, out.get(), dest_path));
+    // The digest of the bytes this copy left in the file: small objects are
+    // read, hashed and written from one buffer; big ones copied in the
+    // kernel on a second thread and hashed as read back (data/hashing.h).
+    CAIRN_ASSIGN_OR_RETURN(std::string actual,
+                           CopyFileAndHash(src.get(), object, out.get(), dest_path,
+                                           static_cast<uint64_t>(st.st_size)));
     if (int err = out.Close(); err != 0)
       return std::unexpected(ErrnoError(err, "cannot close", dest_path));
     guard.Release();
-    return {};
+    return actual;
   }
 
  private:
@@ -435,13 +414,26 @@ class HttpRemote final : public Remote {
     return transport_.Upload(ObjectUrl(digest), path);
   }
 
-  Status Get(std::string_view digest, const std::string& dest_path) override {
+  Result<std::string> Get(std::string_view digest, const std::string& dest_path) override {
     CAIRN_RETURN_IF_ERROR(blob::ValidateDigest(digest));
-    Status st = transport_.Download(ObjectUrl(digest), dest_path);
-    if (!st && st.error().code() == ErrorCode::kNotFound) {
-      return NotFound("object " + std::string(digest) + " is not on remote " + url_);
+    Fd out(::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", dest_path));
+    UnlinkGuard guard(dest_path);
+    // The body is hashed as it arrives, in the buffers it is written from.
+    HashingWriter writer(out.get(), dest_path);
+    Status st = transport_.DownloadTo(ObjectUrl(digest),
+                                      [&](std::string_view chunk) { return writer.Append(chunk); });
+    if (!st) {
+      if (st.error().code() == ErrorCode::kNotFound) {
+        return NotFound("object " + std::string(digest) + " is not on remote " + url_);
+      }
+      return std::unexpected(st.error());
     }
-    return st;
+    CAIRN_ASSIGN_OR_RETURN(std::string actual, writer.Finish());
+    if (int err = out.Close(); err != 0)
+      return std::unexpected(ErrnoError(err, "cannot close", dest_path));
+    guard.Release();
+    return actual;
   }
 
  private:

@@ -14,8 +14,10 @@
 //                                   the digest before keeping the object),
 //                                   GET /api/v1/blobs/<digest>
 //
-// Every object received (Get) is verified against its digest by the caller
-// (transfer.h) before it enters the cache: a remote can never corrupt it.
+// Get reports the SHA-256 of the bytes it wrote, computed as it wrote them
+// (data/hashing.h HashingWriter: no second read of the object); the caller
+// (transfer.h) compares it with the digest asked for before the object
+// enters the cache: a remote can never corrupt it.
 //
 // Errors: kInvalidArgument (a bad URL or digest), kNotFound (an object the
 // remote lacks, or a folder remote that does not exist: the message names
@@ -44,8 +46,12 @@ class Remote {
   // the remote already has it.
   virtual Status Put(std::string_view digest, const std::string& path) = 0;
   // Downloads object `digest` into the new file `dest_path` (which must not
-  // exist; its folder does). On error nothing is left at dest_path.
-  virtual Status Get(std::string_view digest, const std::string& dest_path) = 0;
+  // exist; its folder does) and returns the lowercase hex SHA-256 of the
+  // bytes written there, whatever they are: the caller compares it with
+  // `digest` (a remote serving damaged bytes is not an error here). An
+  // implementation must hash what it wrote, never echo the name asked for.
+  // On error nothing is left at dest_path.
+  virtual Result<std::string> Get(std::string_view digest, const std::string& dest_path) = 0;
   // Makes every object Put since the last Flush durable and visible under
   // its name. A folder remote stages Puts as temp files and installs them
   // here with one flush of its file system (object_batch.h); a Cairn server

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,7 +53,7 @@ class StopsServerAfter final : public Remote {
     }
     return st;
   }
-  Status Get(std::string_view digest, const std::string& dest) override {
+  Result<std::string> Get(std::string_view digest, const std::string& dest) override {
     return inner_.Get(digest, dest);
   }
   Status Flush() override { return inner_.Flush(); }

@@ -19,6 +19,7 @@
 #include "data/cache.h"
 #include "data/cache_test_util.h"
 #include "data/data_test_util.h"
+#include "data/hashing.h"
 #include "data/transfer.h"
 #include "http/server.h"
 #include "support/live_server.h"
@@ -107,7 +108,7 @@ class FailingRemote final : public Remote {
     if (puts_++ >= allowed_) return Unavailable("connection reset (injected)");
     return inner_.Put(digest, path);
   }
-  Status Get(std::string_view digest, const std::string& dest) override {
+  Result<std::string> Get(std::string_view digest, const std::string& dest) override {
     return inner_.Get(digest, dest);
   }
   Status Flush() override { return inner_.Flush(); }
@@ -117,6 +118,53 @@ class FailingRemote final : public Remote {
   int allowed_;
   std::atomic<int> puts_{0};
 };
+
+// Serves the bytes of another object under the name asked for (a remote
+// that mixed up its files): Get reports the digest of what it wrote, so the
+// fetch must refuse it although every byte came from a sound object.
+class ServesOtherObject final : public Remote {
+ public:
+  ServesOtherObject(Remote& inner, std::string asked, std::string served)
+      : inner_(inner), asked_(std::move(asked)), served_(std::move(served)) {}
+  const std::string& url() const override { return inner_.url(); }
+  Result<std::vector<std::string>> Missing(const std::vector<std::string>& d) override {
+    return inner_.Missing(d);
+  }
+  Status Put(std::string_view digest, const std::string& path) override {
+    return inner_.Put(digest, path);
+  }
+  Result<std::string> Get(std::string_view digest, const std::string& dest) override {
+    return inner_.Get(digest == asked_ ? served_ : digest, dest);
+  }
+
+ private:
+  Remote& inner_;
+  std::string asked_;
+  std::string served_;
+};
+
+// Bytes no two calls with different seeds share, larger than the size from
+// which HashingWriter hashes on a thread (data/hashing.h).
+std::string BigBytes(uint32_t seed) {
+  std::string s(HashingWriter::kHashOnThreadFromBytes + 3 * HashingWriter::kBufferBytes + 17, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+// Flips one byte in the middle of a (read-only) object file.
+void DamageMiddle(const fs::path& object) {
+  ::chmod(object.c_str(), 0644);
+  std::string bytes = ReadFile(object);
+  ASSERT_FALSE(bytes.empty());
+  bytes[bytes.size() / 2] ^= 0x01;
+  WriteFile(object, bytes);
+}
 
 TEST(OpenRemote, AcceptsFoldersAndServersRefusesOthers) {
   EXPECT_EQ(Open("/tmp/x")->url(), "/tmp/x");
@@ -267,6 +315,76 @@ TEST(FolderRemote, CorruptObjectIsRefusedOnFetchAndNotCached) {
   EXPECT_TRUE(folder_missing->empty());
 }
 
+TEST(FolderRemote, GetReportsTheDigestOfTheBytesItWroteSmallAndBig) {
+  Repo src;
+  src.Write("small.bin", "weights v1");
+  src.Write("big.bin", BigBytes(1));
+  std::vector<Pointer> roots = {src.Commit("small.bin"), src.Commit("big.bin")};
+  TempDir remote_dir;
+  auto remote = Open(remote_dir.path().string());
+  ASSERT_TRUE(Push(*src.cache, *remote, roots));
+  TempDir local;
+  for (const Pointer& root : roots) {
+    fs::path out = local.path() / root.digest;
+    auto got = remote->Get(root.digest, out.string());
+    ASSERT_TRUE(got) << got.error().ToString();
+    EXPECT_EQ(*got, root.digest);
+    EXPECT_TRUE(ReadFile(out) == ReadFile(src.Abs(root.path)));
+  }
+  // Damaged on the remote: Get is not the judge, it reports what it wrote.
+  const std::string big = roots[1].digest;
+  DamageMiddle(remote_dir.path() / "objects" / big.substr(0, 2) / big.substr(2));
+  fs::path out = local.path() / "damaged";
+  auto got = remote->Get(big, out.string());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_NE(*got, big);
+  EXPECT_EQ(*got, Sha256Hex(ReadFile(out)));
+}
+
+TEST(FolderRemote, BigObjectDamagedInTheMiddleIsRefusedWithNothingInstalled) {
+  Repo src;
+  const std::string bytes = BigBytes(2);
+  src.Write("big.bin", bytes);
+  src.Write("other.bin", BigBytes(3));
+  std::vector<Pointer> roots = {src.Commit("big.bin"), src.Commit("other.bin")};
+  TempDir remote_dir;
+  auto remote = Open(remote_dir.path().string());
+  ASSERT_TRUE(Push(*src.cache, *remote, roots));
+  const std::string big = roots[0].digest;
+  DamageMiddle(remote_dir.path() / "objects" / big.substr(0, 2) / big.substr(2));
+
+  Repo dst;
+  auto fetched = Fetch(*dst.cache, *remote, roots);
+  ASSERT_FALSE(fetched);
+  EXPECT_EQ(fetched.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(fetched.error().message().find(big), std::string::npos) << fetched.error().message();
+  EXPECT_EQ(dst.cache->Has(big).value_or(true), false);
+  EXPECT_EQ(dst.TempFiles(), 0u);
+  // The sound object beside it arrived whole.
+  EXPECT_EQ(dst.cache->Has(roots[1].digest).value_or(false), true);
+  EXPECT_TRUE(ReadFile(dst.cache->blobs().ObjectPath(roots[1].digest)) == BigBytes(3));
+}
+
+TEST(FolderRemote, ARemoteServingAnotherObjectsBytesIsRefused) {
+  Source src;
+  TempDir remote_dir;
+  auto folder = Open(remote_dir.path().string());
+  ASSERT_TRUE(Push(*src.cache, *folder, src.roots));
+  const std::string model = src.roots[1].digest;
+  const std::string other = Sha256Hex(src.files["data/raw/sub/b.csv"]);
+  ServesOtherObject remote(*folder, model, other);
+
+  Repo dst;
+  auto fetched = Fetch(*dst.cache, remote, src.roots);
+  ASSERT_FALSE(fetched);
+  EXPECT_EQ(fetched.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(fetched.error().message().find(model), std::string::npos) << fetched.error().message();
+  EXPECT_NE(fetched.error().message().find("hash to " + other), std::string::npos)
+      << fetched.error().message();
+  EXPECT_EQ(dst.cache->Has(model).value_or(true), false);
+  EXPECT_EQ(dst.TempFiles(), 0u);
+}
+
 TEST(FolderRemote, FetchFromARemoteWithoutTheObjectsNamesThePaths) {
   Source src;
   Repo dst;
@@ -365,6 +483,33 @@ TEST_F(ServerRemote, CorruptObjectOnTheServerIsRefused) {
   EXPECT_NE(fetched.error().message().find(model), std::string::npos);
   EXPECT_NE(fetched.error().message().find(server_->uri()), std::string::npos);
   EXPECT_EQ(dst.cache->Has(model).value_or(true), false);
+  EXPECT_EQ(dst.TempFiles(), 0u);
+}
+
+TEST_F(ServerRemote, BigObjectIsHashedAsItArrivesAndRefusedWhenDamaged) {
+  Repo src;
+  src.Write("big.bin", BigBytes(4));
+  std::vector<Pointer> roots = {src.Commit("big.bin")};
+  ASSERT_TRUE(Push(*src.cache, *remote_, roots));
+  const std::string big = roots[0].digest;
+  TempDir local;
+  auto got = remote_->Get(big, (local.path() / "good").string());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(*got, big);
+  EXPECT_TRUE(ReadFile(local.path() / "good") == BigBytes(4));
+
+  DamageMiddle(ServerObject(big));
+  got = remote_->Get(big, (local.path() / "damaged").string());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(*got, Sha256Hex(ReadFile(local.path() / "damaged")));
+  EXPECT_NE(*got, big);
+
+  Repo dst;
+  auto fetched = Fetch(*dst.cache, *remote_, roots);
+  ASSERT_FALSE(fetched);
+  EXPECT_EQ(fetched.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(fetched.error().message().find(big), std::string::npos) << fetched.error().message();
+  EXPECT_EQ(dst.cache->Has(big).value_or(true), false);
   EXPECT_EQ(dst.TempFiles(), 0u);
 }
 

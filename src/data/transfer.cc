@@ -16,7 +16,6 @@
 #include <utility>
 
 #include "blob/blob_store.h"
-#include "core/hash.h"
 #include "core/ids.h"
 #include "core/parallel.h"
 #include "data/object_batch.h"
@@ -112,43 +111,27 @@ Status UploadAll(Cache& cache, Remote& remote, const std::vector<std::string>& d
   });
 }
 
-// Hashes the downloaded file `temp` and makes it read-only (objects are),
-// through one open: its size goes to *bytes.
-Result<std::string> HashAndSeal(const std::string& temp, uint64_t* bytes) {
-  const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Internal("cannot open '" + temp + "': " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+// Makes the verified download `temp` read-only (objects are); its size goes
+// to *bytes. Two syscalls: the bytes were hashed as Get wrote them.
+Status Seal(const std::string& temp, uint64_t* bytes) {
   struct stat st;
-  if (::fstat(fd, &st) != 0) return Internal("cannot stat '" + temp + "': " + std::strerror(errno));
-  *bytes = static_cast<uint64_t>(st.st_size);
-  Sha256 hasher;
-  thread_local std::vector<char> buffer(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Internal("cannot read '" + temp + "': " + std::strerror(errno));
-    if (n == 0) break;
-    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
+  if (::lstat(temp.c_str(), &st) != 0) {
+    return Internal("cannot stat '" + temp + "': " + std::strerror(errno));
   }
-  if (::fchmod(fd, 0444) != 0) {
+  if (!S_ISREG(st.st_mode)) return Internal("'" + temp + "' is not a regular file");
+  *bytes = static_cast<uint64_t>(st.st_size);
+  if (::chmod(temp.c_str(), 0444) != 0) {
     return Internal("cannot make '" + temp + "' read-only: " + std::strerror(errno));
   }
-  return hasher.HexDigest();
+  return {};
 }
 
 // Downloads one object into a temp file of the cache, verifies it and stages
 // it in `batch` (installed into the cache by the caller).
 Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, uint64_t* bytes) {
   CAIRN_ASSIGN_OR_RETURN(std::string temp, batch.TempPath(digest));
-  Status got = remote.Get(digest, temp);
-  if (!got) {
-    ::unlink(temp.c_str());
-    return got;
-  }
-  auto actual = HashAndSeal(temp, bytes);
+  // The digest of the bytes Get wrote to `temp`, computed while it wrote them.
+  auto actual = remote.Get(digest, temp);
   if (!actual) {
     ::unlink(temp.c_str());
     return std::unexpected(actual.error());
@@ -158,6 +141,10 @@ Status FetchOne(Remote& remote, ObjectBatch& batch, const std::string& digest, u
     return MakeError(ErrorCode::kDataLoss, "object " + digest + " from remote " + remote.url() +
                                                " is corrupt (its bytes hash to " + *actual +
                                                "); it was not stored");
+  }
+  if (Status sealed = Seal(temp, bytes); !sealed) {
+    ::unlink(temp.c_str());
+    return sealed;
   }
   // Nothing else knows the temp name, so the verified bytes are what gets
   // installed.

@@ -9,10 +9,12 @@
 // the others were pushed.
 // fetch: the objects of `roots` the cache lacks are downloaded (a folder's
 // manifest first, then its files) to temp names in the cache, verified by
-// SHA-256 and installed in one batch per phase (object_batch.h); a download that does not match its
-// digest is deleted and reported (kDataLoss naming the digest and remote). Objects the remote lacks
-// are reported together at the end (kNotFound listing the tracked paths), after everything else was
-// fetched. pull (the CLI): fetch, then data_ops CheckoutPaths.
+// SHA-256 (the digest Remote::Get computed of the bytes it wrote, so each
+// object is read once) and installed in one batch per phase (object_batch.h);
+// a download that does not match its digest is deleted and reported
+// (kDataLoss naming the digest and remote). Objects the remote lacks are
+// reported together at the end (kNotFound listing the tracked paths), after
+// everything else was fetched. pull (the CLI): fetch, then data_ops CheckoutPaths.
 //
 // Interrupting either leaves every transferred object complete and the rest
 // absent: running it again resumes.
