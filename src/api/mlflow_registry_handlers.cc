@@ -116,10 +116,14 @@ Result<std::string> SearchRegisteredModels(registry::RegistryService& s, const h
   CAIRN_ASSIGN_OR_RETURN(registry::RegisteredModelsPage page, s.SearchRegisteredModels(r));
   JsonWriter w;
   w.BeginObject();
+  // The page's latest versions in one query (not one per model); if that
+  // read fails the models are rendered without them, as RenderModel does.
+  std::vector<std::string> names;
+  for (const store::RegisteredModel& m : page.models) names.push_back(m.name);
+  Result<std::vector<std::vector<store::ModelVersion>>> latest = s.GetLatestVersionsOf(names);
   w.Key("registered_models").BeginArray();
-  for (const store::RegisteredModel& m : page.models) {
-    std::optional<std::vector<store::ModelVersion>> latest = LatestVersionsOf(s, m.name);
-    WriteRegisteredModel(w, m, latest ? &*latest : nullptr);
+  for (size_t i = 0; i < page.models.size(); ++i) {
+    WriteRegisteredModel(w, page.models[i], latest ? &(*latest)[i] : nullptr);
   }
   w.EndArray();
   if (!page.next_page_token.empty()) w.Field("next_page_token", page.next_page_token);

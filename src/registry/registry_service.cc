@@ -321,6 +321,11 @@ Result<std::vector<store::ModelVersion>> RegistryService::GetLatestVersions(
   return registry_.GetLatestVersions(name, canonical);
 }
 
+Result<std::vector<std::vector<store::ModelVersion>>> RegistryService::GetLatestVersionsOf(
+    const std::vector<std::string>& names) {
+  return registry_.GetLatestVersionsOf(names);
+}
+
 // ------------------------------------------------------- source resolution
 
 Result<std::optional<std::string>> RegistryService::RepoPathOf(const std::string& uri) const {

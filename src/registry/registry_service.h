@@ -161,6 +161,10 @@ class RegistryService {
                              const std::string& actor);
   Result<std::vector<store::ModelVersion>> GetLatestVersions(
       const std::string& name, const std::vector<std::string>& stages);
+  // GetLatestVersions(name, {}) of each of `names` (a page of search
+  // results) in one store query per 200 names; out[i] is names[i]'s.
+  Result<std::vector<std::vector<store::ModelVersion>>> GetLatestVersionsOf(
+      const std::vector<std::string>& names);
 
   // ---------------------------------------------------------- model versions
   Result<store::ModelVersion> CreateModelVersion(const CreateVersionRequest& r,

@@ -123,6 +123,10 @@ class OutboxStore final : public store::RegistryStore {
       const std::string&, const std::vector<std::string>&) override {
     return No();
   }
+  Result<std::vector<std::vector<store::ModelVersion>>> GetLatestVersionsOf(
+      const std::vector<std::string>&) override {
+    return No();
+  }
   Result<store::ModelVersion> CreateModelVersion(const store::NewModelVersion&, const store::Actor&,
                                                  const store::Event&) override {
     return No();

@@ -94,6 +94,11 @@ class RegistryStore {
   // empty: every stage that has a version.
   virtual Result<std::vector<ModelVersion>> GetLatestVersions(
       const std::string& name, const std::vector<std::string>& stages) = 0;
+  // GetLatestVersions(name, {}) of many models at once (one query per 200
+  // names, for a page of search results): out[i] belongs to names[i]; an
+  // unknown name gets an empty list.
+  virtual Result<std::vector<std::vector<ModelVersion>>> GetLatestVersionsOf(
+      const std::vector<std::string>& names) = 0;
 
   // ---------------------------------------------------------- model versions
   // Assigns the next version number (max ever + 1) atomically; kNotFound

@@ -558,6 +558,10 @@ def test_transition_stage_and_latest_versions(client, model_with_versions):
     rm = client.get_registered_model(name)
     assert sorted((v.version, v.current_stage) for v in rm.latest_versions) == [
         ("2", "Staging"), ("3", "Production")]
+    # Search answers the same latest versions (read for the whole page at once).
+    found = client.search_registered_models(filter_string=f"name = '{name}'")
+    assert [sorted((v.version, v.current_stage) for v in m.latest_versions) for m in found] == [
+        [("2", "Staging"), ("3", "Production")]]
 
 
 def test_transition_stage_archive_existing(client, model_with_versions):

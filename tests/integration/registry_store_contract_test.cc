@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/ids.h"
 #include "store/metadata_store.h"
@@ -464,6 +465,48 @@ TEST_P(RegistryStoreContractTest, GetLatestVersionsPerStage) {
   auto none = reg().GetLatestVersions("nope", {});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code(), ErrorCode::kNotFound);
+}
+
+TEST_P(RegistryStoreContractTest, GetLatestVersionsOfManyModelsMatchesOneByOne) {
+  // 450 models (past one 200-name query), with versions in several stages
+  // for some, none for others.
+  std::vector<std::string> names;
+  for (int m = 0; m < 450; ++m) {
+    const std::string name = "m" + std::to_string(m);
+    NewModel(name);
+    for (int i = 0; i < m % 4; ++i) NewVersion(name);
+    if (m % 4 >= 2) {
+      ASSERT_TRUE(reg().TransitionStage(name, 1, kStageProduction, false, By("a", 1), {}));
+    }
+    names.push_back(name);
+  }
+  // Unknown and repeated names are answered too.
+  names.push_back("no-such-model");
+  names.push_back("m3");
+  auto many = reg().GetLatestVersionsOf(names);
+  ASSERT_TRUE(many) << many.error().ToString();
+  ASSERT_EQ(many->size(), names.size());
+  auto key = [](const std::vector<ModelVersion>& list) {
+    std::vector<std::tuple<std::string, std::string, int64_t>> out;
+    for (const ModelVersion& v : list) out.emplace_back(v.name, v.current_stage, v.version);
+    return out;
+  };
+  size_t with_versions = 0;
+  for (size_t i = 0; i + 2 < names.size(); ++i) {
+    auto one = reg().GetLatestVersions(names[i], {});
+    ASSERT_TRUE(one) << names[i];
+    EXPECT_EQ(key((*many)[i]), key(*one)) << names[i];
+    if (!one->empty()) ++with_versions;
+  }
+  EXPECT_EQ(with_versions, 337u);  // the 3 of every 4 models with a version
+  EXPECT_TRUE((*many)[450].empty());
+  // m3: versions 1..3, 1 in Production -> None 3, Production 1.
+  EXPECT_EQ(key((*many)[451]), (std::vector<std::tuple<std::string, std::string, int64_t>>{
+                                   {"m3", "None", 3}, {"m3", "Production", 1}}));
+  EXPECT_EQ(key((*many)[451]), key((*many)[3]));
+  auto empty = reg().GetLatestVersionsOf({});
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
 }
 
 // ----------------------------------------------------------------- aliases

@@ -776,6 +776,17 @@ int StageRank(std::string_view stage) {
   return static_cast<int>(std::size(kStageOrder));
 }
 
+// GetLatestVersions' order: None, Staging, Production, Archived, then any
+// other stage by name; one version per stage.
+void SortByStage(std::vector<ModelVersion>& versions) {
+  std::sort(versions.begin(), versions.end(), [](const ModelVersion& a, const ModelVersion& b) {
+    int ra = StageRank(a.current_stage), rb = StageRank(b.current_stage);
+    if (ra != rb) return ra < rb;
+    if (a.current_stage != b.current_stage) return a.current_stage < b.current_stage;
+    return a.version < b.version;
+  });
+}
+
 }  // namespace
 
 SqlRegistryStore::SqlRegistryStore(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
@@ -984,12 +995,38 @@ Result<std::vector<ModelVersion>> SqlRegistryStore::GetLatestVersions(
         out.push_back(std::move(v));
       }
     }
-    std::sort(out.begin(), out.end(), [](const ModelVersion& a, const ModelVersion& b) {
-      int ra = StageRank(a.current_stage), rb = StageRank(b.current_stage);
-      if (ra != rb) return ra < rb;
-      if (a.current_stage != b.current_stage) return a.current_stage < b.current_stage;
-      return a.version < b.version;
-    });
+    SortByStage(out);
+    return out;
+  });
+}
+
+Result<std::vector<std::vector<ModelVersion>>> SqlRegistryStore::GetLatestVersionsOf(
+    const std::vector<std::string>& names) {
+  return WithReadTxn(db_, [&](Connection& c) -> Result<std::vector<std::vector<ModelVersion>>> {
+    std::vector<std::vector<ModelVersion>> out(names.size());
+    std::map<std::string, std::vector<size_t>> positions;  // a name may repeat
+    for (size_t i = 0; i < names.size(); ++i) positions[names[i]].push_back(i);
+    std::vector<std::string> unique;
+    for (const auto& [name, at] : positions) unique.push_back(name);
+    for (size_t first = 0; first < unique.size(); first += kChunk) {
+      const size_t n = std::min(kChunk, unique.size() - first);
+      CAIRN_ASSIGN_OR_RETURN(
+          auto s, c.Prepare("SELECT " CAIRN_VERSION_COLUMNS CAIRN_VERSION_FROM
+                            " WHERE m.name IN " +
+                                Placeholders(n) +
+                                " AND v.version = (SELECT max(v2.version) FROM model_versions v2 "
+                                "WHERE v2.model_id = v.model_id AND "
+                                "v2.current_stage = v.current_stage)",
+                            /*cached=*/n == 1));
+      for (size_t i = 0; i < n; ++i) s->Bind(static_cast<int>(i), Value::Text(unique[first + i]));
+      CAIRN_ASSIGN_OR_RETURN(std::vector<ModelVersion> versions, QueryVersions(c, *s));
+      for (ModelVersion& v : versions) {
+        const std::vector<size_t>& at = positions.at(v.name);
+        for (size_t k = 0; k + 1 < at.size(); ++k) out[at[k]].push_back(v);
+        out[at.back()].push_back(std::move(v));
+      }
+    }
+    for (std::vector<ModelVersion>& list : out) SortByStage(list);
     return out;
   });
 }

@@ -57,6 +57,8 @@ class SqlRegistryStore final : public RegistryStore {
                                   const Actor& actor) override;
   Status SetProtectedTargets(const std::string& name, const std::vector<std::string>& targets,
                              const Actor& actor) override;
+  Result<std::vector<std::vector<ModelVersion>>> GetLatestVersionsOf(
+      const std::vector<std::string>& names) override;
   Result<std::vector<ModelVersion>> GetLatestVersions(
       const std::string& name, const std::vector<std::string>& stages) override;
 
