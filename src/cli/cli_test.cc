@@ -157,6 +157,34 @@ TEST_F(CliTest, RunsLogThenSearchWithFilterAsJsonAndAsTable) {
   }
   EXPECT_EQ(rows, 2) << table.out;
 
+  // --columns: exactly these, in this order (a tag among them).
+  Outcome chosen = Run({"runs", "list", "--experiment-name", "cli-runs", "--columns",
+                        "tags.stage,metrics.acc", "--columns", "params.lr"});
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  header = chosen.out.substr(0, chosen.out.find('\n'));
+  const size_t stage_at = header.find("tags.stage"), acc_at = header.find("metrics.acc"),
+               lr_at = header.find("params.lr");
+  ASSERT_NE(stage_at, std::string::npos) << header;
+  EXPECT_LT(stage_at, acc_at) << header;
+  EXPECT_LT(acc_at, lr_at) << header;
+  EXPECT_NE(lr_at, std::string::npos) << header;
+  std::istringstream chosen_lines(chosen.out);
+  bool saw_good = false;
+  while (std::getline(chosen_lines, line)) {
+    if (!line.starts_with(good_id)) continue;
+    saw_good = true;
+    const size_t prod = line.find("prod"), acc = line.find("0.9"), lr = line.find("0.1");
+    ASSERT_NE(prod, std::string::npos) << line;
+    EXPECT_LT(prod, acc) << line;
+    EXPECT_LT(acc, lr) << line;
+  }
+  EXPECT_TRUE(saw_good) << chosen.out;
+  Outcome bad_column = Run({"runs", "list", "--experiment-name", "cli-runs", "--columns", "acc"});
+  EXPECT_EQ(bad_column.exit_code, 1) << bad_column.out;
+  EXPECT_NE(bad_column.err.find("--columns 'acc': use metrics.KEY, params.KEY or tags.KEY"),
+            std::string::npos)
+      << bad_column.err;
+
   Outcome updated = Run({"runs", "update", good_id, "--status", "FINISHED"});
   ASSERT_EQ(updated.exit_code, 0) << updated.err;
   json after = RunJson({"runs", "get", good_id});

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <type_traits>
 
 #include "cli/command.h"
 #include "cli/table.h"
@@ -25,6 +26,7 @@ struct RunsFlags {
   std::vector<std::string> order_by;
   std::string view = "active_only";
   int64_t max_results = 1000;
+  std::vector<std::string> columns;  // metrics.K / params.K / tags.K; empty: picked
   // single-run commands
   std::string run_id;
   std::string key;
@@ -66,21 +68,68 @@ std::vector<std::string> PickColumns(const std::set<std::string>& all, const std
   return picked;
 }
 
-void PrintRunsTable(const std::vector<store::Run>& runs, const std::string& hint) {
+// A --columns value split into its kind and key: "metrics.val.loss" ->
+// {"metrics", "val.loss"}.
+struct Column {
+  std::string kind;  // metrics | params | tags
+  std::string key;
+};
+
+Result<std::vector<Column>> ParseColumns(const std::vector<std::string>& specs) {
+  std::vector<Column> out;
+  for (const std::string& spec : specs) {
+    const size_t dot = spec.find('.');
+    const std::string kind = dot == std::string::npos ? "" : spec.substr(0, dot);
+    if ((kind != "metrics" && kind != "params" && kind != "tags") || dot + 1 >= spec.size()) {
+      return InvalidArgument("--columns '" + spec +
+                             "': use metrics.KEY, params.KEY or tags.KEY (e.g. metrics.acc)");
+    }
+    out.push_back(Column{kind, spec.substr(dot + 1)});
+  }
+  return out;
+}
+
+std::string ValueOf(const store::Run& r, const Column& c) {
+  auto find = [&](const auto& list) -> std::string {
+    for (const auto& item : list) {
+      if (item.key == c.key) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(item)>, store::Metric>) {
+          return FormatDouble(item.value);
+        } else {
+          return item.value;
+        }
+      }
+    }
+    return "";
+  };
+  if (c.kind == "metrics") return find(r.metrics);
+  if (c.kind == "params") return find(r.params);
+  return find(r.tags);
+}
+
+// `columns` empty: up to 4 metrics and 3 params, those named in `hint`
+// first (PickColumns); else exactly `columns`, in order.
+void PrintRunsTable(const std::vector<store::Run>& runs, const std::string& hint,
+                    std::vector<Column> columns) {
   std::set<std::string> metric_keys, param_keys, experiments;
   for (const auto& r : runs) {
     for (const auto& m : r.metrics) metric_keys.insert(m.key);
     for (const auto& p : r.params) param_keys.insert(p.key);
     experiments.insert(r.info.experiment_id);
   }
-  auto metrics = PickColumns(metric_keys, "metrics.", hint, 4);
-  auto params = PickColumns(param_keys, "params.", hint, 3);
+  if (columns.empty()) {
+    for (const auto& k : PickColumns(metric_keys, "metrics.", hint, 4)) {
+      columns.push_back(Column{"metrics", k});
+    }
+    for (const auto& k : PickColumns(param_keys, "params.", hint, 3)) {
+      columns.push_back(Column{"params", k});
+    }
+  }
   bool show_experiment = experiments.size() > 1;
   std::vector<std::string> headers = {"run_id"};
   if (show_experiment) headers.push_back("experiment_id");
   for (const char* h : {"name", "status", "start_time", "duration"}) headers.push_back(h);
-  for (const auto& k : metrics) headers.push_back("metrics." + k);
-  for (const auto& k : params) headers.push_back("params." + k);
+  for (const Column& c : columns) headers.push_back(c.kind + "." + c.key);
   TextTable table(headers, 40);
   for (const auto& r : runs) {
     std::vector<std::string> row = {r.info.run_id};
@@ -89,16 +138,7 @@ void PrintRunsTable(const std::vector<store::Run>& runs, const std::string& hint
     row.push_back(r.info.status);
     row.push_back(FormatMillis(r.info.start_time));
     row.push_back(FormatDuration(r.info));
-    for (const auto& k : metrics) {
-      auto it = std::find_if(r.metrics.begin(), r.metrics.end(),
-                             [&](const store::Metric& m) { return m.key == k; });
-      row.push_back(it == r.metrics.end() ? "" : FormatDouble(it->value));
-    }
-    for (const auto& k : params) {
-      auto it = std::find_if(r.params.begin(), r.params.end(),
-                             [&](const store::Param& p) { return p.key == k; });
-      row.push_back(it == r.params.end() ? "" : it->value);
-    }
+    for (const Column& c : columns) row.push_back(ValueOf(r, c));
     table.AddRow(std::move(row));
   }
   std::cout << table.Render();
@@ -124,6 +164,8 @@ int Search(RunsFlags& f) {
   if (!view) return ReportError(view.error());
   if (f.max_results <= 0)
     return ReportError(Error(ErrorCode::kInvalidArgument, "--max-results must be positive"));
+  auto columns = ParseColumns(f.columns);
+  if (!columns) return ReportError(columns.error());
   auto c = MakeClient(f.client);
   if (!c) return ReportError(c.error());
   auto ids = ExperimentIds(*c, f);
@@ -148,7 +190,7 @@ int Search(RunsFlags& f) {
   }
   std::string hint = f.filter;
   for (const auto& o : f.order_by) hint += " " + o;
-  PrintRunsTable(runs, hint);
+  PrintRunsTable(runs, hint, std::move(*columns));
   return kExitOk;
 }
 
@@ -313,6 +355,11 @@ void AddSearchFlags(CLI::App* cmd, RunsFlags& f, bool with_query) {
   cmd->add_option("--experiment-name", f.experiment_names, "Experiment name (repeatable)");
   cmd->add_option("--view", f.view, "active_only | deleted_only | all")->capture_default_str();
   cmd->add_option("--max-results", f.max_results, "At most this many runs")->capture_default_str();
+  cmd->add_option("--columns", f.columns,
+                  "The table's columns after the run's attributes, e.g. "
+                  "metrics.acc,params.lr,tags.stage (comma-separated or repeated; default: up to "
+                  "4 metrics and 3 params, those in --filter/--order-by first)")
+      ->delimiter(',');
   if (with_query) {
     cmd->add_option("--filter", f.filter,
                     "MLflow filter, e.g. \"metrics.acc > 0.9 and params.lr = '0.1'\"");
