@@ -93,14 +93,24 @@ class UiRoutesTest : public ::testing::Test {
   fs::path ui_;
 };
 
+// A UI file answered whole, with its type, its caching and nosniff.
+void ExpectUiFile(const HttpResult& r, std::string_view body, std::string_view type,
+                  std::string_view cache_control) {
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(r.Header("content-type"), type);
+  EXPECT_EQ(r.Header("cache-control"), cache_control);
+  EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
+}
+
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr std::string_view kJs = "text/javascript; charset=utf-8";
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+
 TEST_F(UiRoutesTest, IndexIsServedAtRootWithNoCache) {
   for (const char* path : {"/", "/index.html"}) {
-    HttpResult r = RawHttp(port(), "GET", path);
-    ASSERT_EQ(r.status, 200) << path << ": " << r.body;
-    EXPECT_EQ(r.body, kIndex);
-    EXPECT_EQ(r.Header("content-type"), "text/html; charset=utf-8");
-    EXPECT_EQ(r.Header("cache-control"), "no-cache");
-    EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
+    SCOPED_TRACE(path);
+    ExpectUiFile(RawHttp(port(), "GET", path), kIndex, kHtml, "no-cache");
   }
   HttpResult head = RawHttp(port(), "HEAD", "/");
   EXPECT_EQ(head.status, 200);
@@ -124,12 +134,7 @@ TEST_F(UiRoutesTest, TheFolderWinsOverTheBundle) {
 }
 
 TEST_F(UiRoutesTest, AssetsAreImmutableWithTheirTypes) {
-  HttpResult js = RawHttp(port(), "GET", "/assets/index-3f2a1b.js");
-  ASSERT_EQ(js.status, 200) << js.body;
-  EXPECT_EQ(js.body, kBundle);
-  EXPECT_EQ(js.Header("content-type"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(js.Header("cache-control"), "public, max-age=31536000, immutable");
-  EXPECT_EQ(js.Header("x-content-type-options"), "nosniff");
+  ExpectUiFile(RawHttp(port(), "GET", "/assets/index-3f2a1b.js"), kBundle, kJs, kImmutable);
 
   HttpResult css = RawHttp(port(), "GET", "/assets/index-9c8d7e.css");
   EXPECT_EQ(css.status, 200);
@@ -221,12 +226,9 @@ class UiBundleRoutesTest : public ::testing::Test {
 TEST_F(UiBundleRoutesTest, ServesTheBundleWithHeadersAndETags) {
   ASSERT_NO_FATAL_FAILURE(Start(&kTestBundle));
   for (const char* path : {"/", "/index.html"}) {
+    SCOPED_TRACE(path);
     HttpResult r = RawHttp(port(), "GET", path);
-    ASSERT_EQ(r.status, 200) << path << ": " << r.body;
-    EXPECT_EQ(r.body, kBundledIndex);
-    EXPECT_EQ(r.Header("content-type"), "text/html; charset=utf-8");
-    EXPECT_EQ(r.Header("cache-control"), "no-cache");
-    EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
+    ExpectUiFile(r, kBundledIndex, kHtml, "no-cache");
     EXPECT_EQ(r.Header("etag"), "\"etag-index\"");
   }
   HttpResult head = RawHttp(port(), "HEAD", "/");
@@ -235,11 +237,7 @@ TEST_F(UiBundleRoutesTest, ServesTheBundleWithHeadersAndETags) {
   EXPECT_EQ(head.body, "");
 
   HttpResult js = RawHttp(port(), "GET", "/assets/app-1a2b.js");
-  ASSERT_EQ(js.status, 200) << js.body;
-  EXPECT_EQ(js.body, "console.log('bundled');");
-  EXPECT_EQ(js.Header("content-type"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(js.Header("cache-control"), "public, max-age=31536000, immutable");
-  EXPECT_EQ(js.Header("x-content-type-options"), "nosniff");
+  ExpectUiFile(js, "console.log('bundled');", kJs, kImmutable);
   EXPECT_EQ(js.Header("etag"), "\"etag-js\"");
   HttpResult css = RawHttp(port(), "GET", "/assets/app-1a2b.css");
   EXPECT_EQ(css.status, 200);
@@ -276,7 +274,7 @@ TEST_F(UiBundleRoutesTest, IfNoneMatchGives304) {
   HttpResult js =
       RawHttp(port(), "GET", "/assets/app-1a2b.js", "", {{"If-None-Match", "\"etag-js\""}});
   EXPECT_EQ(js.status, 304);
-  EXPECT_EQ(js.Header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(js.Header("cache-control"), kImmutable);
   // A missing file is 404 whatever the condition.
   EXPECT_EQ(RawHttp(port(), "GET", "/assets/nope.js", "", {{"If-None-Match", "*"}}).status, 404);
 }
@@ -340,13 +338,11 @@ TEST_F(UiBundleRoutesTest, TheEmbeddedUiIsUiDist) {
   ASSERT_TRUE(std::regex_search(index.body, m, std::regex("/assets/index-[A-Za-z0-9_-]+\\.js")))
       << index.body;
   const std::string script = m.str(0);
+  const auto* file = embedded.Find(script.substr(1));
+  ASSERT_NE(file, nullptr) << script;
   HttpResult js = RawHttp(port(), "GET", script);
-  ASSERT_EQ(js.status, 200) << script;
-  EXPECT_EQ(js.Header("content-type"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(js.Header("cache-control"), "public, max-age=31536000, immutable");
-  EXPECT_EQ(js.Header("x-content-type-options"), "nosniff");
+  ExpectUiFile(js, file->bytes, kJs, kImmutable);
   EXPECT_GT(js.body.size(), 10000u);
-  EXPECT_EQ(js.body, embedded.Find(script.substr(1))->bytes);
   EXPECT_EQ(RawHttp(port(), "GET", "/assets/index-nope.js").status, 404);
   EXPECT_EQ(RawHttp(port(), "GET", "/assets/../index.html").status, 400);
 
