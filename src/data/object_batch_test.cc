@@ -105,13 +105,20 @@ std::string StageContent(ObjectBatch& batch, const std::string& content) {
   return *temp;
 }
 
-TEST(ObjectBatch, SmallBatchFlushesEachFileBeforeItsNameAndTheShardFoldersAfter) {
+// An existing store (objects/ already there) whose batch traces its steps.
+class TracedStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(t.path() / "objects");
+    ASSERT_TRUE(batch.EnsureLayout());
+    steps.Attach(batch);
+  }
   TempDir t;
-  fs::create_directories(t.path() / "objects");  // an existing store
-  ObjectBatch batch(t.path().string());
-  ASSERT_TRUE(batch.EnsureLayout());
+  ObjectBatch batch{t.path().string()};
   Steps steps;
-  steps.Attach(batch);
+};
+
+TEST_F(TracedStoreTest, SmallBatchFlushesEachFileBeforeItsNameAndTheShardFoldersAfter) {
   std::vector<std::pair<std::string, std::string>> staged;  // digest, temp
   for (const std::string content : {"one", "two", "three"}) {
     staged.emplace_back(Sha256Hex(content), StageContent(batch, content));
@@ -206,13 +213,7 @@ TEST(ObjectBatch, ExistsSkipsTheLookupOnlyInShardFoldersItCreated) {
   EXPECT_FALSE(batch.Exists("zz"));  // not a digest
 }
 
-TEST(ObjectBatch, LinkDurableNamesTheOpenFileAfterOneFlushAndInstallFlushesTheName) {
-  TempDir t;
-  fs::create_directories(t.path() / "objects");  // an existing store
-  ObjectBatch batch(t.path().string());
-  ASSERT_TRUE(batch.EnsureLayout());
-  Steps steps;
-  steps.Attach(batch);
+TEST_F(TracedStoreTest, LinkDurableNamesTheOpenFileAfterOneFlushAndInstallFlushesTheName) {
   const fs::path file = t.path() / "work" / "data.bin";
   WriteFile(file, "payload");
   const std::string digest = Sha256Hex("payload");
@@ -251,13 +252,7 @@ TEST(ObjectBatch, LinkDurableNamesTheOpenFileAfterOneFlushAndInstallFlushesTheNa
   EXPECT_TRUE(steps.log.empty());
 }
 
-TEST(ObjectBatch, AFewFilesFlushedOneByOneAreLinkedAndTheirShardFoldersFlushed) {
-  TempDir t;
-  fs::create_directories(t.path() / "objects");  // an existing store
-  ObjectBatch batch(t.path().string());
-  ASSERT_TRUE(batch.EnsureLayout());
-  Steps steps;
-  steps.Attach(batch);
+TEST_F(TracedStoreTest, AFewFilesFlushedOneByOneAreLinkedAndTheirShardFoldersFlushed) {
   const fs::path file = t.path() / "work" / "one.bin";
   WriteFile(file, "one");
   const std::string digest = Sha256Hex("one");

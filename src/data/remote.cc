@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -25,15 +24,11 @@
 namespace cairn::data {
 namespace {
 
-constexpr size_t kCopyBufferBytes = 1 << 20;
 // The server refuses larger /missing requests (api/blob_handlers.h).
 constexpr size_t kMissingBatch = 1000;
 // From this many digests on, a folder remote lists shard folders instead of
 // stat()ing each object.
 constexpr size_t kListThreshold = 256;
-// From this size on, a pushed object is copied in the kernel on one thread
-// while another hashes it, instead of read + hash + write on one.
-constexpr uint64_t kParallelCopyBytes = 32ull << 20;
 
 // ENOSPC and friends are kResourceExhausted, everything else kInternal.
 Error ErrnoError(int err, std::string_view what, std::string_view path) {
@@ -79,141 +74,6 @@ class UnlinkGuard {
  private:
   std::string path_;
 };
-
-int WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return 0;
-}
-
-// Hashes the first `size` bytes of `fd` with pread (the file offset is not
-// used, so another thread may copy from the same fd meanwhile).
-Result<std::string> HashByPread(int fd, uint64_t size, std::string_view name) {
-  Sha256 hasher;
-  thread_local std::vector<char> buffer(kCopyBufferBytes);
-  uint64_t offset = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(ErrnoError(errno, "cannot read", name));
-    }
-    if (n == 0) break;
-    offset += static_cast<uint64_t>(n);
-    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-  }
-  if (offset != size) return FailedPrecondition("'" + std::string(name) + "' changed size");
-  return hasher.HexDigest();
-}
-
-// Bytes copied between two writeback starts (StartWriteback).
-constexpr uint64_t kWritebackChunkBytes = 64ull << 20;
-
-// Asks the kernel to start writing [offset, offset + len) of `fd` to disk
-// now, without waiting. The object is flushed (syncfs/fdatasync) before it
-// gets its final name either way; starting early lets the disk write while
-// the copy and the hash go on, instead of all of it at that flush (a 2 GiB
-// push or pull spent most of its time there). Advisory: errors surface at
-// the flush.
-void StartWriteback(int fd, uint64_t offset, uint64_t len) {
-  ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
-}
-
-// Copies bytes [0, size) of `src_fd` to `dst_fd` with explicit offsets
-// (copy_file_range in the kernel; pread/pwrite where it is not supported),
-// starting the writeback of each 64 MiB copied. Returns 0 or errno.
-int CopyRange(int src_fd, int dst_fd, uint64_t size) {
-  off_t in = 0, out = 0;
-  uint64_t flushed = 0;
-  while (static_cast<uint64_t>(in) < size) {
-    uint64_t want = std::min<uint64_t>(size - static_cast<uint64_t>(in), kWritebackChunkBytes);
-    ssize_t n = ::copy_file_range(src_fd, &in, dst_fd, &out, want, 0);
-    if (n > 0) {
-      if (static_cast<uint64_t>(out) - flushed >= kWritebackChunkBytes) {
-        StartWriteback(dst_fd, flushed, static_cast<uint64_t>(out) - flushed);
-        flushed = static_cast<uint64_t>(out);
-      }
-      continue;
-    }
-    if (n == 0) return EIO;  // the file shrank: the hash check reports it
-    if (errno == EINTR) continue;
-    if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) break;
-    return errno;
-  }
-  std::vector<char> buffer(kCopyBufferBytes);
-  while (static_cast<uint64_t>(in) < size) {
-    ssize_t n = ::pread(src_fd, buffer.data(), buffer.size(), in);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    if (n == 0) return EIO;
-    size_t done = 0;
-    while (done < static_cast<size_t>(n)) {
-      ssize_t w = ::pwrite(dst_fd, buffer.data() + done, static_cast<size_t>(n) - done, out);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return errno;
-      done += static_cast<size_t>(w);
-      out += w;
-    }
-    in += n;
-  }
-  return 0;
-}
-
-// Copies `src_fd` into `dst_fd`, hashing the bytes. Returns the digest of
-// what was copied: large files are copied in the kernel on one thread while
-// this one hashes them; the hash is only trusted when the file kept its size
-// and mtime meanwhile.
-// Small files: read once up to the size fstat gave (a file that grew
-// meanwhile does not hash to its digest, which the caller checks), into a
-// buffer kept per thread (a fresh 1 MiB vector per object cost a memset of
-// 1 MiB each: 10 % of a 10,000-object push).
-Result<std::string> CopyAndHash(int src_fd, std::string_view src_name, int dst_fd,
-                                std::string_view dst_name) {
-  struct stat before;
-  const bool known = ::fstat(src_fd, &before) == 0 && S_ISREG(before.st_mode);
-  if (known && static_cast<uint64_t>(before.st_size) >= kParallelCopyBytes) {
-    const uint64_t size = static_cast<uint64_t>(before.st_size);
-    int copy_err = 0;
-    std::thread copier([&] { copy_err = CopyRange(src_fd, dst_fd, size); });
-    auto digest = HashByPread(src_fd, size, src_name);
-    copier.join();
-    if (copy_err != 0) return std::unexpected(ErrnoError(copy_err, "cannot write", dst_name));
-    if (!digest) return digest;
-    struct stat after;
-    if (::fstat(src_fd, &after) != 0)
-      return std::unexpected(ErrnoError(errno, "cannot stat", src_name));
-    if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-        after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
-      return FailedPrecondition("'" + std::string(src_name) + "' changed while it was copied");
-    }
-    return digest;
-  }
-  Sha256 hasher;
-  thread_local std::vector<char> buffer(kCopyBufferBytes);
-  uint64_t copied = 0;
-  const uint64_t size = known ? static_cast<uint64_t>(before.st_size) : 0;
-  while (!known || copied < size) {
-    ssize_t n = ::read(src_fd, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(ErrnoError(errno, "cannot read", src_name));
-    }
-    if (n == 0) break;
-    copied += static_cast<uint64_t>(n);
-    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
-    if (int err = WriteAll(dst_fd, buffer.data(), static_cast<size_t>(n)); err != 0) {
-      return std::unexpected(ErrnoError(err, "cannot write", dst_name));
-    }
-  }
-  return hasher.HexDigest();
-}
 
 // A folder with the cache's layout: objects/ab/cdef..., tmp/.
 class FolderRemote final : public Remote {
@@ -261,10 +121,17 @@ class FolderRemote final : public Remote {
       return std::unexpected(ErrnoError(errno, "cannot open", path));
     }
     const std::string& temp_path = temp.path;
-    Fd out(::openat(temp.dir_fd, temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    struct stat st;
+    if (::fstat(src.get(), &st) != 0) return std::unexpected(ErrnoError(errno, "cannot stat", path));
+    // Read and write: CopyFileAndHash hashes big objects as read back.
+    Fd out(::openat(temp.dir_fd, temp.name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
     if (!out.valid()) return std::unexpected(ErrnoError(errno, "cannot create", temp_path));
     UnlinkGuard guard(temp_path);
-    CAIRN_ASSIGN_OR_RETURN(std::string actual, CopyAndHash(src.get(), path, out.get(), temp_path));
+    // The digest of the bytes the remote's copy holds (data/hashing.h), so a
+    // local object that is damaged, or changes while it is copied, is caught.
+    CAIRN_ASSIGN_OR_RETURN(std::string actual,
+                           CopyFileAndHash(src.get(), path, out.get(), temp_path,
+                                           static_cast<uint64_t>(st.st_size)));
     // The remote is shared: never spread a damaged local object to it.
     if (actual != digest) {
       return MakeError(ErrorCode::kDataLoss, "local cache object " + key +
